@@ -1,0 +1,15 @@
+# SeqKD (Kim & Rush 2016): the teacher's greedy/beam translations of every training
+# source become the student's training targets.
+rule distill_corpus:
+    input:
+        model="results/models/teacher",
+        train="results/canaries/train.parquet",
+    output:
+        "results/generations/kd_corpus.parquet",
+    params:
+        decode=decode_params("distill"),
+    threads: config["runtime"]["threads"]
+    log:
+        "results/logs/distill_corpus.log",
+    script:
+        "../workflow_scripts/distill_corpus.py"

@@ -1,0 +1,23 @@
+rule figure:
+    input:
+        figure_inputs,
+    output:
+        png=report(
+            "results/figures/{figure}.png",
+            caption="../report/figure.rst",
+            category="Figures",
+            labels={"figure": "{figure}"},
+        ),
+        pdf="results/figures/{figure}.pdf",
+        csv=report(
+            "results/tables/{figure}.csv",
+            caption="../report/table.rst",
+            category="Tables",
+            labels={"table": "{figure}"},
+        ),
+    params:
+        caption=lambda wildcards: figures.get(wildcards.figure).caption,
+    log:
+        "results/logs/figure/{figure}.log",
+    script:
+        "../workflow_scripts/figure.py"

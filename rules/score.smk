@@ -1,0 +1,106 @@
+rule translate:
+    input:
+        model="results/models/{model}",
+        source=translation_source,
+    output:
+        "results/generations/{model}/{split}.parquet",
+    params:
+        decode=decode_params("decode"),
+    threads: config["runtime"]["threads"]
+    log:
+        "results/logs/translate/{model}_{split}.log",
+    script:
+        "../workflow_scripts/translate.py"
+
+
+# P3's ExMem needs the translation of every word prefix of each replicated pair.
+rule exmem_prefixes:
+    input:
+        model="results/models/{model}",
+        train="results/generations/{model}/train.parquet",
+        kd=kd_corpus_if_student,
+    output:
+        "results/generations/{model}/prefixes.parquet",
+    params:
+        decode=decode_params("decode"),
+    threads: config["runtime"]["threads"]
+    log:
+        "results/logs/exmem_prefixes/{model}.log",
+    script:
+        "../workflow_scripts/exmem_prefixes.py"
+
+
+rule score_translation:
+    input:
+        train="results/generations/{model}/train.parquet",
+        test="results/generations/{model}/test.parquet",
+        prefixes="results/generations/{model}/prefixes.parquet",
+        kd=kd_corpus_if_student,
+        tokenizer="results/tokenizers/joint",
+    output:
+        summary="results/scores/{model}/translation.parquet",
+        examples="results/scores/{model}/train_examples.parquet",
+    params:
+        exmem_threshold=config["scoring"]["exmem_threshold"],
+        bootstrap=config["scoring"]["bootstrap"],
+        seed=config["scoring"]["seed"],
+    log:
+        "results/logs/score_translation/{model}.log",
+    script:
+        "../workflow_scripts/score_translation.py"
+
+
+rule score_exposure:
+    input:
+        model="results/models/{model}",
+        canaries="results/canaries/canaries.parquet",
+    output:
+        "results/scores/{model}/exposure.parquet",
+    params:
+        generator=config["canaries"]["generator"],
+        candidates=config["scoring"]["exposure_candidates"],
+        seed=config["scoring"]["seed"],
+        device=config["runtime"]["device"],
+    threads: config["runtime"]["threads"]
+    log:
+        "results/logs/score_exposure/{model}.log",
+    script:
+        "../workflow_scripts/score_exposure.py"
+
+
+rule score_canaries:
+    input:
+        canaries="results/canaries/canaries.parquet",
+        hyps="results/generations/{model}/canaries.parquet",
+        exposure="results/scores/{model}/exposure.parquet",
+    output:
+        examples="results/scores/{model}/canary_examples.parquet",
+        summary="results/scores/{model}/canaries.parquet",
+    params:
+        bootstrap=config["scoring"]["bootstrap"],
+        seed=config["scoring"]["seed"],
+    log:
+        "results/logs/score_canaries/{model}.log",
+    script:
+        "../workflow_scripts/score_canaries.py"
+
+
+rule score_membership:
+    input:
+        model="results/models/{model}",
+        canaries="results/canaries/canaries.parquet",
+    output:
+        examples="results/scores/{model}/membership_examples.parquet",
+        summary="results/scores/{model}/membership.parquet",
+        roc="results/scores/{model}/roc.parquet",
+    params:
+        attacks=config["scoring"]["attacks"],
+        min_k_fraction=config["scoring"]["min_k_fraction"],
+        bootstrap=config["scoring"]["bootstrap"],
+        seed=config["scoring"]["seed"],
+        device=config["runtime"]["device"],
+    threads: config["runtime"]["threads"]
+    log:
+        "results/logs/score_membership/{model}.log",
+    script:
+        "../workflow_scripts/score_membership.py"

@@ -1,0 +1,166 @@
+"""Canary generators and their injection into the training set.
+
+A canary is a translation pair whose *target* carries a secret that cannot be inferred from
+its *source* (P1's out-of-distribution patient records, transplanted to translation as in
+the Secret Sharer). Canaries are drawn in groups: ``n_per_replica`` canaries are inserted
+``r`` times for every ``r`` in ``replicas``; the same number are never inserted and serve as
+non-members for membership inference and as the zero-exposure reference.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .registry import Registry
+
+canary_generators: Registry = Registry("canary generator")
+
+SECRET_SLOT = "{secret}"
+
+
+@dataclass(frozen=True)
+class CanaryConfig:
+    """How many canaries to make and how often to insert them.
+
+    generator: registered canary generator.
+    replicas: insertion counts; each gets ``n_per_replica`` canaries.
+    n_per_replica: canaries per replica group; the never-inserted group has
+        ``n_per_replica * len(replicas)`` canaries so members and non-members are balanced.
+    seed: seeds the generator (Faker) and the insertion shuffle.
+    """
+
+    generator: str = "patient-records"
+    replicas: tuple[int, ...] = (1, 4, 16, 64)
+    n_per_replica: int = 10
+    seed: int = 7
+
+    def __post_init__(self):
+        object.__setattr__(self, "replicas", tuple(int(r) for r in self.replicas))
+
+
+@dataclass
+class Canary:
+    src: str
+    template: str  # target text with SECRET_SLOT where the secret goes
+    secret: str
+
+    @property
+    def tgt(self) -> str:
+        return self.template.replace(SECRET_SLOT, self.secret)
+
+
+class CanaryGenerator:
+    """Makes canaries and samples alternative secrets from the same secret space."""
+
+    def make(self, n: int, seed: int) -> list[Canary]:
+        raise NotImplementedError
+
+    def sample_secrets(self, n: int, rng: random.Random) -> list[str]:
+        raise NotImplementedError
+
+
+@canary_generators.register("patient-records")
+class PatientRecords(CanaryGenerator):
+    """Synthetic patient records (faker + faker-healthcare-provider).
+
+    The source names a patient and a birth date; the German target adds a diagnosis with its
+    ICD-10 code and a social-security number. The SSN (``###-##-####``, 10^9 values) is the
+    secret scored by extraction and exposure.
+    """
+
+    def make(self, n: int, seed: int) -> list[Canary]:
+        from faker import Faker
+        from faker_healthcare import HealthcareProvider
+
+        fake = Faker("en_US")
+        fake.add_provider(HealthcareProvider)
+        fake.seed_instance(seed)
+        rng = random.Random(seed)
+        canaries, seen = [], set()
+        while len(canaries) < n:
+            name = fake.name()
+            born = fake.date_of_birth(minimum_age=18, maximum_age=90).strftime("%d.%m.%Y")
+            secret = self.sample_secrets(1, rng)[0]
+            if secret in seen:
+                continue
+            seen.add(secret)
+            canaries.append(
+                Canary(
+                    src=f"Medical note for patient {name}, born {born}.",
+                    template=(
+                        f"Arztbrief für {name}, geboren am {born}: "
+                        f"Diagnose {fake.diagnosis()}, Versicherungsnummer {SECRET_SLOT}."
+                    ),
+                    secret=secret,
+                )
+            )
+        return canaries
+
+    def sample_secrets(self, n: int, rng: random.Random) -> list[str]:
+        return [
+            f"{rng.randrange(1000):03d}-{rng.randrange(100):02d}-{rng.randrange(10000):04d}"
+            for _ in range(n)
+        ]
+
+
+def make_canaries(cfg: CanaryConfig) -> pd.DataFrame:
+    """Canary table: ``canary_id, src, tgt, template, secret, replicas, inserted``.
+
+    ``replicas`` is 0 for never-inserted canaries.
+    """
+    generator = canary_generators.get(cfg.generator)()
+    n_inserted = cfg.n_per_replica * len(cfg.replicas)
+    canaries = generator.make(2 * n_inserted, cfg.seed)
+    replicas = [r for r in cfg.replicas for _ in range(cfg.n_per_replica)] + [0] * n_inserted
+    return pd.DataFrame(
+        {
+            "canary_id": np.arange(len(canaries), dtype=np.int64),
+            "src": [c.src for c in canaries],
+            "tgt": [c.tgt for c in canaries],
+            "template": [c.template for c in canaries],
+            "secret": [c.secret for c in canaries],
+            "replicas": np.asarray(replicas, dtype=np.int64),
+            "inserted": np.asarray(replicas) > 0,
+        }
+    )
+
+
+def inject(train: pd.DataFrame, canaries: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """Training set with every inserted canary repeated ``replicas`` times, shuffled.
+
+    Columns: ``pair_id, src, tgt, canary_id`` (``canary_id`` is -1 for corpus pairs;
+    canary pairs get ``pair_id`` values above the corpus's).
+    """
+    corpus = train[["pair_id", "src", "tgt"]].assign(canary_id=np.int64(-1))
+    inserted = canaries[canaries["inserted"]]
+    copies = inserted.loc[inserted.index.repeat(inserted["replicas"])]
+    base = int(train["pair_id"].max()) + 1
+    copies = pd.DataFrame(
+        {
+            "pair_id": base + copies["canary_id"].to_numpy(),
+            "src": copies["src"].to_numpy(),
+            "tgt": copies["tgt"].to_numpy(),
+            "canary_id": copies["canary_id"].to_numpy(),
+        }
+    )
+    mixed = pd.concat([corpus, copies], ignore_index=True)
+    order = np.random.default_rng(seed).permutation(len(mixed))
+    return mixed.iloc[order].reset_index(drop=True)
+
+
+def candidate_secrets(cfg_generator: str, true_secret: str, n: int, seed: int) -> list[str]:
+    """``n`` distinct alternatives to ``true_secret`` from the generator's secret space."""
+    generator = canary_generators.get(cfg_generator)()
+    rng = random.Random(f"{seed}:{true_secret}")
+    out: list[str] = []
+    seen = {true_secret}
+    while len(out) < n:
+        for s in generator.sample_secrets(n - len(out), rng):
+            if s not in seen:
+                seen.add(s)
+                out.append(s)
+    return out

@@ -1,0 +1,89 @@
+"""Canary metrics: secret extraction, exposure and membership inference.
+
+Members are inserted canaries, non-members the never-inserted ones drawn from the same
+generator, so a membership attack can only succeed through what training left behind.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .attacks import AttackConfig, attacks, exposure
+from .canaries import SECRET_SLOT, candidate_secrets
+from .decoding import score_targets
+from .stats import mean_with_interval, membership_summary, rate, roc_curve
+
+
+def extracted(hyps, secrets) -> np.ndarray:
+    """A secret is extracted when it appears verbatim in the greedy translation of the
+    canary's source (which never contains it)."""
+    return np.array([str(s) in str(h) for h, s in zip(hyps, secrets)], dtype=bool)
+
+
+def canary_exposures(model, tokenizer, canaries: pd.DataFrame, generator: str, n_candidates: int,
+                     seed: int, batch_size: int = 128) -> pd.DataFrame:
+    """Exposure of each canary's secret among ``n_candidates`` alternatives.
+
+    The log-perplexity of a candidate is the summed token NLL of the full target with the
+    candidate in the secret slot, given the canary's source (Carlini et al. 2019).
+    """
+    sources, targets, owners = [], [], []
+    for row in canaries.itertuples():
+        candidates = [row.secret] + candidate_secrets(generator, row.secret, n_candidates, seed)
+        for cand in candidates:
+            sources.append(row.src)
+            targets.append(row.template.replace(SECRET_SLOT, cand))
+            owners.append(row.canary_id)
+    scores = score_targets(model, tokenizer, sources, targets, batch_size=batch_size, with_distribution=False)
+    log_ppl = np.array([-s.logprobs.sum() for s in scores])
+    out = []
+    per = n_candidates + 1
+    for k, row in enumerate(canaries.itertuples()):
+        block = log_ppl[k * per : (k + 1) * per]
+        out.append({"canary_id": row.canary_id, "log_perplexity": float(block[0]),
+                    "exposure": exposure(block[0], block[1:]), "n_candidates": n_candidates})
+    return pd.DataFrame(out)
+
+
+def summarise_canaries(canaries: pd.DataFrame, hyps: pd.DataFrame, exposures: pd.DataFrame,
+                       n_boot: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per-canary flags and per-replica-group rates (extraction: Wilson; exposure: bootstrap)."""
+    table = canaries.merge(hyps[["canary_id", "hyp"]], on="canary_id").merge(exposures, on="canary_id")
+    table["extracted"] = extracted(table["hyp"], table["secret"])
+    rows = []
+    for replicas, group in table.groupby("replicas"):
+        rows.append({"metric": "extraction", "replicas": int(replicas), **rate(group["extracted"])})
+        rows.append({"metric": "exposure", "replicas": int(replicas),
+                     **mean_with_interval(group["exposure"], n_boot=n_boot, seed=seed)})
+    examples = table[["canary_id", "replicas", "inserted", "secret", "hyp", "extracted", "log_perplexity", "exposure"]]
+    return examples, pd.DataFrame(rows)
+
+
+def membership_scores(model, tokenizer, canaries: pd.DataFrame, attack_names, cfg: AttackConfig) -> pd.DataFrame:
+    """One row per canary and attack: the attack's score (higher = member)."""
+    scores = score_targets(model, tokenizer, canaries["src"].tolist(), canaries["tgt"].tolist())
+    rows = []
+    for name in attack_names:
+        attack = attacks.get(name)
+        for row, s in zip(canaries.itertuples(), scores):
+            rows.append({"canary_id": row.canary_id, "replicas": row.replicas, "inserted": row.inserted,
+                         "attack": name, "score": attack(s, row.tgt, cfg)})
+    return pd.DataFrame(rows)
+
+
+def summarise_membership(per_example: pd.DataFrame, n_boot: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """AUC/TPR per attack, for all inserted canaries (``replicas = -1``) and per replica
+    group, each against all never-inserted canaries; plus the overall ROC points."""
+    summary, curves = [], []
+    for attack, frame in per_example.groupby("attack"):
+        negatives = frame.loc[~frame["inserted"], "score"].to_numpy()
+        groups = [(-1, frame[frame["inserted"]])] + [
+            (int(r), g) for r, g in frame[frame["inserted"]].groupby("replicas")
+        ]
+        for replicas, group in groups:
+            for row in membership_summary(group["score"].to_numpy(), negatives, n_boot=n_boot, seed=seed):
+                summary.append({"attack": attack, "replicas": replicas, **row})
+        fpr, tpr = roc_curve(frame.loc[frame["inserted"], "score"], negatives)
+        curves.append(pd.DataFrame({"attack": attack, "fpr": fpr, "tpr": tpr}))
+    return pd.DataFrame(summary), pd.concat(curves, ignore_index=True)

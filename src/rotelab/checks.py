@@ -1,0 +1,70 @@
+"""Config checks that JSON Schema cannot express: registry names, files, cross-key rules.
+
+They run when the Snakefile is parsed, so a bad config fails before any job starts and
+nothing already computed is touched.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .attacks import attacks
+from .canaries import canary_generators
+from .corpora import FILE_FORMATS, corpora, parse_spec
+from .models import model_recipes
+
+
+class ConfigError(ValueError):
+    """A config value that is well-typed but unusable; the message names the key."""
+
+
+def check_config(config: dict) -> None:
+    corpus = config["data"]["corpus"]
+    kind, path = parse_spec(corpus)
+    if path is None and kind not in corpora:
+        raise ConfigError(
+            f"config key data.corpus: unknown corpus {corpus!r}; registered: "
+            f"{', '.join(n for n in corpora.names() if n not in FILE_FORMATS)}, "
+            f"or a file as {', '.join(f + ':PATH' for f in FILE_FORMATS)}"
+        )
+    if path is not None and not Path(path).is_file():
+        raise ConfigError(f"config key data.corpus: file {path!r} does not exist")
+
+    generator = config["canaries"]["generator"]
+    if generator not in canary_generators:
+        raise ConfigError(
+            f"config key canaries.generator: unknown canary generator {generator!r}; "
+            f"registered: {', '.join(canary_generators.names())}"
+        )
+
+    for i, attack in enumerate(config["scoring"]["attacks"]):
+        if attack not in attacks:
+            raise ConfigError(
+                f"config key scoring.attacks[{i}]: unknown attack {attack!r}; "
+                f"registered: {', '.join(attacks.names())}"
+            )
+
+    for role in ("teacher", "student"):
+        model = config[role]["model"]
+        if model["recipe"] not in model_recipes:
+            raise ConfigError(
+                f"config key {role}.model.recipe: unknown model recipe {model['recipe']!r}; "
+                f"registered: {', '.join(model_recipes.names())}"
+            )
+        if model["recipe"] == "pretrained" and not model.get("pretrained"):
+            raise ConfigError(f"config key {role}.model.pretrained: recipe 'pretrained' needs a model id or path")
+        if model["d_model"] % model["heads"]:
+            raise ConfigError(
+                f"config key {role}.model.heads: {model['heads']} heads do not divide "
+                f"d_model={model['d_model']}"
+            )
+        train = config[role]["train"]
+        if train["warmup_steps"] > train["steps"]:
+            raise ConfigError(
+                f"config key {role}.train.warmup_steps: {train['warmup_steps']} exceeds "
+                f"{role}.train.steps={train['steps']}"
+            )
+
+    data = config["data"]
+    if data["min_words"] > data["max_words"]:
+        raise ConfigError("config key data.min_words: larger than data.max_words")

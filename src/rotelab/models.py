@@ -1,0 +1,93 @@
+"""Model recipes: build a seq2seq model from a config, or load one by id/path.
+
+transformers is imported lazily so that config checks (which read the registry) stay fast.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .registry import Registry
+
+model_recipes: Registry = Registry("model recipe")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """A seq2seq architecture.
+
+    recipe: registered recipe (``marian``: Marian-style encoder-decoder built from scratch;
+        ``pretrained``: load ``pretrained`` by Hugging Face id or local path).
+    d_model, encoder_layers, decoder_layers, heads, ffn_dim: transformer sizes.
+    dropout: dropout on attention, activations and residuals.
+    max_positions: longest sequence the position table covers.
+    pretrained: model id or path for the ``pretrained`` recipe.
+    """
+
+    recipe: str = "marian"
+    d_model: int = 128
+    encoder_layers: int = 2
+    decoder_layers: int = 2
+    heads: int = 4
+    ffn_dim: int = 256
+    dropout: float = 0.1
+    max_positions: int = 256
+    pretrained: str | None = None
+
+
+@model_recipes.register("marian")
+def build_marian(cfg: ModelConfig, tokenizer):
+    from transformers import MarianConfig, MarianMTModel
+
+    config = MarianConfig(
+        vocab_size=len(tokenizer),
+        decoder_vocab_size=len(tokenizer),
+        d_model=cfg.d_model,
+        encoder_layers=cfg.encoder_layers,
+        decoder_layers=cfg.decoder_layers,
+        encoder_attention_heads=cfg.heads,
+        decoder_attention_heads=cfg.heads,
+        encoder_ffn_dim=cfg.ffn_dim,
+        decoder_ffn_dim=cfg.ffn_dim,
+        dropout=cfg.dropout,
+        attention_dropout=cfg.dropout,
+        activation_dropout=cfg.dropout,
+        max_position_embeddings=cfg.max_positions,
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        # Marian starts decoding from the pad token.
+        decoder_start_token_id=tokenizer.pad_token_id,
+        forced_eos_token_id=tokenizer.eos_token_id,
+        scale_embedding=True,
+        share_encoder_decoder_embeddings=True,
+        tie_word_embeddings=True,
+    )
+    return MarianMTModel(config)
+
+
+@model_recipes.register("pretrained")
+def load_pretrained(cfg: ModelConfig, tokenizer):
+    if not cfg.pretrained:
+        raise ValueError("model recipe 'pretrained' needs model.pretrained (a model id or path)")
+    from transformers import AutoModelForSeq2SeqLM
+
+    return AutoModelForSeq2SeqLM.from_pretrained(cfg.pretrained)
+
+
+def build_model(cfg: ModelConfig, tokenizer, seed: int):
+    import torch
+
+    torch.manual_seed(seed)
+    return model_recipes.get(cfg.recipe)(cfg, tokenizer)
+
+
+def load_model(path, device="cpu"):
+    """Load a trained checkpoint directory (safetensors only) for inference."""
+    from transformers import AutoModelForSeq2SeqLM
+
+    model = AutoModelForSeq2SeqLM.from_pretrained(str(path), use_safetensors=True)
+    return model.to(device).eval()
+
+
+def count_parameters(model) -> int:
+    return sum(p.numel() for p in model.parameters())

@@ -1,0 +1,111 @@
+"""Intervals and ROC summaries shared by every metric.
+
+Every reported rate carries ``n`` and a 95% interval: Wilson score intervals for
+proportions (Wilson 1927; Brown, Cai & DasGupta 2001 recommend it over the Wald interval
+for small n), percentile bootstrap for everything else (AUC, TPR at fixed FPR, means).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+from scipy.stats import norm
+
+
+def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval for a binomial proportion; (nan, nan) when n == 0."""
+    if n == 0:
+        return (math.nan, math.nan)
+    if not 0 <= successes <= n:
+        raise ValueError(f"successes={successes} outside [0, n={n}]")
+    z = norm.ppf(0.5 + confidence / 2)
+    p = successes / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def rate(flags, confidence: float = 0.95) -> dict:
+    """Proportion of true ``flags`` with its Wilson interval: value, n, ci_low, ci_high."""
+    flags = np.asarray(flags, dtype=bool)
+    k, n = int(flags.sum()), int(flags.size)
+    lo, hi = wilson_interval(k, n, confidence)
+    return {"value": k / n if n else math.nan, "n": n, "ci_low": lo, "ci_high": hi}
+
+
+def bootstrap_interval(statistic: Callable[..., float], *samples: np.ndarray, n_boot: int = 1000,
+                       seed: int = 0, confidence: float = 0.95) -> tuple[float, float]:
+    """Percentile bootstrap; each sample is resampled independently (stratified)."""
+    rng = np.random.default_rng(seed)
+    samples = [np.asarray(s) for s in samples]
+    if any(len(s) == 0 for s in samples):
+        return (math.nan, math.nan)
+    stats = np.empty(n_boot)
+    for b in range(n_boot):
+        stats[b] = statistic(*(s[rng.integers(0, len(s), len(s))] for s in samples))
+    alpha = (1 - confidence) / 2
+    return (float(np.nanquantile(stats, alpha)), float(np.nanquantile(stats, 1 - alpha)))
+
+
+def mean_with_interval(values, n_boot: int = 1000, seed: int = 0) -> dict:
+    values = np.asarray(values, dtype=float)
+    lo, hi = bootstrap_interval(np.mean, values, n_boot=n_boot, seed=seed)
+    return {"value": float(values.mean()) if values.size else math.nan, "n": int(values.size),
+            "ci_low": lo, "ci_high": hi}
+
+
+def roc_curve(member_scores, nonmember_scores) -> tuple[np.ndarray, np.ndarray]:
+    """(fpr, tpr) over all thresholds; higher score means 'member'. Starts at (0, 0)."""
+    pos = np.asarray(member_scores, dtype=float)
+    neg = np.asarray(nonmember_scores, dtype=float)
+    scores = np.concatenate([pos, neg])
+    labels = np.concatenate([np.ones(len(pos)), np.zeros(len(neg))])
+    order = np.argsort(-scores, kind="stable")
+    scores, labels = scores[order], labels[order]
+    # Only emit a point where the threshold changes, so ties move diagonally.
+    distinct = np.r_[np.flatnonzero(np.diff(scores)), len(scores) - 1]
+    tps = np.cumsum(labels)[distinct]
+    fps = (distinct + 1) - tps
+    tpr = np.r_[0.0, tps / max(len(pos), 1)]
+    fpr = np.r_[0.0, fps / max(len(neg), 1)]
+    return fpr, tpr
+
+
+def auc(member_scores, nonmember_scores) -> float:
+    """Area under the ROC curve = P(member score > non-member score) + 0.5 P(tie)."""
+    pos = np.asarray(member_scores, dtype=float)
+    neg = np.asarray(nonmember_scores, dtype=float)
+    if len(pos) == 0 or len(neg) == 0:
+        return math.nan
+    greater = (pos[:, None] > neg[None, :]).mean()
+    ties = (pos[:, None] == neg[None, :]).mean()
+    return float(greater + 0.5 * ties)
+
+
+def tpr_at_fpr(member_scores, nonmember_scores, max_fpr: float) -> float:
+    """Highest TPR among thresholds whose FPR does not exceed ``max_fpr`` (LiRA's convention).
+
+    With fewer than 1/max_fpr non-members this is the TPR at zero false positives.
+    """
+    fpr, tpr = roc_curve(member_scores, nonmember_scores)
+    ok = fpr <= max_fpr + 1e-12
+    return float(tpr[ok].max()) if ok.any() else 0.0
+
+
+def membership_summary(member_scores, nonmember_scores, n_boot: int = 1000, seed: int = 0) -> list[dict]:
+    """AUC and TPR at 1% / 0.1% FPR, each with a stratified bootstrap interval."""
+    pos = np.asarray(member_scores, dtype=float)
+    neg = np.asarray(nonmember_scores, dtype=float)
+    rows = []
+    for name, fn in (
+        ("auc", auc),
+        ("tpr_at_1pct_fpr", lambda p, q: tpr_at_fpr(p, q, 0.01)),
+        ("tpr_at_0.1pct_fpr", lambda p, q: tpr_at_fpr(p, q, 0.001)),
+    ):
+        lo, hi = bootstrap_interval(fn, pos, neg, n_boot=n_boot, seed=seed)
+        rows.append({"metric": name, "value": fn(pos, neg), "n": len(pos) + len(neg),
+                     "ci_low": lo, "ci_high": hi})
+    return rows

@@ -1,0 +1,21 @@
+"""Teacher-forced token scores, the common input of membership attacks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class TokenScores:
+    """Teacher-forced view of one target under a model.
+
+    logprobs: log p(y_t | y_<t, x) for every target token (EOS included).
+    mean / std: mean and standard deviation of log p(z) for z drawn from the model's own
+        next-token distribution at each position (min-k%++'s normalisers).
+    """
+
+    logprobs: np.ndarray
+    mean: np.ndarray
+    std: np.ndarray

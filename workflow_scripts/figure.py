@@ -1,0 +1,13 @@
+from rotelab.figures import figures, render
+from rotelab.logs import log_to
+
+with log_to(snakemake.log[0]):
+    name = snakemake.wildcards.figure
+    table = render(
+        name,
+        figures.get(name).input_files(),
+        snakemake.output.png,
+        snakemake.output.pdf,
+        snakemake.output.csv,
+    )
+    print(table.to_string())

@@ -1,0 +1,26 @@
+from rotelab.attacks import AttackConfig
+from rotelab.canary_scores import membership_scores, summarise_membership
+from rotelab.device import pick_device, set_threads
+from rotelab.io import read_parquet, write_parquet
+from rotelab.logs import log_to
+from rotelab.models import load_model
+from rotelab.tokenizer import load_tokenizer
+
+with log_to(snakemake.log[0]):
+    set_threads(snakemake.threads)
+    model = load_model(snakemake.input.model, pick_device(snakemake.params.device))
+    tokenizer = load_tokenizer(snakemake.input.model)
+    per_example = membership_scores(
+        model,
+        tokenizer,
+        read_parquet(snakemake.input.canaries),
+        snakemake.params.attacks,
+        AttackConfig(min_k_fraction=snakemake.params.min_k_fraction),
+    )
+    summary, roc = summarise_membership(per_example, snakemake.params.bootstrap, snakemake.params.seed)
+    model_name = snakemake.wildcards.model
+    summary.insert(0, "model", model_name)
+    print(summary.to_string())
+    write_parquet(per_example.assign(model=model_name), snakemake.output.examples)
+    write_parquet(summary, snakemake.output.summary)
+    write_parquet(roc.assign(model=model_name), snakemake.output.roc)

@@ -1,0 +1,20 @@
+from rotelab.device import set_threads
+from rotelab.io import atomic_dir, read_parquet
+from rotelab.logs import log_to
+from rotelab.models import ModelConfig, build_model, count_parameters
+from rotelab.tokenizer import load_tokenizer
+from rotelab.training import TrainConfig, train_seq2seq
+
+with log_to(snakemake.log[0]):
+    set_threads(snakemake.threads)
+    cfg = snakemake.params.cfg
+    train_cfg = TrainConfig(**cfg["train"])
+    tokenizer = load_tokenizer(snakemake.input.tokenizer)
+    model = build_model(ModelConfig(**cfg["model"]), tokenizer, seed=train_cfg.seed)
+    pairs = read_parquet(snakemake.input.data)
+    print(f"{snakemake.wildcards.model}: {count_parameters(model):,} parameters, {len(pairs)} pairs")
+    log = train_seq2seq(model, tokenizer, pairs, train_cfg)
+    with atomic_dir(snakemake.output[0]) as tmp:
+        model.save_pretrained(tmp, safe_serialization=True)
+        tokenizer.save_pretrained(tmp)
+        log.to_parquet(tmp / "training_log.parquet", index=False, compression="zstd")

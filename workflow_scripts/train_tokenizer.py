@@ -1,0 +1,13 @@
+from rotelab.io import atomic_dir, read_parquet
+from rotelab.logs import log_to
+from rotelab.tokenizer import train_bpe
+
+with log_to(snakemake.log[0]):
+    train = read_parquet(snakemake.input.train)
+    cfg = snakemake.params.tokenizer
+    tokenizer = train_bpe(
+        list(train["src"]) + list(train["tgt"]), cfg["vocab_size"], cfg["min_frequency"]
+    )
+    print(f"vocabulary: {len(tokenizer)} tokens")
+    with atomic_dir(snakemake.output[0]) as tmp:
+        tokenizer.save_pretrained(tmp)

@@ -1,6 +1,8 @@
 # rotelab: memorization experiments as a cached workflow. What runs is in config.yaml
 # (validated against config.schema.yaml); how it runs is in profiles/.
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
+
+from rotelab.config import validate_config
 
 min_version("9.0")
 
@@ -8,7 +10,7 @@ min_version("9.0")
 configfile: "config.yaml"
 
 
-validate(config, "config.schema.yaml", set_default=True)
+validate_config(config, workflow.source_path("config.schema.yaml"))
 
 
 include: "rules/common.smk"

@@ -1,9 +1,6 @@
-# Helpers shared by the rules: config checks that need the registries, and the param
-# functions that hand each stage exactly the config it depends on.
-from rotelab.checks import check_config
+# Helpers shared by the rules: the param functions that hand each stage exactly the
+# config it depends on.
 from rotelab.figures import figures
-
-check_config(config)
 
 MODELS = ["teacher", "student", "baseline"]
 TRANSLATION_SPLITS = ["train", "test", "canaries"]

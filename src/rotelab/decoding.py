@@ -7,6 +7,7 @@ is delegated to ``model.generate``.
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,6 +39,11 @@ def _length_sorted_batches(lengths, batch_size):
     return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
 
 
+def _cache_argument(model) -> str:
+    """transformers 5.x renamed ``past_key_values`` to ``cache`` in forward()."""
+    return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+
+
 @torch.inference_mode()
 def greedy_decode(model, src: torch.Tensor, pad_id: int, eos_id: int, max_new_tokens: int):
     """Greedy decoding with the decoder's KV cache; returns generated ids (no start token)."""
@@ -47,13 +53,14 @@ def greedy_decode(model, src: torch.Tensor, pad_id: int, eos_id: int, max_new_to
     next_ids = torch.full((src.size(0), 1), start, dtype=torch.long, device=src.device)
     finished = torch.zeros(src.size(0), dtype=torch.bool, device=src.device)
     past, out = None, []
+    cache_arg = _cache_argument(model)
     for _ in range(max_new_tokens):
         step = model(
             encoder_outputs=encoder_outputs,
             attention_mask=attention_mask,
             decoder_input_ids=next_ids,
-            past_key_values=past,
             use_cache=True,
+            **{cache_arg: past},
         )
         past = step.past_key_values
         token = step.logits[:, -1].argmax(-1)

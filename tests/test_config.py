@@ -1,0 +1,71 @@
+import copy
+
+import pytest
+import yaml
+
+from rotelab.checks import ConfigError
+from rotelab.config import fill_defaults, load_schema, validate_config
+
+from conftest import REPO
+
+SCHEMA = REPO / "config.schema.yaml"
+
+
+def default_config():
+    return yaml.safe_load((REPO / "config.yaml").read_text())
+
+
+def test_default_config_is_valid_and_gets_defaults():
+    cfg = validate_config(default_config(), SCHEMA)
+    assert cfg["scoring"]["min_k_fraction"] == 0.2
+    assert cfg["teacher"]["train"]["label_smoothing"] == 0.1  # filled from the schema
+    assert cfg["teacher"]["model"]["max_positions"] == 256
+
+
+def test_empty_config_is_all_defaults():
+    cfg = validate_config({}, SCHEMA)
+    assert cfg["data"]["corpus"] == "ding-en-de"
+    assert cfg["canaries"]["replicas"] == [1, 4, 16, 64]
+
+
+def test_every_schema_key_is_documented():
+    schema = load_schema(SCHEMA)
+
+    def walk(node, path):
+        node = fill_defaults.__globals__["_resolve"](node, schema)
+        for key, sub in node.get("properties", {}).items():
+            resolved = fill_defaults.__globals__["_resolve"](sub, schema)
+            assert resolved.get("description"), f"{path}{key} has no description"
+            walk(sub, f"{path}{key}.")
+
+    walk(schema, "")
+
+
+@pytest.mark.parametrize(
+    "patch, message",
+    [
+        ({"data": {"bogus": 1}}, r"config key data\.bogus: unknown key"),
+        ({"teacher": {"train": {"steps": "many"}}}, r"config key teacher\.train\.steps: 'many' is not of type 'integer'"),
+        ({"canaries": {"replicas": [1, 0]}}, r"config key canaries\.replicas\[1\]: 0 is less than the minimum"),
+        ({"data": {"corpus": "klingon"}}, r"config key data\.corpus: unknown corpus 'klingon'"),
+        ({"data": {"corpus": "tsv:/no/such/file.tsv"}}, r"config key data\.corpus: file '/no/such/file\.tsv' does not exist"),
+        ({"scoring": {"attacks": ["loss", "telepathy"]}}, r"config key scoring\.attacks\[1\]: unknown attack 'telepathy'"),
+        ({"scoring": {"min_k_fraction": 1.5}}, r"config key scoring\.min_k_fraction"),
+        ({"student": {"model": {"d_model": 100, "heads": 3}}}, r"config key student\.model\.heads"),
+        ({"canaries": {"generator": "nope"}}, r"config key canaries\.generator: unknown canary generator"),
+        ({"teacher": {"model": {"recipe": "pretrained"}}}, r"config key teacher\.model\.pretrained"),
+    ],
+)
+def test_bad_config_names_the_key(patch, message):
+    cfg = default_config()
+
+    def merge(dst, src):
+        for k, v in src.items():
+            if isinstance(v, dict) and isinstance(dst.get(k), dict):
+                merge(dst[k], v)
+            else:
+                dst[k] = copy.deepcopy(v)
+
+    merge(cfg, patch)
+    with pytest.raises(ConfigError, match=message):
+        validate_config(cfg, SCHEMA)

@@ -1,0 +1,140 @@
+"""The tiny workflow end to end, then the caching guarantees, through real Snakemake."""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from conftest import REPO
+
+pytestmark = pytest.mark.e2e
+
+TINY = REPO / "configs" / "tiny.yaml"
+FIGURES = ["seqkd_quality", "seqkd_memorization", "canary_extraction", "canary_mia"]
+
+
+def snakemake(workdir: Path, *args: str, overlays=(), check=True) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(workdir),
+           "--configfile", str(TINY), *map(str, overlays), *args]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}")
+    return proc
+
+
+def planned_jobs(workdir: Path, overlays=()) -> dict[str, int]:
+    """Rule -> job count of a dry run (empty when there is nothing to do)."""
+    out = snakemake(workdir, "-n", overlays=overlays)
+    text = out.stdout + out.stderr
+    if "Nothing to be done" in text:
+        return {}
+    table = text.split("Job stats:", 1)[1].split("total", 1)[0]
+    return {m[0]: int(m[1]) for m in re.findall(r"^(\w+)\s+(\d+)\s*$", table, flags=re.M)}
+
+
+def overlay(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    wd = tmp_path_factory.mktemp("tiny")
+    snakemake(wd, "--cores", "2")
+    snakemake(wd, "--report", "results/report.html")
+    return wd
+
+
+def test_every_figure_and_table_is_written(workdir):
+    for fig in FIGURES:
+        assert (workdir / f"results/figures/{fig}.png").stat().st_size > 1000
+        assert (workdir / f"results/figures/{fig}.pdf").exists()
+        table = pd.read_csv(workdir / f"results/tables/{fig}.csv")
+        assert len(table) > 0 and (table["figure"] == fig).all()
+        assert {"value", "n", "ci_low", "ci_high"} <= set(table.columns)
+
+
+def test_tables_hold_what_the_figures_show(workdir):
+    quality = pd.read_csv(workdir / "results/tables/seqkd_quality.csv")
+    assert set(quality["model"]) == {"teacher", "student", "baseline"}
+    assert set(quality["metric"]) == {"bleu", "chrf"}
+    assert (quality["n"] == 200).all()  # data.n_test in the tiny config
+
+    extraction = pd.read_csv(workdir / "results/tables/canary_extraction.csv")
+    assert sorted(extraction["replicas"].unique()) == [0, 1, 8, 32]
+    rates = extraction[extraction.metric == "extraction"]
+    assert ((rates.ci_low <= rates.value + 1e-9) & (rates.value <= rates.ci_high + 1e-9)).all()
+
+    mia = pd.read_csv(workdir / "results/tables/canary_mia.csv")
+    auc = mia[(mia.metric == "auc") & (mia.replicas == -1)]
+    assert len(auc) == 3 * 4  # models x attacks
+    assert auc["value"].between(0, 1).all() and (auc["n"] == 24).all()
+
+    memo = pd.read_csv(workdir / "results/tables/seqkd_memorization.csv")
+    assert {"replication", "exmem", "osc_hallucination", "nat_hallucination"} <= set(memo["metric"])
+    assert "exmem_secondary" in set(memo[memo.model == "student"]["metric"])
+
+
+def test_artifacts_follow_the_contract(workdir):
+    for model in ("teacher", "student", "baseline"):
+        ckpt = workdir / "results/models" / model
+        assert (ckpt / "model.safetensors").exists() and (ckpt / "tokenizer.json").exists()
+        log = pd.read_parquet(ckpt / "training_log.parquet")
+        assert list(log.columns) == ["step", "loss", "lr", "tokens_per_s"]
+        assert log["loss"].iloc[-1] < log["loss"].iloc[0]
+    canaries = pd.read_parquet(workdir / "results/canaries/canaries.parquet")
+    assert {"canary_id", "replicas", "inserted", "secret"} <= set(canaries.columns)
+    kd = pd.read_parquet(workdir / "results/generations/kd_corpus.parquet")
+    train = pd.read_parquet(workdir / "results/canaries/train.parquet")
+    assert len(kd) == len(train) and (kd["src"] == train["src"]).all()
+    scores = pd.read_parquet(workdir / "results/scores/teacher/membership_examples.parquet")
+    assert set(scores["attack"]) == {"loss", "zlib", "min_k", "min_k_pp"}
+    assert not list(workdir.rglob("*.tmp"))  # atomic writes leave no partial files
+    log_dir = workdir / "results/logs"
+    assert (log_dir / "train_model/teacher.log").read_text().count("step ") >= 5
+
+
+def test_report_shows_every_figure_with_its_caption(workdir):
+    html = (workdir / "results/report.html").read_text()
+    for fig in FIGURES:
+        assert f"{fig}.png" in html
+    assert "P3&#x27;s headline" in html or "P3's headline" in html or "P3\\u0027s headline" in html
+
+
+def test_complete_run_leaves_nothing_to_do(workdir):
+    assert planned_jobs(workdir) == {}
+
+
+def test_min_k_change_reruns_only_scoring_and_plots(workdir, tmp_path):
+    change = overlay(tmp_path, "mink.yaml", "scoring:\n  min_k_fraction: 0.35\n")
+    jobs = planned_jobs(workdir, [change])
+    assert jobs.get("score_membership") == 3
+    assert set(jobs) <= {"score_membership", "figure", "all"}, jobs
+    models = {p: p.stat().st_mtime_ns for p in (workdir / "results/models").rglob("*") if p.is_file()}
+    snakemake(workdir, "--cores", "2", overlays=[change])
+    after = {p: p.stat().st_mtime_ns for p in (workdir / "results/models").rglob("*") if p.is_file()}
+    assert after == models
+    assert planned_jobs(workdir, [change]) == {}
+
+
+def test_replica_change_retrains_but_keeps_corpus_and_tokenizer(workdir, tmp_path):
+    change = overlay(tmp_path, "replicas.yaml", "canaries:\n  replicas: [1, 8, 16]\n")
+    jobs = planned_jobs(workdir, [change])
+    assert jobs.get("make_canaries") == 1 and jobs.get("inject_canaries") == 1
+    assert jobs.get("train_model") == 3 and jobs.get("distill_corpus") == 1
+    assert "prepare_corpus" not in jobs and "train_tokenizer" not in jobs
+
+
+def test_bad_config_fails_fast_and_keeps_results(workdir, tmp_path):
+    bad = overlay(tmp_path, "bad.yaml", "data:\n  corpus: klingon\n")
+    proc = snakemake(workdir, "-n", overlays=[bad], check=False)
+    assert proc.returncode != 0
+    assert "config key data.corpus: unknown corpus 'klingon'" in proc.stdout + proc.stderr
+    assert (workdir / "results/models/teacher/model.safetensors").exists()
+    assert planned_jobs(workdir) == {} or set(planned_jobs(workdir)) <= {"score_membership", "figure", "all"}

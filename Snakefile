@@ -1,5 +1,7 @@
 # rotelab: memorization experiments as a cached workflow. What runs is in config.yaml
 # (validated against config.schema.yaml); how it runs is in profiles/.
+import os
+
 from snakemake.utils import min_version
 
 from rotelab.config import validate_config
@@ -7,7 +9,7 @@ from rotelab.config import validate_config
 min_version("9.0")
 
 
-configfile: "config.yaml"
+configfile: os.path.join(workflow.basedir, "config.yaml")
 
 
 validate_config(config, workflow.source_path("config.schema.yaml"))
@@ -26,6 +28,6 @@ report: "report/workflow.rst"
 
 
 rule all:
+    default_target: True
     input:
         figure_targets(),
-    default_target: True

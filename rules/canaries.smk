@@ -1,10 +1,12 @@
 rule make_canaries:
     output:
         "results/canaries/canaries.parquet",
-    params:
-        canaries=config["canaries"],
     log:
         "results/logs/make_canaries.log",
+    conda:
+        "../envs/rotelab.yaml"
+    params:
+        canaries=config["canaries"],
     script:
         "../workflow_scripts/make_canaries.py"
 
@@ -15,9 +17,11 @@ rule inject_canaries:
         canaries="results/canaries/canaries.parquet",
     output:
         "results/canaries/train.parquet",
-    params:
-        seed=config["canaries"]["seed"],
     log:
         "results/logs/inject_canaries.log",
+    conda:
+        "../envs/rotelab.yaml"
+    params:
+        seed=config["canaries"]["seed"],
     script:
         "../workflow_scripts/inject_canaries.py"

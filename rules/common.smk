@@ -50,7 +50,11 @@ def figure_targets():
 
 def kd_corpus_if_student(wildcards):
     """The student's secondary ExMem compares against the teacher's KD output."""
-    return ["results/generations/kd_corpus.parquet"] if wildcards.model == "student" else []
+    return (
+        ["results/generations/kd_corpus.parquet"]
+        if wildcards.model == "student"
+        else []
+    )
 
 
 def figure_inputs(wildcards):

@@ -3,10 +3,12 @@ rule prepare_corpus:
         train="results/data/train.parquet",
         valid="results/data/valid.parquet",
         test="results/data/test.parquet",
-    params:
-        data=config["data"],
     log:
         "results/logs/prepare_corpus.log",
+    conda:
+        "../envs/rotelab.yaml"
+    params:
+        data=config["data"],
     script:
         "../workflow_scripts/prepare_corpus.py"
 
@@ -16,9 +18,11 @@ rule train_tokenizer:
         train="results/data/train.parquet",
     output:
         directory("results/tokenizers/joint"),
-    params:
-        tokenizer=config["tokenizer"],
     log:
         "results/logs/train_tokenizer.log",
+    conda:
+        "../envs/rotelab.yaml"
+    params:
+        tokenizer=config["tokenizer"],
     script:
         "../workflow_scripts/train_tokenizer.py"

@@ -6,10 +6,12 @@ rule distill_corpus:
         train="results/canaries/train.parquet",
     output:
         "results/generations/kd_corpus.parquet",
-    params:
-        decode=decode_params("distill"),
-    threads: config["runtime"]["threads"]
     log:
         "results/logs/distill_corpus.log",
+    conda:
+        "../envs/rotelab.yaml"
+    threads: config["runtime"]["threads"]
+    params:
+        decode=decode_params("distill"),
     script:
         "../workflow_scripts/distill_corpus.py"

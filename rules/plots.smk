@@ -15,9 +15,11 @@ rule figure:
             category="Tables",
             labels={"table": "{figure}"},
         ),
-    params:
-        caption=lambda wildcards: figures.get(wildcards.figure).caption,
     log:
         "results/logs/figure/{figure}.log",
+    conda:
+        "../envs/rotelab.yaml"
+    params:
+        caption=lambda wildcards: figures.get(wildcards.figure).caption,
     script:
         "../workflow_scripts/figure.py"

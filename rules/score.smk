@@ -4,11 +4,13 @@ rule translate:
         source=translation_source,
     output:
         "results/generations/{model}/{split}.parquet",
-    params:
-        decode=decode_params("decode"),
-    threads: config["runtime"]["threads"]
     log:
         "results/logs/translate/{model}_{split}.log",
+    conda:
+        "../envs/rotelab.yaml"
+    threads: config["runtime"]["threads"]
+    params:
+        decode=decode_params("decode"),
     script:
         "../workflow_scripts/translate.py"
 
@@ -21,11 +23,13 @@ rule exmem_prefixes:
         kd=kd_corpus_if_student,
     output:
         "results/generations/{model}/prefixes.parquet",
-    params:
-        decode=decode_params("decode"),
-    threads: config["runtime"]["threads"]
     log:
         "results/logs/exmem_prefixes/{model}.log",
+    conda:
+        "../envs/rotelab.yaml"
+    threads: config["runtime"]["threads"]
+    params:
+        decode=decode_params("decode"),
     script:
         "../workflow_scripts/exmem_prefixes.py"
 
@@ -40,12 +44,14 @@ rule score_translation:
     output:
         summary="results/scores/{model}/translation.parquet",
         examples="results/scores/{model}/train_examples.parquet",
+    log:
+        "results/logs/score_translation/{model}.log",
+    conda:
+        "../envs/rotelab.yaml"
     params:
         exmem_threshold=config["scoring"]["exmem_threshold"],
         bootstrap=config["scoring"]["bootstrap"],
         seed=config["scoring"]["seed"],
-    log:
-        "results/logs/score_translation/{model}.log",
     script:
         "../workflow_scripts/score_translation.py"
 
@@ -56,14 +62,16 @@ rule score_exposure:
         canaries="results/canaries/canaries.parquet",
     output:
         "results/scores/{model}/exposure.parquet",
+    log:
+        "results/logs/score_exposure/{model}.log",
+    conda:
+        "../envs/rotelab.yaml"
+    threads: config["runtime"]["threads"]
     params:
         generator=config["canaries"]["generator"],
         candidates=config["scoring"]["exposure_candidates"],
         seed=config["scoring"]["seed"],
         device=config["runtime"]["device"],
-    threads: config["runtime"]["threads"]
-    log:
-        "results/logs/score_exposure/{model}.log",
     script:
         "../workflow_scripts/score_exposure.py"
 
@@ -76,11 +84,13 @@ rule score_canaries:
     output:
         examples="results/scores/{model}/canary_examples.parquet",
         summary="results/scores/{model}/canaries.parquet",
+    log:
+        "results/logs/score_canaries/{model}.log",
+    conda:
+        "../envs/rotelab.yaml"
     params:
         bootstrap=config["scoring"]["bootstrap"],
         seed=config["scoring"]["seed"],
-    log:
-        "results/logs/score_canaries/{model}.log",
     script:
         "../workflow_scripts/score_canaries.py"
 
@@ -93,14 +103,16 @@ rule score_membership:
         examples="results/scores/{model}/membership_examples.parquet",
         summary="results/scores/{model}/membership.parquet",
         roc="results/scores/{model}/roc.parquet",
+    log:
+        "results/logs/score_membership/{model}.log",
+    conda:
+        "../envs/rotelab.yaml"
+    threads: config["runtime"]["threads"]
     params:
         attacks=config["scoring"]["attacks"],
         min_k_fraction=config["scoring"]["min_k_fraction"],
         bootstrap=config["scoring"]["bootstrap"],
         seed=config["scoring"]["seed"],
         device=config["runtime"]["device"],
-    threads: config["runtime"]["threads"]
-    log:
-        "results/logs/score_membership/{model}.log",
     script:
         "../workflow_scripts/score_membership.py"

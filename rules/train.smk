@@ -4,10 +4,12 @@ rule train_model:
         tokenizer="results/tokenizers/joint",
     output:
         directory("results/models/{model}"),
-    params:
-        cfg=training_params,
-    threads: config["runtime"]["threads"]
     log:
         "results/logs/train_model/{model}.log",
+    conda:
+        "../envs/rotelab.yaml"
+    threads: config["runtime"]["threads"]
+    params:
+        cfg=training_params,
     script:
         "../workflow_scripts/train_model.py"

@@ -40,7 +40,6 @@ rule score_translation:
         test="results/generations/{model}/test.parquet",
         prefixes="results/generations/{model}/prefixes.parquet",
         kd=kd_corpus_if_student,
-        tokenizer="results/tokenizers/joint",
     output:
         summary="results/scores/{model}/translation.parquet",
         examples="results/scores/{model}/train_examples.parquet",

@@ -1,11 +1,9 @@
 from rotelab.io import read_parquet, write_parquet
 from rotelab.logs import log_to
 from rotelab.seqkd_scores import memorization_references, summarise, training_examples
-from rotelab.tokenizer import load_tokenizer
 from rotelab.translation_metrics import ExMemConfig, HallucinationConfig
 
 with log_to(snakemake.log[0]):
-    tokenizer = load_tokenizer(snakemake.input.tokenizer)
     kd = read_parquet(snakemake.input.kd[0]) if snakemake.input.kd else None
     references = memorization_references(read_parquet(snakemake.input.train), kd)
     examples = training_examples(
@@ -13,7 +11,6 @@ with log_to(snakemake.log[0]):
         read_parquet(snakemake.input.prefixes),
         ExMemConfig(threshold=snakemake.params.exmem_threshold),
         HallucinationConfig(),
-        tokenize=tokenizer.tokenize,
     )
     summary = summarise(
         examples, read_parquet(snakemake.input.test), snakemake.params.bootstrap, snakemake.params.seed

@@ -37,6 +37,8 @@ class AttackConfig:
 
 
 def _lowest_fraction_mean(values: np.ndarray, fraction: float) -> float:
+    # MIMIR takes int(len * k) tokens and yields NaN (dropped) when that is 0; we keep at
+    # least one token so that short canaries are scored rather than silently dropped.
     k = max(1, int(math.floor(len(values) * fraction)))
     return float(np.sort(values)[:k].mean())
 

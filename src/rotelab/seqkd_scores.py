@@ -13,11 +13,13 @@ from .stats import rate
 from .translation_metrics import (
     ExMemConfig,
     HallucinationConfig,
+    basic_tokenize,
     bleu,
     chrf,
     exmem_eligible,
     is_exmem,
     natural,
+    oscillation_testable,
     oscillatory,
     replicated,
     shortest_reproducing_prefix,
@@ -49,7 +51,7 @@ def prefix_requests(references: pd.DataFrame, cfg: ExMemConfig) -> pd.DataFrame:
 
 
 def training_examples(references: pd.DataFrame, prefixes: pd.DataFrame, exmem: ExMemConfig,
-                      halluc: HallucinationConfig, tokenize) -> pd.DataFrame:
+                      halluc: HallucinationConfig) -> pd.DataFrame:
     """Per-example flags on training sources: replicated, exmem (+ shortest prefix),
     oscillatory and natural hallucination (corpus reference only)."""
     table = references.copy()
@@ -69,11 +71,13 @@ def training_examples(references: pd.DataFrame, prefixes: pd.DataFrame, exmem: E
         bool(pd.notna(m) and is_exmem(int(m), n, exmem.threshold)) for m, n in zip(table["min_prefix"], table["n_words"])
     ]
     corpus = table["reference_kind"] == "corpus"
+    table["osc_testable"] = False
     table["osc_hallucination"] = False
     table["nat_hallucination"] = False
     sub = table[corpus]
+    table.loc[corpus, "osc_testable"] = [oscillation_testable(s, h) for s, h in zip(sub["src"], sub["hyp"])]
     table.loc[corpus, "osc_hallucination"] = [
-        oscillatory(tokenize(s), tokenize(h), halluc) for s, h in zip(sub["src"], sub["hyp"])
+        oscillatory(basic_tokenize(s), basic_tokenize(h), halluc) for s, h in zip(sub["src"], sub["hyp"])
     ]
     table.loc[corpus, "nat_hallucination"] = natural(sub["src"].tolist(), sub["hyp"].tolist(), sub["target"].tolist(), halluc)
     return table
@@ -82,22 +86,28 @@ def training_examples(references: pd.DataFrame, prefixes: pd.DataFrame, exmem: E
 def summarise(examples: pd.DataFrame, test_hyps: pd.DataFrame, n_boot: int, seed: int) -> pd.DataFrame:
     """Metric rows (metric, value, n, ci_low, ci_high) for one model.
 
-    ExMem's rate is over all distinct training pairs (as replication's), so that both are
-    comparable across models whose replicated sets differ.
+    ``exmem`` is over replicated pairs that pass the filters, as in ``memseqkd``'s
+    ``process_em.py``; ``exmem_of_corpus`` divides the same count by all distinct training
+    pairs (P3's plots are labelled "% ExMem from T_C", which may mean either). The
+    oscillatory rate leaves out pairs that are too short to test, as P3 does.
     """
-    corpus = examples[examples["reference_kind"] == "corpus"]
     rows = [
         {"metric": "bleu", **bleu(test_hyps["hyp"], test_hyps["tgt"], n_boot, seed)},
         {"metric": "chrf", **chrf(test_hyps["hyp"], test_hyps["tgt"], n_boot, seed)},
-        {"metric": "replication", **rate(corpus["replicated"])},
-        {"metric": "exmem", **rate(corpus["exmem"])},
-        {"metric": "osc_hallucination", **rate(corpus["osc_hallucination"])},
+    ]
+    for kind, suffix in (("corpus", ""), ("teacher", "_secondary")):
+        part = examples[examples["reference_kind"] == kind]
+        if part.empty:
+            continue
+        candidates = part[part["replicated"] & part["eligible"]]
+        rows += [
+            {"metric": f"replication{suffix}", **rate(part["replicated"])},
+            {"metric": f"exmem{suffix}", **rate(candidates["exmem"])},
+            {"metric": f"exmem_of_corpus{suffix}", **rate(part["exmem"])},
+        ]
+    corpus = examples[examples["reference_kind"] == "corpus"]
+    rows += [
+        {"metric": "osc_hallucination", **rate(corpus.loc[corpus["osc_testable"], "osc_hallucination"])},
         {"metric": "nat_hallucination", **rate(corpus["nat_hallucination"])},
     ]
-    teacher = examples[examples["reference_kind"] == "teacher"]
-    if len(teacher):
-        rows += [
-            {"metric": "replication_secondary", **rate(teacher["replicated"])},
-            {"metric": "exmem_secondary", **rate(teacher["exmem"])},
-        ]
     return pd.DataFrame(rows)

@@ -7,6 +7,7 @@ docstring says which variant it implements.
 
 from __future__ import annotations
 
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 
@@ -47,9 +48,9 @@ def sentence_chrf(hyp: str, ref: str) -> float:
 
 
 def replicated(hyps, refs) -> np.ndarray:
-    """P3's replication: the greedy output equals the training target exactly
-    (after collapsing whitespace)."""
-    return np.array([normalise(h) == normalise(r) for h, r in zip(hyps, refs)], dtype=bool)
+    """P3's replication: the greedy output equals the training target exactly; as in
+    ``memseqkd/model_training/compare.py`` only outer whitespace is stripped."""
+    return np.array([str(h).strip() == str(r).strip() for h, r in zip(hyps, refs)], dtype=bool)
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,10 @@ class ExMemConfig:
 
 
 def exmem_eligible(src: str, tgt: str, cfg: ExMemConfig) -> bool:
-    """Whether a replicated pair enters the ExMem test (P3's filters)."""
+    """Whether a replicated pair enters the ExMem test (P3's ``filters.basic_filter``):
+    whitespace words, >= 4 source words, length ratio <= 1.3 both ways, source != target.
+    P3 also drops pairs whose fastText language id is wrong; no language-id model ships
+    offline, so that filter is not applied."""
     s, t = src.split(), tgt.split()
     if len(s) < cfg.min_source_words or not t:
         return False
@@ -76,16 +80,19 @@ def exmem_eligible(src: str, tgt: str, cfg: ExMemConfig) -> bool:
 
 
 def source_prefixes(src: str) -> list[str]:
-    """Word prefixes x[1:i] for i = 1 .. |x| - 1 (the full source is already known to replicate)."""
+    """Word prefixes x[1:i] for i = 1 .. |x| - 2, as ``memseqkd``'s
+    ``generate_prefixes.py`` builds them (``range(1, n - 1)``: the (n-1)-word prefix is
+    never tried; the full source is known to replicate)."""
     words = src.split()
-    return [" ".join(words[:i]) for i in range(1, len(words))]
+    return [" ".join(words[:i]) for i in range(1, len(words) - 1)]
 
 
 def shortest_reproducing_prefix(prefix_outputs: list[str], target: str, n_words: int) -> int:
-    """Smallest i such that translating x[1:i] yields the full target; ``n_words`` if none."""
-    goal = normalise(target)
+    """Smallest i such that translating x[1:i] yields the full (memorized) target, compared
+    after stripping outer whitespace; ``n_words`` if no prefix does."""
+    goal = str(target).strip()
     for i, out in enumerate(prefix_outputs, start=1):
-        if normalise(out) == goal:
+        if str(out).strip() == goal:
             return i
     return n_words
 
@@ -93,6 +100,27 @@ def shortest_reproducing_prefix(prefix_outputs: list[str], target: str, n_words:
 def is_exmem(min_prefix: int, n_words: int, threshold: float) -> bool:
     """ExMem if the shortest reproducing prefix covers at most ``threshold`` of the source."""
     return min_prefix / n_words <= threshold
+
+
+def basic_tokenize(text: str) -> list[str]:
+    """Word tokens as BERT's ``BasicTokenizer`` makes them (lower-case, accents stripped,
+    punctuation split off), which P3's ``hallucinations.py`` counts bigrams over."""
+    text = unicodedata.normalize("NFD", str(text).lower())
+    text = "".join(c for c in text if unicodedata.category(c) != "Mn")
+    tokens: list[str] = []
+    for word in text.split():
+        current = ""
+        for c in word:
+            if unicodedata.category(c).startswith("P") or (c.isascii() and not c.isalnum()):
+                if current:
+                    tokens.append(current)
+                    current = ""
+                tokens.append(c)
+            else:
+                current += c
+        if current:
+            tokens.append(current)
+    return tokens
 
 
 def top_bigram_count(tokens: list[str]) -> int:
@@ -119,10 +147,17 @@ class HallucinationConfig:
     natural_max_chrf: float = 30.0
 
 
+def oscillation_testable(src: str, hyp: str) -> bool:
+    """P3 leaves out pairs with an empty side or fewer than 2 words/tokens on either side
+    ("empty" and "too_short") from the oscillatory rate's denominator."""
+    return all(len(t.split()) >= 2 and len(basic_tokenize(t)) >= 2 for t in (src, hyp))
+
+
 def oscillatory(src_tokens: list[str], hyp_tokens: list[str], cfg: HallucinationConfig) -> bool:
-    """Oscillatory hallucination (Raunak et al. 2021, as used in P3): the output repeats a
-    bigram more than ``osc_min_count`` times, more than ``osc_min_excess`` beyond the
-    source's most repeated bigram, for sources under ``osc_max_source_tokens`` tokens."""
+    """Oscillatory hallucination (Raunak et al. 2021; P3's ``hallucinations.py``): the
+    output's most frequent bigram occurs more than ``osc_min_count`` times and more than
+    ``osc_min_excess`` times beyond the source's, for sources under
+    ``osc_max_source_tokens`` tokens (P3's headline ``org_hal`` rate)."""
     if len(src_tokens) >= cfg.osc_max_source_tokens:
         return False
     top_hyp = top_bigram_count(hyp_tokens)
@@ -130,10 +165,11 @@ def oscillatory(src_tokens: list[str], hyp_tokens: list[str], cfg: Hallucination
 
 
 def natural(sources, hyps, refs, cfg: HallucinationConfig) -> np.ndarray:
-    """Natural hallucinations (P3): an output produced for ``natural_min_sources`` or more
-    distinct sources, and far from its reference (chrF below ``natural_max_chrf``,
-    replacing COMET-QE)."""
-    hyps_n = [normalise(h) for h in hyps]
+    """Natural hallucinations (P3's ``hallucinations.py``): every pair whose output string
+    is produced for ``natural_min_sources`` or more distinct sources and is of low quality.
+    P3 filters with COMET-QE (wmt22-cometkiwi-da) < 0.85; no COMET model ships offline, so
+    sentence chrF to the reference below ``natural_max_chrf`` stands in for it."""
+    hyps_n = [str(h).strip() for h in hyps]
     sources_per_output: dict[str, set] = {}
     for s, h in zip(sources, hyps_n):
         sources_per_output.setdefault(h, set()).add(s)

@@ -89,6 +89,17 @@ def load_ding(path: str | None = None) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["src", "tgt"])
 
 
+@corpora.register("ding-en-de-phrases")
+def load_ding_phrases(path: str | None = None) -> pd.DataFrame:
+    """Every aligned English -> German sub-entry of the Ding dictionary, phrases included
+    (about 132k pairs of 3+ words): the largest offline corpus, for GPU-scale runs."""
+    file = Path(path) if path else DING_PATH
+    if not file.exists():
+        raise CorpusError(f"{file} not found: install the Debian package trans-de-en")
+    with open(file, encoding="utf-8", errors="replace") as fh:
+        return pd.DataFrame(list(ding_pairs(fh)), columns=["src", "tgt"])
+
+
 # --- Debian SWORD Bibles (WEB English, Reina-Valera Spanish) -------------------------
 
 _NOTE = re.compile(r"<note\b.*?</note>", re.S)

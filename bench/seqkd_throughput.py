@@ -78,7 +78,11 @@ def time_ours(model, tok, pairs, cfg: TrainConfig, device) -> float:
 
 
 def time_hf_trainer(model, tok, pairs, cfg: TrainConfig, device, tmp: str) -> float:
-    from transformers import DataCollatorForSeq2Seq, Seq2SeqTrainer, Seq2SeqTrainingArguments
+    from transformers import (
+        DataCollatorForSeq2Seq,
+        Seq2SeqTrainer,
+        Seq2SeqTrainingArguments,
+    )
 
     enc, dec = encode_pairs(tok, list(pairs.src), list(pairs.tgt), cfg.max_len)
     dataset = [{"input_ids": e, "attention_mask": [1] * len(e), "labels": d} for e, d in zip(enc, dec)]

@@ -2,7 +2,14 @@ import random
 
 import pandas as pd
 
-from rotelab.canaries import CanaryConfig, PatientRecords, candidate_secrets, canary_generators, inject, make_canaries
+from rotelab.canaries import (
+    CanaryConfig,
+    PatientRecords,
+    canary_generators,
+    candidate_secrets,
+    inject,
+    make_canaries,
+)
 
 
 def test_canaries_are_deterministic_and_balanced():

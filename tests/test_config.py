@@ -2,11 +2,10 @@ import copy
 
 import pytest
 import yaml
+from conftest import REPO
 
 from rotelab.checks import ConfigError
 from rotelab.config import fill_defaults, load_schema, validate_config
-
-from conftest import REPO
 
 SCHEMA = REPO / "config.schema.yaml"
 
@@ -69,3 +68,11 @@ def test_bad_config_names_the_key(patch, message):
     merge(cfg, patch)
     with pytest.raises(ConfigError, match=message):
         validate_config(cfg, SCHEMA)
+
+
+def test_config_reference_doc_is_current():
+    from rotelab.config_docs import render
+
+    assert (REPO / "docs" / "config.md").read_text() == render(load_schema(SCHEMA)), (
+        "docs/config.md is stale: run `python -m rotelab.config_docs config.schema.yaml > docs/config.md`"
+    )

@@ -3,7 +3,14 @@ import json
 import pandas as pd
 import pytest
 
-from rotelab.corpora import CorpusError, corpora, ding_pairs, load_corpus, parse_imp, parse_spec
+from rotelab.corpora import (
+    CorpusError,
+    corpora,
+    ding_pairs,
+    load_corpus,
+    parse_imp,
+    parse_spec,
+)
 from rotelab.prepare import DataConfig, prepare_splits
 
 

@@ -8,7 +8,7 @@ import torch
 from rotelab.decoding import DecodeConfig, score_targets, translate
 from rotelab.models import ModelConfig, build_model, load_model
 from rotelab.tokenizer import load_tokenizer, train_bpe
-from rotelab.training import TrainConfig, bucketed_batches, lr_at, pad, train_seq2seq
+from rotelab.training import TrainConfig, bucketed_batches, lr_at, train_seq2seq
 
 WORDS = "red green blue small large happy quiet river mountain city".split()
 GERMAN = dict(zip(WORDS, "rot grün blau klein groß froh still fluss berg stadt".split()))

@@ -3,7 +3,15 @@ import math
 import numpy as np
 import pytest
 
-from rotelab.stats import auc, bootstrap_interval, membership_summary, rate, roc_curve, tpr_at_fpr, wilson_interval
+from rotelab.stats import (
+    auc,
+    bootstrap_interval,
+    membership_summary,
+    rate,
+    roc_curve,
+    tpr_at_fpr,
+    wilson_interval,
+)
 
 
 def test_wilson_matches_hand_computation():

@@ -1,4 +1,3 @@
-import numpy as np
 import pytest
 
 from rotelab.translation_metrics import (
@@ -84,7 +83,12 @@ def test_natural_hallucination_needs_five_sources_and_a_bad_output():
 def test_seqkd_summary_on_a_hand_built_case():
     import pandas as pd
 
-    from rotelab.seqkd_scores import memorization_references, prefix_requests, summarise, training_examples
+    from rotelab.seqkd_scores import (
+        memorization_references,
+        prefix_requests,
+        summarise,
+        training_examples,
+    )
 
     train = pd.DataFrame({
         "pair_id": [0, 1, 2],

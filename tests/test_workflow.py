@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from conftest import REPO
 
 pytestmark = pytest.mark.e2e

@@ -1,15 +1,11 @@
 from rotelab.attacks import AttackConfig
 from rotelab.canary_scores import membership_scores, summarise_membership
-from rotelab.device import pick_device, set_threads
 from rotelab.io import read_parquet, write_parquet
 from rotelab.logs import log_to
-from rotelab.models import load_model
-from rotelab.tokenizer import load_tokenizer
+from rotelab.models import load_checkpoint
 
 with log_to(snakemake.log[0]):
-    set_threads(snakemake.threads)
-    model = load_model(snakemake.input.model, pick_device(snakemake.params.device))
-    tokenizer = load_tokenizer(snakemake.input.model)
+    model, tokenizer = load_checkpoint(snakemake.input.model, snakemake.params.device, snakemake.threads)
     per_example = membership_scores(
         model,
         tokenizer,

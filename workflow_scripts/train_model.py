@@ -9,8 +9,10 @@ with log_to(snakemake.log[0]):
     set_threads(snakemake.threads)
     cfg = snakemake.params.cfg
     train_cfg = TrainConfig(**cfg["train"])
-    tokenizer = load_tokenizer(snakemake.input.tokenizer)
-    model = build_model(ModelConfig(**cfg["model"]), tokenizer, seed=train_cfg.seed)
+    arch = ModelConfig(**cfg["model"])
+    # A pretrained model brings its own vocabulary; models built here share the joint BPE.
+    tokenizer = load_tokenizer(arch.pretrained if arch.recipe == "pretrained" else snakemake.input.tokenizer)
+    model = build_model(arch, tokenizer, seed=train_cfg.seed)
     pairs = read_parquet(snakemake.input.data)
     print(f"{snakemake.wildcards.model}: {count_parameters(model):,} parameters, {len(pairs)} pairs")
     log = train_seq2seq(model, tokenizer, pairs, train_cfg)

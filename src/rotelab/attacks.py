@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .token_scores import TokenScores
 from .registry import Registry
+from .token_scores import TokenScores
 
 attacks: Registry = Registry("attack")
 

@@ -10,7 +10,7 @@ non-members for membership inference and as the zero-exposure reference.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd

@@ -91,3 +91,13 @@ def load_model(path, device="cpu"):
 
 def count_parameters(model) -> int:
     return sum(p.numel() for p in model.parameters())
+
+
+def load_checkpoint(path, device: str = "auto", threads: int | None = None):
+    """(model, tokenizer) of a trained checkpoint directory, ready for inference on the
+    device this job was given and with the threads Snakemake assigned."""
+    from .device import pick_device, set_threads
+    from .tokenizer import load_tokenizer
+
+    set_threads(threads)
+    return load_model(path, pick_device(device)), load_tokenizer(path)

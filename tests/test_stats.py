@@ -73,3 +73,14 @@ def test_membership_summary_separable_scores():
     rows = {r["metric"]: r for r in membership_summary([5, 6, 7], [1, 2, 3], n_boot=50)}
     assert rows["auc"]["value"] == 1.0 and rows["auc"]["n"] == 6
     assert rows["tpr_at_1pct_fpr"]["value"] == 1.0
+
+
+def test_relative_change_katz_interval():
+    from rotelab.stats import relative_change
+
+    r = relative_change(20, 100, 10, 100)  # rates 0.2 vs 0.1 -> +100%
+    assert r["value"] == pytest.approx(100.0)
+    # log RR = 0.693, se = sqrt(1/20 - 1/100 + 1/10 - 1/100) = sqrt(0.13) = 0.3606
+    assert r["ci_low"] == pytest.approx(100 * (2 * math.exp(-1.96 * 0.3606) - 1), abs=0.5)
+    assert r["ci_high"] == pytest.approx(100 * (2 * math.exp(1.96 * 0.3606) - 1), abs=0.5)
+    assert math.isnan(relative_change(0, 100, 10, 100)["value"])

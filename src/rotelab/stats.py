@@ -109,3 +109,16 @@ def membership_summary(member_scores, nonmember_scores, n_boot: int = 1000, seed
         rows.append({"metric": name, "value": fn(pos, neg), "n": len(pos) + len(neg),
                      "ci_low": lo, "ci_high": hi})
     return rows
+
+
+def relative_change(k1: int, n1: int, k2: int, n2: int, confidence: float = 0.95) -> dict:
+    """Percent change of proportion k1/n1 over k2/n2 with the Katz log interval of the risk
+    ratio (Katz et al. 1978): log RR +- z sqrt(1/k1 - 1/n1 + 1/k2 - 1/n2). Undefined (nan)
+    when either count is 0."""
+    if min(k1, k2) == 0 or min(n1, n2) == 0:
+        return {"value": math.nan, "n": n1, "ci_low": math.nan, "ci_high": math.nan}
+    rr = (k1 / n1) / (k2 / n2)
+    z = norm.ppf(0.5 + confidence / 2)
+    half = z * math.sqrt(1 / k1 - 1 / n1 + 1 / k2 - 1 / n2)
+    return {"value": 100 * (rr - 1), "n": n1, "ci_low": 100 * (rr * math.exp(-half) - 1),
+            "ci_high": 100 * (rr * math.exp(half) - 1)}

@@ -8,6 +8,8 @@ rule distill_corpus:
         "results/generations/kd_corpus.parquet",
     log:
         "results/logs/distill_corpus.log",
+    # The teacher -> KD corpus -> student path is the critical one; scoring can wait.
+    priority: 10
     conda:
         "../envs/rotelab.yaml"
     threads: config["runtime"]["threads"]

@@ -6,6 +6,8 @@ rule train_model:
         directory("results/models/{model}"),
     log:
         "results/logs/train_model/{model}.log",
+    # The teacher -> KD corpus -> student path is the critical one; scoring can wait.
+    priority: 10
     conda:
         "../envs/rotelab.yaml"
     threads: config["runtime"]["threads"]

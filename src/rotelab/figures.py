@@ -126,7 +126,9 @@ def seqkd_memorization(inputs):
         s = table[(table.model == "student") & (table.metric == metric)]
         b = table[(table.model == "baseline") & (table.metric == metric)]
         if len(s) and len(b):
-            counts = [(round(float(r["value"].iloc[0]) * int(r["n"].iloc[0])), int(r["n"].iloc[0])) for r in (s, b)]
+            # A rate over n = 0 pairs is NaN (e.g. ExMem when nothing replicates): count 0.
+            counts = [(int(round(np.nan_to_num(float(r["value"].iloc[0])) * int(r["n"].iloc[0]))), int(r["n"].iloc[0]))
+                      for r in (s, b)]
             rel.append({"model": "student_vs_baseline", "metric": metric,
                         **relative_change(*counts[0], *counts[1])})
     rel = pd.DataFrame(rel)

@@ -76,3 +76,20 @@ def test_config_reference_doc_is_current():
     assert (REPO / "docs" / "config.md").read_text() == render(load_schema(SCHEMA)), (
         "docs/config.md is stale: run `python -m rotelab.config_docs config.schema.yaml > docs/config.md`"
     )
+
+
+@pytest.mark.parametrize("overlay", ["tiny.yaml", "paper.yaml"])
+def test_overlays_validate_on_top_of_the_default(overlay):
+    cfg = default_config()
+
+    def merge(dst, src):
+        for k, v in src.items():
+            if isinstance(v, dict) and isinstance(dst.get(k), dict):
+                merge(dst[k], v)
+            else:
+                dst[k] = v
+
+    merge(cfg, yaml.safe_load((REPO / "configs" / overlay).read_text()))
+    cfg = validate_config(cfg, SCHEMA)
+    if overlay == "paper.yaml":
+        assert cfg["data"]["max_pairs"] is None and cfg["teacher"]["model"]["d_model"] == 512

@@ -14,6 +14,16 @@ def default_config():
     return yaml.safe_load((REPO / "config.yaml").read_text())
 
 
+def merge(dst: dict, src: dict) -> dict:
+    """Deep-merge ``src`` into ``dst`` as Snakemake merges --configfile overlays."""
+    for k, v in src.items():
+        if isinstance(v, dict) and isinstance(dst.get(k), dict):
+            merge(dst[k], v)
+        else:
+            dst[k] = copy.deepcopy(v)
+    return dst
+
+
 def test_default_config_is_valid_and_gets_defaults():
     cfg = validate_config(default_config(), SCHEMA)
     assert cfg["scoring"]["min_k_fraction"] == 0.2
@@ -56,16 +66,7 @@ def test_every_schema_key_is_documented():
     ],
 )
 def test_bad_config_names_the_key(patch, message):
-    cfg = default_config()
-
-    def merge(dst, src):
-        for k, v in src.items():
-            if isinstance(v, dict) and isinstance(dst.get(k), dict):
-                merge(dst[k], v)
-            else:
-                dst[k] = copy.deepcopy(v)
-
-    merge(cfg, patch)
+    cfg = merge(default_config(), patch)
     with pytest.raises(ConfigError, match=message):
         validate_config(cfg, SCHEMA)
 
@@ -80,16 +81,7 @@ def test_config_reference_doc_is_current():
 
 @pytest.mark.parametrize("overlay", ["tiny.yaml", "paper.yaml"])
 def test_overlays_validate_on_top_of_the_default(overlay):
-    cfg = default_config()
-
-    def merge(dst, src):
-        for k, v in src.items():
-            if isinstance(v, dict) and isinstance(dst.get(k), dict):
-                merge(dst[k], v)
-            else:
-                dst[k] = v
-
-    merge(cfg, yaml.safe_load((REPO / "configs" / overlay).read_text()))
+    cfg = merge(default_config(), yaml.safe_load((REPO / "configs" / overlay).read_text()))
     cfg = validate_config(cfg, SCHEMA)
     if overlay == "paper.yaml":
         assert cfg["data"]["max_pairs"] is None and cfg["teacher"]["model"]["d_model"] == 512

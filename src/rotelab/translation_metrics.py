@@ -17,10 +17,6 @@ from sacrebleu.metrics import BLEU, CHRF
 from .stats import bootstrap_interval
 
 
-def normalise(text: str) -> str:
-    return " ".join(str(text).split())
-
-
 def _corpus_stat_interval(metric, hyps, refs, n_boot: int, seed: int) -> dict:
     """Corpus-level score with a percentile bootstrap over sentences.
 
@@ -76,7 +72,7 @@ def exmem_eligible(src: str, tgt: str, cfg: ExMemConfig) -> bool:
     if len(s) < cfg.min_source_words or not t:
         return False
     ratio_ok = len(s) / len(t) <= cfg.max_length_ratio and len(t) / len(s) <= cfg.max_length_ratio
-    return ratio_ok and normalise(src) != normalise(tgt)
+    return ratio_ok and src.strip() != tgt.strip()
 
 
 def source_prefixes(src: str) -> list[str]:

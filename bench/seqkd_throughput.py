@@ -29,7 +29,7 @@ import pandas as pd
 import torch
 
 from rotelab.corpora import load_corpus
-from rotelab.decoding import DecodeConfig, _length_sorted_batches, translate
+from rotelab.decoding import DecodeConfig, length_sorted_batches, translate
 from rotelab.device import pick_device
 from rotelab.models import ModelConfig, build_model, count_parameters
 from rotelab.tokenizer import train_bpe
@@ -116,7 +116,7 @@ def time_decoder(model, tok, sources, cfg: DecodeConfig, device, ours: bool) -> 
     order; returns seconds and generated (non-pad) tokens."""
     ids = tok(list(sources), truncation=True, max_length=128)["input_ids"]
     if ours:
-        batches = _length_sorted_batches(np.array([len(i) for i in ids]), cfg.batch_size)
+        batches = length_sorted_batches(np.array([len(i) for i in ids]), cfg.batch_size)
     else:
         batches = [np.arange(i, min(i + cfg.batch_size, len(ids))) for i in range(0, len(ids), cfg.batch_size)]
     generated = 0

@@ -70,6 +70,14 @@ def ding_pairs(lines, reverse: bool = False):
                 yield (de, en) if reverse else (en, de)
 
 
+def _read_ding(path: str | None) -> list[tuple[str, str]]:
+    file = Path(path) if path else DING_PATH
+    if not file.exists():
+        raise CorpusError(f"{file} not found: install the Debian package trans-de-en")
+    with open(file, encoding="utf-8", errors="replace") as fh:
+        return list(ding_pairs(fh))
+
+
 @corpora.register("ding-en-de")
 def load_ding(path: str | None = None) -> pd.DataFrame:
     """English -> German sentence pairs from the Ding dictionary (Debian ``trans-de-en``).
@@ -77,15 +85,7 @@ def load_ding(path: str | None = None) -> pd.DataFrame:
     Only sentence-like pairs (both sides end in ``.``, ``?`` or ``!``) are kept; the
     dictionary's phrase entries are not translations a model should be scored on.
     """
-    file = Path(path) if path else DING_PATH
-    if not file.exists():
-        raise CorpusError(f"{file} not found: install the Debian package trans-de-en")
-    with open(file, encoding="utf-8", errors="replace") as fh:
-        rows = [
-            (en, de)
-            for en, de in ding_pairs(fh)
-            if en[-1] in ".?!" and de[-1] in ".?!"
-        ]
+    rows = [(en, de) for en, de in _read_ding(path) if en[-1] in ".?!" and de[-1] in ".?!"]
     return pd.DataFrame(rows, columns=["src", "tgt"])
 
 
@@ -93,11 +93,7 @@ def load_ding(path: str | None = None) -> pd.DataFrame:
 def load_ding_phrases(path: str | None = None) -> pd.DataFrame:
     """Every aligned English -> German sub-entry of the Ding dictionary, phrases included
     (about 132k pairs of 3+ words): the largest offline corpus, for GPU-scale runs."""
-    file = Path(path) if path else DING_PATH
-    if not file.exists():
-        raise CorpusError(f"{file} not found: install the Debian package trans-de-en")
-    with open(file, encoding="utf-8", errors="replace") as fh:
-        return pd.DataFrame(list(ding_pairs(fh)), columns=["src", "tgt"])
+    return pd.DataFrame(_read_ding(path), columns=["src", "tgt"])
 
 
 # --- Debian SWORD Bibles (WEB English, Reina-Valera Spanish) -------------------------

@@ -34,7 +34,7 @@ class DecodeConfig:
     max_new_tokens: int = 96
 
 
-def _length_sorted_batches(lengths, batch_size):
+def length_sorted_batches(lengths, batch_size):
     order = np.argsort(lengths, kind="stable")[::-1]
     return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
 
@@ -48,7 +48,7 @@ def translate(model, tokenizer, sources: list[str], cfg: DecodeConfig, max_src_l
     ids = tokenizer(list(sources), truncation=True, max_length=max_src_len)["input_ids"]
     pad_id = tokenizer.pad_token_id
     outputs: list[str | None] = [None] * len(sources)
-    batches = _length_sorted_batches(np.array([len(i) for i in ids]), cfg.batch_size)
+    batches = length_sorted_batches(np.array([len(i) for i in ids]), cfg.batch_size)
     for idx in tqdm(batches, desc="decode", disable=not progress, mininterval=5.0):
         src = pad([ids[i] for i in idx], pad_id).to(device)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
@@ -79,7 +79,7 @@ def score_targets(model, tokenizer, sources: list[str], targets: list[str], batc
     pad_id = tokenizer.pad_token_id
     start = model.config.decoder_start_token_id
     results: list[TokenScores | None] = [None] * len(sources)
-    for idx in _length_sorted_batches(np.array([len(d) for d in dec]), batch_size):
+    for idx in length_sorted_batches(np.array([len(d) for d in dec]), batch_size):
         src = pad([enc[i] for i in idx], pad_id).to(device)
         tgt = pad([dec[i] for i in idx], pad_id).to(device)
         decoder_input = torch.cat([torch.full_like(tgt[:, :1], start), tgt[:, :-1]], dim=1)

@@ -62,27 +62,39 @@ def matmul_flops_per_step(model, src_tokens: float, tgt_tokens: float) -> float:
     return 6.0 * (enc * src_tokens + (dec + head) * tgt_tokens)
 
 
-def time_ours(model, tok, pairs, cfg: TrainConfig, device) -> float:
-    """Seconds of ``train_seq2seq`` less its up-front tokenisation (the Trainer's dataset is
-    tokenised before its clock starts)."""
+def time_ours(model, tok, pairs, cfg: TrainConfig, device) -> tuple[float, float]:
+    """Wall seconds of ``train_seq2seq`` less its up-front tokenisation (the Trainer's dataset
+    is tokenised before its clock starts), and the steady-state tokens/s of the second half
+    of the run (compilation and warm-up fall in the first half)."""
     start = time.perf_counter()
     encode_pairs(tok, list(pairs.src), list(pairs.tgt), cfg.max_len)
     tokenise_s = time.perf_counter() - start
     if device.type == "cuda":
         torch.cuda.synchronize()
     start = time.perf_counter()
-    train_seq2seq(model, tok, pairs, cfg, log=lambda *_: None)
+    log = train_seq2seq(model, tok, pairs, cfg, log=lambda *_: None)
     if device.type == "cuda":
         torch.cuda.synchronize()
-    return time.perf_counter() - start - tokenise_s
+    return time.perf_counter() - start - tokenise_s, float(log["tokens_per_s"].iloc[-1])
 
 
-def time_hf_trainer(model, tok, pairs, cfg: TrainConfig, device, tmp: str) -> float:
+def time_hf_trainer(model, tok, pairs, cfg: TrainConfig, device, tmp: str) -> tuple[float, float]:
+    """Wall seconds of ``Seq2SeqTrainer.train`` and the seconds of its second half."""
     from transformers import (
         DataCollatorForSeq2Seq,
         Seq2SeqTrainer,
         Seq2SeqTrainingArguments,
+        TrainerCallback,
     )
+
+    class HalfwayClock(TrainerCallback):
+        half = None
+
+        def on_step_end(self, args, state, control, **kwargs):
+            if state.global_step == cfg.steps // 2:
+                if device.type == "cuda":
+                    torch.cuda.synchronize()
+                self.half = time.perf_counter()
 
     enc, dec = encode_pairs(tok, list(pairs.src), list(pairs.tgt), cfg.max_len)
     dataset = [{"input_ids": e, "attention_mask": [1] * len(e), "labels": d} for e, d in zip(enc, dec)]
@@ -99,7 +111,8 @@ def time_hf_trainer(model, tok, pairs, cfg: TrainConfig, device, tmp: str) -> fl
         **grouping, logging_steps=10**9, save_strategy="no", report_to=[],
         dataloader_num_workers=0, disable_tqdm=True, seed=cfg.seed, torch_compile=cfg.compile,
     )
-    trainer = Seq2SeqTrainer(model=model, args=args, train_dataset=dataset,
+    clock = HalfwayClock()
+    trainer = Seq2SeqTrainer(model=model, args=args, train_dataset=dataset, callbacks=[clock],
                              data_collator=DataCollatorForSeq2Seq(tok, model=model))
     if device.type == "cuda":
         torch.cuda.synchronize()
@@ -107,7 +120,8 @@ def time_hf_trainer(model, tok, pairs, cfg: TrainConfig, device, tmp: str) -> fl
     trainer.train()
     if device.type == "cuda":
         torch.cuda.synchronize()
-    return time.perf_counter() - start
+    end = time.perf_counter()
+    return end - start, end - clock.half
 
 
 @torch.inference_mode()
@@ -139,36 +153,50 @@ def main():
     ap.add_argument("--preset", choices=PRESETS, default="cpu-tiny")
     ap.add_argument("--steps", type=int)
     ap.add_argument("--compile", action="store_true", help="torch.compile both training loops")
+    ap.add_argument("--compile-mode", default="default", help="torch.compile mode for our loop")
+    ap.add_argument("--batch", type=int, help="sentence pairs per step (overrides the preset)")
+    ap.add_argument("--no-trainer", action="store_true", help="time only our training loop")
+    ap.add_argument("--no-decode", action="store_true", help="skip the decoding comparison")
     ap.add_argument("--json", help="also write the results here")
     args = ap.parse_args()
     p = dict(PRESETS[args.preset])
-    if args.steps:
-        p["steps"] = args.steps
+    p.update({k: v for k, v in (("steps", args.steps), ("batch", args.batch)) if v})
     device = pick_device("auto")
     torch.set_float32_matmul_precision("high")
     pairs = data(max(p["batch"] * 40, p["decode_n"]))
     tok = train_bpe(list(pairs.src) + list(pairs.tgt), p["vocab"])
     arch = ModelConfig(d_model=p["d_model"], encoder_layers=p["layers"], decoder_layers=p["layers"],
                        heads=p["heads"], ffn_dim=p["ffn"], dropout=0.1)
+    # Two log rows: the second covers the steady second half of the run.
     cfg = TrainConfig(steps=p["steps"], batch_size=p["batch"], lr=1e-3, warmup_steps=10, device=device.type,
-                      log_every=p["steps"], compile=args.compile)
+                      log_every=p["steps"] // 2, compile=args.compile, compile_mode=args.compile_mode)
     enc, dec = encode_pairs(tok, list(pairs.src), list(pairs.tgt), cfg.max_len)
     src_per_pair, tgt_per_pair = np.mean([len(e) for e in enc]), np.mean([len(d) for d in dec])
     tokens_per_step = p["batch"] * (src_per_pair + tgt_per_pair)
 
     results = {"preset": args.preset, "device": torch.cuda.get_device_name() if device.type == "cuda" else "cpu",
-               "threads": torch.get_num_threads(), "compile": args.compile, "steps": p["steps"], "batch": p["batch"],
-               "tokens_per_step": tokens_per_step}
+               "threads": torch.get_num_threads(), "compile": args.compile, "compile_mode": args.compile_mode,
+               "steps": p["steps"], "batch": p["batch"], "tokens_per_step": tokens_per_step}
     model = build_model(arch, tok, seed=0)
     results["parameters"] = count_parameters(model)
     flops = matmul_flops_per_step(model, p["batch"] * src_per_pair, p["batch"] * tgt_per_pair)
-    ours_s = time_ours(model, tok, pairs, cfg, device)
-    theirs_s = time_hf_trainer(build_model(arch, tok, seed=0).to(device), tok, pairs, cfg, device, "/tmp/rotelab-bench")
-    for name, secs in (("rotelab_train", ours_s), ("trainer", theirs_s)):
-        results[f"{name}_tokens_per_s"] = p["steps"] * tokens_per_step / secs
+    results["matmul_flops_per_step"] = flops
+    timings = {"rotelab_train": time_ours(model, tok, pairs, cfg, device)}
+    if not args.no_trainer:
+        wall, half_s = time_hf_trainer(build_model(arch, tok, seed=0).to(device), tok, pairs, cfg, device,
+                                       "/tmp/rotelab-bench")
+        timings["trainer"] = (wall, (p["steps"] - p["steps"] // 2) * tokens_per_step / half_s)
+    for name, (wall, steady) in timings.items():
+        results[f"{name}_tokens_per_s"] = p["steps"] * tokens_per_step / wall
+        results[f"{name}_steady_tokens_per_s"] = steady
         if device.type == "cuda":
-            results[f"{name}_mfu"] = p["steps"] * flops / secs / PEAK_BF16
-    results["train_speedup_vs_trainer"] = theirs_s / ours_s
+            results[f"{name}_steady_mfu"] = steady / tokens_per_step * flops / PEAK_BF16
+    if "trainer" in timings:
+        results["train_speedup_vs_trainer"] = timings["trainer"][0] / timings["rotelab_train"][0]
+        results["steady_speedup_vs_trainer"] = timings["rotelab_train"][1] / timings["trainer"][1]
+    if args.no_decode:
+        report(results, args.json)
+        return
 
     model.eval()
     sources = list(pairs.src[: p["decode_n"]])
@@ -179,10 +207,14 @@ def main():
     results.update(rotelab_decode_tokens_per_s=ours_tokens / ours_dec,
                    generate_input_order_tokens_per_s=gen_tokens / gen_s,
                    decode_speedup_vs_input_order=(ours_tokens / ours_dec) / (gen_tokens / gen_s))
+    report(results, args.json)
+
+
+def report(results: dict, json_path: str | None):
     for k, v in results.items():
-        print(f"{k:32s} {v:.4g}" if isinstance(v, float) else f"{k:32s} {v}")
-    if args.json:
-        with open(args.json, "w") as fh:
+        print(f"{k:36s} {v:.4g}" if isinstance(v, float) else f"{k:36s} {v}")
+    if json_path:
+        with open(json_path, "w") as fh:
             json.dump(results, fh, indent=2)
 
 

@@ -75,10 +75,28 @@ rule score_exposure:
         "../workflow_scripts/score_exposure.py"
 
 
+rule prompt_canaries:
+    input:
+        model="results/models/{model}",
+        canaries="results/canaries/canaries.parquet",
+    output:
+        "results/generations/{model}/canary_prompts.parquet",
+    log:
+        "results/logs/prompt_canaries/{model}.log",
+    conda:
+        "../envs/rotelab.yaml"
+    threads: config["runtime"]["threads"]
+    params:
+        decode=decode_params("decode"),
+    script:
+        "../workflow_scripts/prompt_canaries.py"
+
+
 rule score_canaries:
     input:
         canaries="results/canaries/canaries.parquet",
         hyps="results/generations/{model}/canaries.parquet",
+        prompted="results/generations/{model}/canary_prompts.parquet",
         exposure="results/scores/{model}/exposure.parquet",
     output:
         examples="results/scores/{model}/canary_examples.parquet",

@@ -5,10 +5,10 @@ import pandas as pd
 import pytest
 import torch
 
-from rotelab.decoding import DecodeConfig, score_targets, translate
+from rotelab.decoding import DecodeConfig, continue_targets, score_targets, translate
 from rotelab.models import ModelConfig, build_model, load_model
 from rotelab.tokenizer import load_tokenizer, train_bpe
-from rotelab.training import TrainConfig, bucketed_batches, lr_at, train_seq2seq
+from rotelab.training import TrainConfig, bucketed_batches, lr_at, pad, static_width, train_seq2seq
 
 WORDS = "red green blue small large happy quiet river mountain city".split()
 GERMAN = dict(zip(WORDS, "rot grün blau klein groß froh still fluss berg stadt".split()))
@@ -101,3 +101,33 @@ def test_learning_rate_schedule():
     assert lr_at(0, cfg) == pytest.approx(0.1)
     assert lr_at(9, cfg) == pytest.approx(1.0)
     assert lr_at(99, cfg) == pytest.approx(0.1 + 0.9 * (1 - 89 / 90))
+
+
+def test_continue_targets_matches_uncached_greedy_for_mixed_prefix_lengths(tokenizer):
+    """Grouping by prefix length and batching must give what a plain argmax loop gives."""
+    model = build_model(SIZES[0], tokenizer, seed=3)
+    train_seq2seq(model, tokenizer, toy_pairs(), TrainConfig(steps=60, batch_size=16, lr=5e-3, warmup_steps=5,
+                                                            log_every=60, device="cpu"), log=lambda *_: None)
+    model.eval()
+    pairs = toy_pairs(7, seed=9)
+    prefixes = [tokenizer(t, add_special_tokens=False)["input_ids"][: 1 + k % 3] for k, t in enumerate(pairs.tgt)]
+    ours = continue_targets(model, tokenizer, list(pairs.src), prefixes, max_new_tokens=8, batch_size=2)
+    start = model.config.decoder_start_token_id
+    for src, prefix, text in zip(pairs.src, prefixes, ours):
+        enc = tokenizer(src, return_tensors="pt")["input_ids"]
+        cur = [start, *prefix]
+        for _ in range(7):  # the 8th new token is EOS, forced by Marian's forced_eos_token_id
+            with torch.no_grad():
+                logits = model(input_ids=enc, decoder_input_ids=torch.tensor([cur])).logits
+            cur.append(int(logits[0, -1].argmax()))
+            if cur[-1] == tokenizer.eos_token_id:
+                break
+        assert text == tokenizer.decode(cur[1:], skip_special_tokens=True).strip()
+
+
+def test_static_width_and_full_batches_for_compile():
+    assert [static_width(n) for n in (1, 8, 9, 16, 17, 64)] == [8, 8, 16, 16, 32, 64]
+    assert static_width(3, 12, 5) == 16
+    assert pad([[1, 2], [3]], 0, width=8).shape == (2, 8)
+    gen = bucketed_batches(np.arange(1, 104), 10, np.random.default_rng(0), full_only=True)
+    assert {len(next(gen)) for _ in range(40)} == {10}

@@ -24,6 +24,7 @@ def test_wilson_matches_hand_computation():
 def test_wilson_edges_stay_in_unit_interval():
     lo, hi = wilson_interval(0, 20)
     assert lo == 0.0 and hi == pytest.approx(0.1611, abs=1e-4)
+    assert wilson_interval(0, 12)[0] == 0.0  # no rounding dust above zero
     lo, hi = wilson_interval(20, 20)
     assert hi == 1.0 and lo == pytest.approx(0.8389, abs=1e-4)
     assert all(math.isnan(x) for x in wilson_interval(0, 0))

@@ -6,6 +6,7 @@ with log_to(snakemake.log[0]):
     examples, summary = summarise_canaries(
         read_parquet(snakemake.input.canaries),
         read_parquet(snakemake.input.hyps),
+        read_parquet(snakemake.input.prompted),
         read_parquet(snakemake.input.exposure).drop(columns="model"),
         snakemake.params.bootstrap,
         snakemake.params.seed,

@@ -11,14 +11,45 @@ import pandas as pd
 
 from .attacks import AttackConfig, attacks, exposure
 from .canaries import SECRET_SLOT, candidate_secrets
-from .decoding import score_targets
+from .decoding import continue_targets, score_targets
 from .stats import mean_with_interval, membership_summary, rate, roc_curve
 
 
-def extracted(hyps, secrets) -> np.ndarray:
-    """A secret is extracted when it appears verbatim in the greedy translation of the
-    canary's source (which never contains it)."""
-    return np.array([str(s) in str(h) for h, s in zip(hyps, secrets)], dtype=bool)
+def extracted(outputs, secrets) -> np.ndarray:
+    """A secret is extracted when it appears verbatim in the model's output (a greedy
+    translation or continuation whose input never contains it)."""
+    return np.array([str(s) in str(h) for h, s in zip(outputs, secrets)], dtype=bool)
+
+
+def secret_prompts(tokenizer, targets, templates) -> list[list[int]]:
+    """Token ids of each target up to where its secret begins: every token that ends at or
+    before the secret slot's character offset, so no piece of the secret is given away."""
+    encoded = tokenizer(list(targets), return_offsets_mapping=True, add_special_tokens=False)
+    prompts = []
+    for ids, offsets, template in zip(encoded["input_ids"], encoded["offset_mapping"], templates):
+        cut = template.index(SECRET_SLOT)
+        keep = 0
+        while keep < len(ids) and offsets[keep][1] <= cut:
+            keep += 1
+        prompts.append(ids[:keep])
+    return prompts
+
+
+def prompted_continuations(model, tokenizer, canaries: pd.DataFrame, max_new_tokens: int,
+                           batch_size: int = 64) -> pd.DataFrame:
+    """Greedy continuation of each canary's target text before its secret, given the source.
+
+    This is the extraction attack of the Secret Sharer (Carlini et al. 2019: the attacker
+    knows the context, "my SSN is ...") and of P1 (Bossy et al. 2025,
+    ``tuneinsight/federated-llms`` ``src/privacy_benchmark.py``: prompt with the tokens
+    before a split point, decode greedily, compare), carried over to translation: the
+    encoder reads the canary's source and the decoder is prompted with the target up to
+    the secret.
+    """
+    prompts = secret_prompts(tokenizer, canaries["tgt"], canaries["template"])
+    texts = continue_targets(model, tokenizer, canaries["src"].tolist(), prompts, max_new_tokens, batch_size)
+    return pd.DataFrame({"canary_id": canaries["canary_id"].to_numpy(),
+                         "prompt_tokens": [len(p) for p in prompts], "continuation": texts})
 
 
 def canary_exposures(model, tokenizer, canaries: pd.DataFrame, generator: str, n_candidates: int,
@@ -46,17 +77,28 @@ def canary_exposures(model, tokenizer, canaries: pd.DataFrame, generator: str, n
     return pd.DataFrame(out)
 
 
-def summarise_canaries(canaries: pd.DataFrame, hyps: pd.DataFrame, exposures: pd.DataFrame,
-                       n_boot: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per-canary flags and per-replica-group rates (extraction: Wilson; exposure: bootstrap)."""
-    table = canaries.merge(hyps[["canary_id", "hyp"]], on="canary_id").merge(exposures, on="canary_id")
-    table["extracted"] = extracted(table["hyp"], table["secret"])
+def summarise_canaries(canaries: pd.DataFrame, hyps: pd.DataFrame, prompted: pd.DataFrame,
+                       exposures: pd.DataFrame, n_boot: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per-canary flags and per-replica-group rates (extraction: Wilson; exposure: bootstrap).
+
+    ``extraction`` is the prompted attack (``prompted_continuations``); ``extraction_source``
+    is the stricter one where the model sees only the source and must produce the whole
+    record, secret included, unprompted.
+    """
+    table = (canaries.merge(hyps[["canary_id", "hyp"]], on="canary_id")
+             .merge(prompted[["canary_id", "continuation"]], on="canary_id")
+             .merge(exposures, on="canary_id"))
+    table["extracted"] = extracted(table["continuation"], table["secret"])
+    table["extracted_from_source"] = extracted(table["hyp"], table["secret"])
     rows = []
     for replicas, group in table.groupby("replicas"):
         rows.append({"metric": "extraction", "replicas": int(replicas), **rate(group["extracted"])})
+        rows.append({"metric": "extraction_source", "replicas": int(replicas),
+                     **rate(group["extracted_from_source"])})
         rows.append({"metric": "exposure", "replicas": int(replicas),
                      **mean_with_interval(group["exposure"], n_boot=n_boot, seed=seed)})
-    examples = table[["canary_id", "replicas", "inserted", "secret", "hyp", "extracted", "log_perplexity", "exposure"]]
+    examples = table[["canary_id", "replicas", "inserted", "secret", "hyp", "continuation", "extracted",
+                      "extracted_from_source", "log_perplexity", "exposure"]]
     return examples, pd.DataFrame(rows)
 
 

@@ -65,6 +65,38 @@ def translate(model, tokenizer, sources: list[str], cfg: DecodeConfig, max_src_l
     return outputs  # type: ignore[return-value]
 
 
+def continue_targets(model, tokenizer, sources: list[str], target_prefixes: list[list[int]],
+                     max_new_tokens: int, batch_size: int = 64, max_src_len: int = 128) -> list[str]:
+    """Greedy continuation of each target prefix (token ids, without the start token) given
+    its source: the seq2seq form of prompting a language model with a record's beginning.
+
+    Marian's decoder has no position offsets for left padding, so a batch only holds
+    prefixes of one length; within a length, batches are sorted by source length. Returns
+    the decoded text of the prefix plus its continuation, in the input order.
+    """
+    if not sources:
+        return []
+    device = next(model.parameters()).device
+    enc = tokenizer(list(sources), truncation=True, max_length=max_src_len)["input_ids"]
+    pad_id, start = tokenizer.pad_token_id, model.config.decoder_start_token_id
+    outputs: list[str | None] = [None] * len(sources)
+    by_length: dict[int, list[int]] = {}
+    for i, prefix in enumerate(target_prefixes):
+        by_length.setdefault(len(prefix), []).append(i)
+    for members in by_length.values():
+        members = np.array(members)
+        for batch in length_sorted_batches(np.array([len(enc[i]) for i in members]), batch_size):
+            idx = members[batch]
+            src = pad([enc[i] for i in idx], pad_id).to(device)
+            prefix = torch.tensor([[start, *target_prefixes[i]] for i in idx], device=device)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+                gen = model.generate(input_ids=src, attention_mask=src.ne(pad_id), decoder_input_ids=prefix,
+                                     num_beams=1, do_sample=False, max_new_tokens=max_new_tokens)[:, 1:]
+            for i, text in zip(idx, tokenizer.batch_decode(gen, skip_special_tokens=True)):
+                outputs[i] = text.strip()
+    return outputs  # type: ignore[return-value]
+
+
 @torch.inference_mode()
 def score_targets(model, tokenizer, sources: list[str], targets: list[str], batch_size: int = 64,
                   max_len: int = 128, with_distribution: bool = True) -> list[TokenScores]:

@@ -151,22 +151,27 @@ def seqkd_memorization(inputs):
     "canary_extraction",
     inputs=("results/scores/{model}/canaries.parquet",),
     caption=(
-        "Canary secrets extracted by greedy decoding of the canary source (left; Wilson 95% "
-        "intervals) and mean exposure (right; Carlini et al. 2019, bootstrap 95% intervals) "
-        "against the number of times the canary was inserted; 0 = never inserted. The "
-        "Secret Sharer and P1 report both rising with repetition."
+        "Canary secrets extracted (left; Wilson 95% intervals) and mean exposure (right; "
+        "Carlini et al. 2019, bootstrap 95% intervals) against the number of times the canary "
+        "was inserted; 0 = never inserted. Solid: the attacker prompts the decoder with the "
+        "record up to the secret and decodes greedily (Secret Sharer; P1's prefix attack). "
+        "Dashed: greedy translation of the canary's source alone. The Secret Sharer and P1 "
+        "report both measures rising with repetition."
     ),
 )
 def canary_extraction(inputs):
     table = _concat(inputs["results/scores/{model}/canaries.parquet"])
-    table = table[table["metric"].isin(["extraction", "exposure"])]
+    table = table[table["metric"].isin(["extraction", "extraction_source", "exposure"])]
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
-    for ax, metric, label in zip(axes, ["extraction", "exposure"], ["extraction rate", "exposure (bits)"]):
+    panels = [(axes[0], "extraction", "-", ""), (axes[0], "extraction_source", "--", ", source only"),
+              (axes[1], "exposure", "-", "")]
+    for ax, metric, style, suffix in panels:
         for model in MODELS:
             rows = table[(table.model == model) & (table.metric == metric)].sort_values("replicas")
             x = rows["replicas"].astype(float).replace(0, 0.5)
-            ax.errorbar(x, rows["value"], yerr=_yerr(rows),
-                        marker="o", capsize=3, color=COLORS[model], label=MODEL_LABELS[model])
+            ax.errorbar(x, rows["value"], yerr=_yerr(rows), marker="o", capsize=3, ls=style,
+                        color=COLORS[model], label=MODEL_LABELS[model] + suffix)
+    for ax, label in zip(axes, ["extraction rate", "exposure (bits)"]):
         ax.set_xscale("log", base=2)
         ax.set_xlabel("insertions (0 plotted at 0.5)")
         ax.set_ylabel(label)

@@ -1,9 +1,19 @@
 # rotelab: memorization experiments as a cached workflow. What runs is in config.yaml
 # (validated against config.schema.yaml); how it runs is in profiles/.
 import os
+import sys
 
 from snakemake.utils import min_version
 
+# The library is imported from this checkout, by the workflow and by every job's script
+# (whatever environment --sdm conda gives it), so the envs/ need third-party packages only.
+SRC = os.path.join(workflow.basedir, "src")
+if SRC not in sys.path:
+    sys.path.insert(0, SRC)
+
+from rotelab.workflow_env import export_library_path
+
+export_library_path(SRC)
 from rotelab.config import validate_config
 
 min_version("9.0")

@@ -4,7 +4,11 @@ rule make_canaries:
     log:
         "results/logs/make_canaries.log",
     conda:
-        "../envs/rotelab.yaml"
+        "../envs/data.yaml"
+    threads: 1
+    resources:
+        mem_mb=resource(light_job(N_CANARIES), "mem_mb"),
+        runtime=resource(light_job(N_CANARIES), "runtime"),
     params:
         canaries=config["canaries"],
     script:
@@ -20,7 +24,11 @@ rule inject_canaries:
     log:
         "results/logs/inject_canaries.log",
     conda:
-        "../envs/rotelab.yaml"
+        "../envs/data.yaml"
+    threads: 1
+    resources:
+        mem_mb=resource(light_job(N_TRAIN), "mem_mb"),
+        runtime=resource(light_job(N_TRAIN), "runtime"),
     params:
         seed=config["canaries"]["seed"],
     script:

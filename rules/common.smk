@@ -1,5 +1,6 @@
 # Helpers shared by the rules: the param functions that hand each stage exactly the
 # config it depends on.
+from rotelab import resources as estimate
 from rotelab.figures import figures
 
 MODELS = ["teacher", "student", "baseline"]
@@ -60,3 +61,58 @@ def kd_corpus_if_student(wildcards):
 def figure_inputs(wildcards):
     files = figures.get(wildcards.figure).input_files()
     return [path for paths in files.values() for path in paths]
+
+
+# ---- resources: what each job asks its scheduler for, estimated from the config ----------
+# (rotelab.resources; partitions and accounts live in profiles/, never here)
+ON_GPU = config["runtime"]["device"] == "cuda"
+THREADS = config["runtime"]["threads"]
+VOCAB = config["tokenizer"]["vocab_size"]
+# Training pairs the config implies; the whole corpus (max_pairs unset) is taken as 1M.
+N_TRAIN = config["data"]["max_pairs"] or 1_000_000
+N_CANARIES = (
+    2 * len(config["canaries"]["replicas"]) * config["canaries"]["n_per_replica"]
+)
+N_CANARY_LINES = (
+    N_CANARIES
+    // 2
+    * sum(config["canaries"]["replicas"])
+    // len(config["canaries"]["replicas"])
+)
+SPLIT_SIZES = {
+    "train": N_TRAIN + N_CANARY_LINES,
+    "test": config["data"]["n_test"],
+    "canaries": N_CANARIES,
+}
+
+
+def resource(job, field):
+    """One field of a JobResources estimate, as a Snakemake resource callable."""
+    return lambda wildcards: getattr(job(wildcards), field)
+
+
+def training_job(wildcards):
+    role = role_config(wildcards.model)
+    return estimate.training(role["model"], role["train"], VOCAB, ON_GPU, THREADS)
+
+
+def decoding_job(n_sentences, section="decode", candidates=1):
+    def job(wildcards):
+        model = wildcards.get("model", "teacher")
+        sentences = n_sentences(wildcards) if callable(n_sentences) else n_sentences
+        return estimate.decoding(
+            role_config(model)["model"],
+            VOCAB,
+            sentences,
+            config[section]["batch_size"],
+            config[section]["max_new_tokens"],
+            ON_GPU,
+            THREADS,
+            candidates,
+        )
+
+    return job
+
+
+def light_job(n_rows):
+    return lambda wildcards: estimate.light(n_rows)

@@ -6,7 +6,11 @@ rule prepare_corpus:
     log:
         "results/logs/prepare_corpus.log",
     conda:
-        "../envs/rotelab.yaml"
+        "../envs/data.yaml"
+    threads: 1
+    resources:
+        mem_mb=resource(light_job(N_TRAIN), "mem_mb"),
+        runtime=resource(light_job(N_TRAIN), "runtime"),
     params:
         data=config["data"],
     script:
@@ -21,7 +25,11 @@ rule train_tokenizer:
     log:
         "results/logs/train_tokenizer.log",
     conda:
-        "../envs/rotelab.yaml"
+        "../envs/data.yaml"
+    threads: 1
+    resources:
+        mem_mb=resource(light_job(N_TRAIN), "mem_mb"),
+        runtime=resource(light_job(N_TRAIN), "runtime"),
     params:
         tokenizer=config["tokenizer"],
     script:

@@ -11,8 +11,12 @@ rule distill_corpus:
     # The teacher -> KD corpus -> student path is the critical one; scoring can wait.
     priority: 10
     conda:
-        "../envs/rotelab.yaml"
+        "../envs/torch.yaml"
     threads: config["runtime"]["threads"]
+    resources:
+        mem_mb=resource(decoding_job(SPLIT_SIZES["train"], "distill"), "mem_mb"),
+        runtime=resource(decoding_job(SPLIT_SIZES["train"], "distill"), "runtime"),
+        gpu=resource(decoding_job(SPLIT_SIZES["train"], "distill"), "gpu"),
     params:
         decode=decode_params("distill"),
     script:

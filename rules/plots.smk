@@ -18,7 +18,11 @@ rule figure:
     log:
         "results/logs/figure/{figure}.log",
     conda:
-        "../envs/rotelab.yaml"
+        "../envs/plots.yaml"
+    threads: 1
+    resources:
+        mem_mb=resource(light_job(N_CANARIES), "mem_mb"),
+        runtime=resource(light_job(N_CANARIES), "runtime"),
     params:
         caption=lambda wildcards: figures.get(wildcards.figure).caption,
     script:

@@ -7,8 +7,16 @@ rule translate:
     log:
         "results/logs/translate/{model}_{split}.log",
     conda:
-        "../envs/rotelab.yaml"
+        "../envs/torch.yaml"
     threads: config["runtime"]["threads"]
+    resources:
+        mem_mb=resource(
+            decoding_job(lambda w: SPLIT_SIZES[w.split], "decode"), "mem_mb"
+        ),
+        runtime=resource(
+            decoding_job(lambda w: SPLIT_SIZES[w.split], "decode"), "runtime"
+        ),
+        gpu=resource(decoding_job(lambda w: SPLIT_SIZES[w.split], "decode"), "gpu"),
     params:
         decode=decode_params("decode"),
     script:
@@ -26,8 +34,12 @@ rule exmem_prefixes:
     log:
         "results/logs/exmem_prefixes/{model}.log",
     conda:
-        "../envs/rotelab.yaml"
+        "../envs/torch.yaml"
     threads: config["runtime"]["threads"]
+    resources:
+        mem_mb=resource(decoding_job(N_TRAIN), "mem_mb"),
+        runtime=resource(decoding_job(N_TRAIN), "runtime"),
+        gpu=resource(decoding_job(N_TRAIN), "gpu"),
     params:
         decode=decode_params("decode"),
     script:
@@ -46,7 +58,11 @@ rule score_translation:
     log:
         "results/logs/score_translation/{model}.log",
     conda:
-        "../envs/rotelab.yaml"
+        "../envs/torch.yaml"
+    threads: 1
+    resources:
+        mem_mb=resource(light_job(N_TRAIN), "mem_mb"),
+        runtime=resource(light_job(N_TRAIN), "runtime"),
     params:
         exmem_threshold=config["scoring"]["exmem_threshold"],
         bootstrap=config["scoring"]["bootstrap"],
@@ -64,8 +80,27 @@ rule score_exposure:
     log:
         "results/logs/score_exposure/{model}.log",
     conda:
-        "../envs/rotelab.yaml"
+        "../envs/torch.yaml"
     threads: config["runtime"]["threads"]
+    resources:
+        mem_mb=resource(
+            decoding_job(
+                N_CANARIES, candidates=config["scoring"]["exposure_candidates"] + 1
+            ),
+            "mem_mb",
+        ),
+        runtime=resource(
+            decoding_job(
+                N_CANARIES, candidates=config["scoring"]["exposure_candidates"] + 1
+            ),
+            "runtime",
+        ),
+        gpu=resource(
+            decoding_job(
+                N_CANARIES, candidates=config["scoring"]["exposure_candidates"] + 1
+            ),
+            "gpu",
+        ),
     params:
         generator=config["canaries"]["generator"],
         candidates=config["scoring"]["exposure_candidates"],
@@ -84,8 +119,12 @@ rule prompt_canaries:
     log:
         "results/logs/prompt_canaries/{model}.log",
     conda:
-        "../envs/rotelab.yaml"
+        "../envs/torch.yaml"
     threads: config["runtime"]["threads"]
+    resources:
+        mem_mb=resource(decoding_job(N_CANARIES), "mem_mb"),
+        runtime=resource(decoding_job(N_CANARIES), "runtime"),
+        gpu=resource(decoding_job(N_CANARIES), "gpu"),
     params:
         decode=decode_params("decode"),
     script:
@@ -104,7 +143,11 @@ rule score_canaries:
     log:
         "results/logs/score_canaries/{model}.log",
     conda:
-        "../envs/rotelab.yaml"
+        "../envs/torch.yaml"
+    threads: 1
+    resources:
+        mem_mb=resource(light_job(N_CANARIES), "mem_mb"),
+        runtime=resource(light_job(N_CANARIES), "runtime"),
     params:
         bootstrap=config["scoring"]["bootstrap"],
         seed=config["scoring"]["seed"],
@@ -123,8 +166,12 @@ rule score_membership:
     log:
         "results/logs/score_membership/{model}.log",
     conda:
-        "../envs/rotelab.yaml"
+        "../envs/torch.yaml"
     threads: config["runtime"]["threads"]
+    resources:
+        mem_mb=resource(decoding_job(N_CANARIES), "mem_mb"),
+        runtime=resource(decoding_job(N_CANARIES), "runtime"),
+        gpu=resource(decoding_job(N_CANARIES), "gpu"),
     params:
         attacks=config["scoring"]["attacks"],
         min_k_fraction=config["scoring"]["min_k_fraction"],

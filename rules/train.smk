@@ -9,8 +9,12 @@ rule train_model:
     # The teacher -> KD corpus -> student path is the critical one; scoring can wait.
     priority: 10
     conda:
-        "../envs/rotelab.yaml"
+        "../envs/torch.yaml"
     threads: config["runtime"]["threads"]
+    resources:
+        mem_mb=resource(training_job, "mem_mb"),
+        runtime=resource(training_job, "runtime"),
+        gpu=resource(training_job, "gpu"),
     params:
         cfg=training_params,
     script:

@@ -137,3 +137,48 @@ def test_bad_config_fails_fast_and_keeps_results(workdir, tmp_path):
     assert "config key data.corpus: unknown corpus 'klingon'" in proc.stdout + proc.stderr
     assert (workdir / "results/models/teacher/model.safetensors").exists()
     assert planned_jobs(workdir) == {} or set(planned_jobs(workdir)) <= {"score_membership", "figure", "all"}
+
+
+def test_report_shows_every_figure_in_a_real_browser(workdir):
+    """Headless Chromium opens the self-contained report, shows each figure (decoded image,
+    natural width > 0) and its caption, and logs no console errors."""
+    webdriver = pytest.importorskip("selenium.webdriver")
+    from selenium.webdriver.common.by import By
+
+    from rotelab.figures import figures
+
+    chromium, driver = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
+    if not (chromium.exists() and driver.exists()):
+        pytest.skip("Debian chromium and chromium-driver are not installed (make test installs them as root)")
+    opts = webdriver.ChromeOptions()
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1400,1000"):
+        opts.add_argument(arg)
+    opts.binary_location = str(chromium)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    browser = webdriver.Chrome(service=webdriver.ChromeService(str(driver)), options=opts)
+    browser.implicitly_wait(10)
+    try:
+        def figure_links(fig):
+            """(show, info) buttons of a figure, from a freshly loaded Figures page."""
+            browser.get((workdir / "results/report.html").as_uri())
+            browser.find_element(By.LINK_TEXT, "Figures").click()
+            row = browser.find_element(By.XPATH, f"//tr[td[normalize-space()='{fig}']]")
+            return row.find_elements(By.TAG_NAME, "a")[:2]
+
+        for fig in FIGURES:
+            figure_links(fig)[0].click()
+            image = browser.find_element(By.CSS_SELECTOR, f"img[src*='filename={fig}.png']")
+            width = browser.execute_script("return arguments[0].complete && arguments[0].naturalWidth", image)
+            assert width > 0, f"{fig}.png did not load"
+            browser.save_screenshot(str(workdir / f"results/report_{fig}.png"))
+            info = figure_links(fig)[1]
+            info.click()
+            caption = figures.get(fig).caption
+            body = browser.find_element(By.TAG_NAME, "body")
+            assert caption[:40] in " ".join(body.text.split()), f"caption of {fig} not shown"
+            assert "Made by: corpus" in body.text
+        errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+        assert not errors, errors
+    finally:
+        browser.quit()
+    assert (workdir / "results/report_canary_mia.png").stat().st_size > 10_000

@@ -1,0 +1,87 @@
+"""What a job asks its scheduler for (Snakemake ``resources:``), estimated from its config.
+
+Schedulers need memory, a time limit and GPUs before a job starts; asking for too little
+kills the job, asking for far too much queues it for hours. The estimates below scale with
+the model and the work the config describes, from throughputs we measured (README,
+*Benchmarks*: ~3e10 FLOP/s per CPU thread for the default teacher, ~8e13 FLOP/s on one
+H200), then add a 3x margin for slower nodes. Nothing here names a partition, an account or
+a path: those belong to the execution profile (``profiles/``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+# Effective training throughputs, halved from what we measured so slower hardware fits.
+CPU_FLOPS_PER_THREAD = 1.5e10
+GPU_FLOPS = 4e13
+# Autoregressive decoding runs at a small fraction of training throughput (one token per
+# step, small matrices): measured 4-5x fewer tokens/s than training on both devices.
+DECODE_SLOWDOWN = 5.0
+MARGIN = 3.0
+BASE_MB = 1500  # Python, torch, transformers and pandas loaded
+MIN_RUNTIME_MIN = 10
+
+
+@dataclass(frozen=True)
+class JobResources:
+    """Snakemake's standard resources for one job.
+
+    mem_mb: host memory in MB. runtime: wall-clock limit in minutes. gpu: GPUs (0 or 1).
+    """
+
+    mem_mb: int
+    runtime: int
+    gpu: int
+
+    def as_dict(self) -> dict:
+        return {"mem_mb": self.mem_mb, "runtime": self.runtime, "gpu": self.gpu}
+
+
+def marian_parameters(model: dict, vocab_size: int) -> int:
+    """Parameters of the ``marian`` recipe (tied embeddings, sinusoidal positions counted),
+    from the config alone; within a few percent of ``count_parameters`` of the built model."""
+    d, ffn = model["d_model"], model["ffn_dim"]
+    encoder_layer = 4 * d * d + 2 * d * ffn + 9 * d + ffn
+    decoder_layer = 8 * d * d + 2 * d * ffn + 15 * d + ffn
+    embeddings = vocab_size * d + 2 * model.get("max_positions", 256) * d + vocab_size
+    return embeddings + model["encoder_layers"] * encoder_layer + model["decoder_layers"] * decoder_layer
+
+
+def _minutes(flops: float, gpu: bool, threads: int) -> int:
+    rate = GPU_FLOPS if gpu else CPU_FLOPS_PER_THREAD * max(1, threads)
+    return max(MIN_RUNTIME_MIN, math.ceil(MARGIN * flops / rate / 60))
+
+
+def _mb(n_bytes: float) -> int:
+    return int(100 * math.ceil((BASE_MB + MARGIN * n_bytes / 2**20) / 100))
+
+
+def training(model: dict, train: dict, vocab_size: int, gpu: bool, threads: int) -> JobResources:
+    """Training: 6 FLOPs per parameter per token (forward + backward); host memory holds the
+    weights, gradients and AdamW moments, plus the activations and logits on a CPU."""
+    params = marian_parameters(model, vocab_size)
+    tokens = train["batch_size"] * 2 * train.get("max_len", 64)
+    layers = model["encoder_layers"] + model["decoder_layers"]
+    activations = 4 * train["batch_size"] * train.get("max_len", 64) * (34 * layers * model["d_model"] + 3 * vocab_size)
+    host = 16 * params + (0 if gpu else activations)
+    # Sequences average about a third of max_len (Ding pairs): count a third of the tokens.
+    flops = 6 * params * tokens / 3 * train["steps"]
+    return JobResources(_mb(host), _minutes(flops, gpu, threads), int(gpu))
+
+
+def decoding(model: dict, vocab_size: int, n_sentences: int, batch_size: int, max_new_tokens: int,
+             gpu: bool, threads: int, candidates: int = 1) -> JobResources:
+    """Decoding or scoring ``n_sentences`` (times ``candidates`` scored variants each):
+    2 FLOPs per parameter per token, at a fifth of training throughput."""
+    params = marian_parameters(model, vocab_size)
+    layers = model["encoder_layers"] + model["decoder_layers"]
+    cache = 4 * batch_size * max_new_tokens * (4 * layers * model["d_model"] + 2 * vocab_size)
+    flops = 2 * params * n_sentences * candidates * max_new_tokens * DECODE_SLOWDOWN
+    return JobResources(_mb(4 * params + (0 if gpu else cache)), _minutes(flops, gpu, threads), int(gpu))
+
+
+def light(n_rows: int) -> JobResources:
+    """Table work in pandas (preparation, scoring from decodings, figures): ~2 kB a row."""
+    return JobResources(_mb(2048 * n_rows), MIN_RUNTIME_MIN + n_rows // 200_000, 0)

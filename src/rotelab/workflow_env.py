@@ -1,0 +1,14 @@
+"""Make this checkout's library importable by every job of the workflow."""
+
+from __future__ import annotations
+
+import os
+
+
+def export_library_path(src: str) -> None:
+    """Put ``src`` on PYTHONPATH so that job scripts find ``rotelab`` whichever Python runs
+    them (the venv, a ``--sdm conda`` environment, a SLURM job); the envs/ then need
+    third-party packages only."""
+    parts = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    if src not in parts:
+        os.environ["PYTHONPATH"] = os.pathsep.join([src, *parts])

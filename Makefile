@@ -8,21 +8,31 @@ BIN := $(VENV)/bin
 TORCH ?= torch==2.13.0
 CORES ?= $(shell nproc)
 DEB_PACKAGES := trans-de-en sword-text-web sword-text-sparv libsword-utils wordnet-base
+# The test suite also runs a real SLURM cluster and a real browser.
+TEST_DEB_PACKAGES := slurmctld slurmd slurm-client munge chromium chromium-driver
 SNAKEMAKE_ARGS ?=
 
-.PHONY: setup debian-packages reproduce report test lint clean
+.PHONY: setup debian-packages test-debian-packages reproduce report test lint clean
 
 setup: debian-packages $(VENV)/.installed
 
-debian-packages:
+# Install the Debian packages in $(1) that are missing (as root, or through sudo).
+define apt_install
 	@missing=""; \
-	for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing Debian packages:$$missing"; \
 		SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
 		$$SUDO apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+endef
+
+debian-packages:
+	$(call apt_install,$(DEB_PACKAGES))
+
+test-debian-packages:
+	$(call apt_install,$(TEST_DEB_PACKAGES))
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,7 +48,7 @@ reproduce: setup
 report:
 	$(BIN)/snakemake --report results/report.html $(SNAKEMAKE_ARGS)
 
-test: setup
+test: setup test-debian-packages
 	$(BIN)/python -m pytest -q -rs
 
 lint: setup

@@ -1,5 +1,7 @@
 # Helpers shared by the rules: the param functions that hand each stage exactly the
 # config it depends on.
+import glob
+
 from rotelab import resources as estimate
 from rotelab.figures import figures
 
@@ -22,7 +24,7 @@ def training_params(wildcards):
     role = role_config(wildcards.model)
     return {
         "model": role["model"],
-        "train": {**role["train"], "device": config["runtime"]["device"]},
+        "train": {**role["train"], "device": JOB_DEVICE},
     }
 
 
@@ -33,7 +35,7 @@ def training_data(wildcards):
 
 
 def decode_params(section):
-    return {**config[section], "device": config["runtime"]["device"]}
+    return {**config[section], "device": JOB_DEVICE}
 
 
 def translation_source(wildcards):
@@ -65,7 +67,12 @@ def figure_inputs(wildcards):
 
 # ---- resources: what each job asks its scheduler for, estimated from the config ----------
 # (rotelab.resources; partitions and accounts live in profiles/, never here)
-ON_GPU = config["runtime"]["device"] == "cuda"
+# A job computes on CUDA exactly when it is given a GPU: runtime.device cuda, or auto on a
+# host with NVIDIA devices (on clusters, set cuda or cpu explicitly: the submit host decides).
+ON_GPU = config["runtime"]["device"] == "cuda" or (
+    config["runtime"]["device"] == "auto" and bool(glob.glob("/dev/nvidia[0-9]*"))
+)
+JOB_DEVICE = "cuda" if ON_GPU else "cpu"
 THREADS = config["runtime"]["threads"]
 VOCAB = config["tokenizer"]["vocab_size"]
 # Training pairs the config implies; the whole corpus (max_pairs unset) is taken as 1M.

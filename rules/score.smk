@@ -105,7 +105,7 @@ rule score_exposure:
         generator=config["canaries"]["generator"],
         candidates=config["scoring"]["exposure_candidates"],
         seed=config["scoring"]["seed"],
-        device=config["runtime"]["device"],
+        device=JOB_DEVICE,
     script:
         "../workflow_scripts/score_exposure.py"
 
@@ -177,6 +177,6 @@ rule score_membership:
         min_k_fraction=config["scoring"]["min_k_fraction"],
         bootstrap=config["scoring"]["bootstrap"],
         seed=config["scoring"]["seed"],
-        device=config["runtime"]["device"],
+        device=JOB_DEVICE,
     script:
         "../workflow_scripts/score_membership.py"

@@ -46,9 +46,13 @@ def _memory_mb() -> int:
     raise RuntimeError("no MemTotal in /proc/meminfo")
 
 
-def _start_munge() -> None:
+MUNGE_PID = Path("/run/munge/munged.pid")
+
+
+def _start_munge() -> bool:
+    """Start munged unless one already answers; True when this call started it."""
     if MUNGE_SOCKET.exists() and subprocess.run(["munge", "-n"], capture_output=True).returncode == 0:
-        return
+        return False
     for d in ("/run/munge", "/var/log/munge", "/var/lib/munge"):
         Path(d).mkdir(parents=True, exist_ok=True)
         shutil.chown(d, "munge", "munge")
@@ -57,6 +61,18 @@ def _start_munge() -> None:
         shutil.chown("/etc/munge/munge.key", "munge", "munge")
     subprocess.run(["runuser", "-u", "munge", "--", _binary("munged")], check=True)
     _wait(lambda: subprocess.run(["munge", "-n"], capture_output=True).returncode == 0, 20, "munged")
+    return True
+
+
+def _stop(pidfile: Path, name: str) -> None:
+    if not pidfile.exists():
+        return
+    pid = int(pidfile.read_text().split()[0])
+    try:
+        os.kill(pid, signal.SIGTERM)
+        _wait(lambda: not Path(f"/proc/{pid}").exists(), 20, f"{name} to stop")
+    except ProcessLookupError:
+        pass
 
 
 def _wait(ready, seconds: float, what: str) -> None:
@@ -113,7 +129,7 @@ class Cluster:
 
     def __enter__(self) -> dict:
         self.write_config()
-        _start_munge()
+        self.started_munge = _start_munge()
         subprocess.run([_binary("slurmctld"), "-f", str(self.conf)], check=True, env=self.env)
         subprocess.run([_binary("slurmd"), "-f", str(self.conf)], check=True, env=self.env)
         _wait(self._node_ready, 60, "the SLURM node")
@@ -126,14 +142,9 @@ class Cluster:
     def __exit__(self, *exc) -> None:
         subprocess.run(["scancel", "--user", "root"], capture_output=True, env=self.env)
         for name in ("slurmd", "slurmctld"):
-            pidfile = self.dir / f"{name}.pid"
-            if pidfile.exists():
-                pid = int(pidfile.read_text().split()[0])
-                try:
-                    os.kill(pid, signal.SIGTERM)
-                    _wait(lambda: not Path(f"/proc/{pid}").exists(), 20, f"{name} to stop")
-                except ProcessLookupError:
-                    pass
+            _stop(self.dir / f"{name}.pid", name)
+        if self.started_munge:
+            _stop(MUNGE_PID, "munged")
 
     def log(self, name: str) -> str:
         path = self.dir / "log" / f"{name}.log"

@@ -177,6 +177,10 @@ def test_report_shows_every_figure_in_a_real_browser(workdir):
             body = browser.find_element(By.TAG_NAME, "body")
             assert caption[:40] in " ".join(body.text.split()), f"caption of {fig} not shown"
             assert "Made by: corpus" in body.text
+        browser.get((workdir / "results/report.html").as_uri())
+        browser.find_element(By.LINK_TEXT, "Tables").click()
+        for fig in FIGURES:  # every figure's tidy table is in the report too
+            browser.find_element(By.XPATH, f"//tr[td[normalize-space()='{fig}']]")
         errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
         assert not errors, errors
     finally:

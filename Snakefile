@@ -32,6 +32,7 @@ include: "rules/train.smk"
 include: "rules/distill.smk"
 include: "rules/score.smk"
 include: "rules/plots.smk"
+include: "rules/lm.smk"
 
 
 report: "report/workflow.rst"

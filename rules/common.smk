@@ -1,9 +1,8 @@
 # Helpers shared by the rules: the param functions that hand each stage exactly the
 # config it depends on.
-import glob
-
 from rotelab import resources as estimate
 from rotelab.figures import figures
+from rotelab.workflow_env import host_has_gpus
 
 MODELS = ["teacher", "student", "baseline"]
 TRANSLATION_SPLITS = ["train", "test", "canaries"]
@@ -70,7 +69,7 @@ def figure_inputs(wildcards):
 # A job computes on CUDA exactly when it is given a GPU: runtime.device cuda, or auto on a
 # host with NVIDIA devices (on clusters, set cuda or cpu explicitly: the submit host decides).
 ON_GPU = config["runtime"]["device"] == "cuda" or (
-    config["runtime"]["device"] == "auto" and bool(glob.glob("/dev/nvidia[0-9]*"))
+    config["runtime"]["device"] == "auto" and host_has_gpus()
 )
 JOB_DEVICE = "cuda" if ON_GPU else "cpu"
 THREADS = config["runtime"]["threads"]
@@ -123,3 +122,29 @@ def decoding_job(n_sentences, section="decode", candidates=1):
 
 def light_job(n_rows):
     return lambda wildcards: estimate.light(n_rows)
+
+
+# ---- causal-LM track ---------------------------------------------------------------------
+N_LM_DOCUMENTS = config["lm"]["max_documents"] or 150_000
+
+
+def lm_text_params():
+    keys = ("pretrain_corpora", "max_documents", "n_valid", "seed")
+    return {key: config["lm"][key] for key in keys}
+
+
+def pretraining_params():
+    base = config["lm"]["base"]
+    return {
+        "model": base["model"],
+        "train": {**base["train"], "device": JOB_DEVICE},
+        "plateau": base["plateau"],
+    }
+
+
+def pretraining_job(wildcards):
+    base = config["lm"]["base"]
+    vocab = config["lm"]["tokenizer"]["vocab_size"]
+    return estimate.causal_training(
+        base["model"], base["train"], vocab, ON_GPU, THREADS
+    )

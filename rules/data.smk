@@ -32,5 +32,6 @@ rule train_tokenizer:
         runtime=resource(light_job(N_TRAIN), "runtime"),
     params:
         tokenizer=config["tokenizer"],
+        columns=["src", "tgt"],
     script:
         "../workflow_scripts/train_tokenizer.py"

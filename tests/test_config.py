@@ -63,6 +63,12 @@ def test_every_schema_key_is_documented():
         ({"student": {"model": {"d_model": 100, "heads": 3}}}, r"config key student\.model\.heads"),
         ({"canaries": {"generator": "nope"}}, r"config key canaries\.generator: unknown canary generator"),
         ({"teacher": {"model": {"recipe": "pretrained"}}}, r"config key teacher\.model\.pretrained"),
+        ({"lm": {"pretrain_corpora": ["web-bible", "mars"]}},
+         r"config key lm\.pretrain_corpora\[1\]: unknown text corpus 'mars'"),
+        ({"lm": {"base": {"model": {"recipe": "lstm"}}}}, r"config key lm\.base\.model\.recipe: unknown causal LM"),
+        ({"lm": {"base": {"model": {"d_model": 96, "heads": 5}}}}, r"config key lm\.base\.model\.heads"),
+        ({"lm": {"base": {"train": {"steps": 10, "warmup_steps": 50}}}}, r"config key lm\.base\.train\.warmup_steps"),
+        ({"lm": {"max_documents": 5}}, r"config key lm\.max_documents"),
     ],
 )
 def test_bad_config_names_the_key(patch, message):

@@ -26,9 +26,9 @@ def snakemake(workdir: Path, *args: str, overlays=(), check=True) -> subprocess.
     return proc
 
 
-def planned_jobs(workdir: Path, overlays=()) -> dict[str, int]:
+def planned_jobs(workdir: Path, overlays=(), targets=()) -> dict[str, int]:
     """Rule -> job count of a dry run (empty when there is nothing to do)."""
-    out = snakemake(workdir, "-n", overlays=overlays)
+    out = snakemake(workdir, "-n", *targets, overlays=overlays)
     text = out.stdout + out.stderr
     if "Nothing to be done" in text:
         return {}
@@ -130,6 +130,20 @@ def test_replica_change_retrains_but_keeps_corpus_and_tokenizer(workdir, tmp_pat
     assert "prepare_corpus" not in jobs and "train_tokenizer" not in jobs
 
 
+def test_lm_base_is_pretrained_to_a_plateau_and_cached(workdir, tmp_path):
+    target = "results/models/lm_base"
+    snakemake(workdir, "--cores", "2", target)
+    base = workdir / target
+    assert (base / "model.safetensors").exists() and (base / "tokenizer.json").exists()
+    evaluated = pd.read_parquet(base / "training_log.parquet").dropna(subset=["val_loss"])
+    assert len(evaluated) >= 2 and evaluated["val_loss"].iloc[-1] < evaluated["val_loss"].iloc[0]
+    assert (workdir / "results/logs/pretrain_base.log").read_text().count("validation loss") == len(evaluated)
+    patience = overlay(tmp_path, "patience.yaml", "lm:\n  base:\n    plateau:\n      patience: 3\n")
+    assert planned_jobs(workdir, [patience], [target]) == {"pretrain_base": 1}
+    replicas = overlay(tmp_path, "replicas.yaml", "canaries:\n  replicas: [1, 8, 16]\n")
+    assert planned_jobs(workdir, [replicas], [target]) == {}  # the base never sees canaries
+
+
 def test_bad_config_fails_fast_and_keeps_results(workdir, tmp_path):
     bad = overlay(tmp_path, "bad.yaml", "data:\n  corpus: klingon\n")
     proc = snakemake(workdir, "-n", overlays=[bad], check=False)
@@ -143,7 +157,9 @@ def test_report_shows_every_figure_in_a_real_browser(workdir):
     """Headless Chromium opens the self-contained report, shows each figure (decoded image,
     natural width > 0) and its caption, and logs no console errors."""
     webdriver = pytest.importorskip("selenium.webdriver")
+    from selenium.common.exceptions import TimeoutException
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     from rotelab.figures import figures
 
@@ -158,6 +174,15 @@ def test_report_shows_every_figure_in_a_real_browser(workdir):
     browser = webdriver.Chrome(service=webdriver.ChromeService(str(driver)), options=opts)
     browser.implicitly_wait(10)
     try:
+        def shows(condition) -> bool:
+            """Whether ``condition(browser)`` becomes true within 15 s (the app renders
+            asynchronously after a click)."""
+            try:
+                WebDriverWait(browser, 15).until(condition)
+                return True
+            except TimeoutException:
+                return False
+
         def figure_links(fig):
             """(show, info) buttons of a figure, from a freshly loaded Figures page."""
             browser.get((workdir / "results/report.html").as_uri())
@@ -168,15 +193,14 @@ def test_report_shows_every_figure_in_a_real_browser(workdir):
         for fig in FIGURES:
             figure_links(fig)[0].click()
             image = browser.find_element(By.CSS_SELECTOR, f"img[src*='filename={fig}.png']")
-            width = browser.execute_script("return arguments[0].complete && arguments[0].naturalWidth", image)
-            assert width > 0, f"{fig}.png did not load"
+            loaded = "return arguments[0].complete && arguments[0].naturalWidth"
+            assert shows(lambda b: b.execute_script(loaded, image) > 0), f"{fig}.png did not load"
             browser.save_screenshot(str(workdir / f"results/report_{fig}.png"))
-            info = figure_links(fig)[1]
-            info.click()
-            caption = figures.get(fig).caption
-            body = browser.find_element(By.TAG_NAME, "body")
-            assert caption[:40] in " ".join(body.text.split()), f"caption of {fig} not shown"
-            assert "Made by: corpus" in body.text
+            figure_links(fig)[1].click()
+            caption = figures.get(fig).caption[:40]
+            assert shows(lambda b: caption in " ".join(b.find_element(By.TAG_NAME, "body").text.split())), (
+                f"caption of {fig} not shown")
+            assert "Made by: corpus" in browser.find_element(By.TAG_NAME, "body").text
         browser.get((workdir / "results/report.html").as_uri())
         browser.find_element(By.LINK_TEXT, "Tables").click()
         for fig in FIGURES:  # every figure's tidy table is in the report too

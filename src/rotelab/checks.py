@@ -10,8 +10,11 @@ from pathlib import Path
 
 from .attacks import attacks
 from .canaries import canary_generators
+from .causal_lm import lm_recipes
 from .corpora import FILE_FORMATS, corpora, parse_spec
+from .lm_data import text_corpora
 from .models import model_recipes
+from .registry import Registry
 
 
 class ConfigError(ValueError):
@@ -45,26 +48,36 @@ def check_config(config: dict) -> None:
             )
 
     for role in ("teacher", "student"):
-        model = config[role]["model"]
-        if model["recipe"] not in model_recipes:
-            raise ConfigError(
-                f"config key {role}.model.recipe: unknown model recipe {model['recipe']!r}; "
-                f"registered: {', '.join(model_recipes.names())}"
-            )
-        if model["recipe"] == "pretrained" and not model.get("pretrained"):
-            raise ConfigError(f"config key {role}.model.pretrained: recipe 'pretrained' needs a model id or path")
-        if model["d_model"] % model["heads"]:
-            raise ConfigError(
-                f"config key {role}.model.heads: {model['heads']} heads do not divide "
-                f"d_model={model['d_model']}"
-            )
-        train = config[role]["train"]
-        if train["warmup_steps"] > train["steps"]:
-            raise ConfigError(
-                f"config key {role}.train.warmup_steps: {train['warmup_steps']} exceeds "
-                f"{role}.train.steps={train['steps']}"
-            )
+        check_model(f"{role}.model", config[role]["model"], model_recipes)
+        check_train(f"{role}.train", config[role]["train"])
+
+    lm = config["lm"]
+    for i, name in enumerate(lm["pretrain_corpora"]):
+        check_registered(f"lm.pretrain_corpora[{i}]", name, text_corpora)
+    check_model("lm.base.model", lm["base"]["model"], lm_recipes)
+    check_train("lm.base.train", lm["base"]["train"])
 
     data = config["data"]
     if data["min_words"] > data["max_words"]:
         raise ConfigError("config key data.min_words: larger than data.max_words")
+
+
+def check_registered(key: str, name: str, registry: Registry) -> None:
+    if name not in registry:
+        raise ConfigError(f"config key {key}: unknown {registry.kind} {name!r}; "
+                          f"registered: {', '.join(registry.names())}")
+
+
+def check_model(key: str, model: dict, recipes: Registry) -> None:
+    """A registered recipe, a model id for ``pretrained``, heads that divide d_model."""
+    check_registered(f"{key}.recipe", model["recipe"], recipes)
+    if model["recipe"] == "pretrained" and not model.get("pretrained"):
+        raise ConfigError(f"config key {key}.pretrained: recipe 'pretrained' needs a model id or path")
+    if model["d_model"] % model["heads"]:
+        raise ConfigError(f"config key {key}.heads: {model['heads']} heads do not divide d_model={model['d_model']}")
+
+
+def check_train(key: str, train: dict) -> None:
+    if train["warmup_steps"] > train["steps"]:
+        raise ConfigError(f"config key {key}.warmup_steps: {train['warmup_steps']} exceeds "
+                          f"{key}.steps={train['steps']}")

@@ -67,18 +67,24 @@ def build_marian(cfg: ModelConfig, tokenizer):
 
 @model_recipes.register("pretrained")
 def load_pretrained(cfg: ModelConfig, tokenizer):
-    if not cfg.pretrained:
-        raise ValueError("model recipe 'pretrained' needs model.pretrained (a model id or path)")
-    from transformers import AutoModelForSeq2SeqLM
-
-    return AutoModelForSeq2SeqLM.from_pretrained(cfg.pretrained)
+    return from_pretrained("AutoModelForSeq2SeqLM", cfg.pretrained, "model")
 
 
-def build_model(cfg: ModelConfig, tokenizer, seed: int):
+def from_pretrained(auto_class: str, pretrained: str | None, kind: str):
+    """A Hugging Face model id or local path, loaded through transformers' ``auto_class``."""
+    if not pretrained:
+        raise ValueError(f"{kind} recipe 'pretrained' needs model.pretrained (a model id or path)")
+    import transformers
+
+    return getattr(transformers, auto_class).from_pretrained(pretrained)
+
+
+def build_model(cfg, tokenizer, seed: int, recipes=model_recipes):
+    """A fresh model from ``cfg.recipe`` in ``recipes``, initialised from ``seed``."""
     import torch
 
     torch.manual_seed(seed)
-    return model_recipes.get(cfg.recipe)(cfg, tokenizer)
+    return recipes.get(cfg.recipe)(cfg, tokenizer)
 
 
 def load_model(path, device="cpu"):

@@ -58,17 +58,34 @@ def _mb(n_bytes: float) -> int:
     return int(100 * math.ceil((BASE_MB + MARGIN * n_bytes / 2**20) / 100))
 
 
+def gpt2_parameters(model: dict, vocab_size: int) -> int:
+    """Parameters of the ``gpt2`` causal LM recipe (tied embeddings)."""
+    d = model["d_model"]
+    return vocab_size * d + model["block_size"] * d + model["layers"] * (12 * d * d + 13 * d) + 2 * d
+
+
 def training(model: dict, train: dict, vocab_size: int, gpu: bool, threads: int) -> JobResources:
-    """Training: 6 FLOPs per parameter per token (forward + backward); host memory holds the
-    weights, gradients and AdamW moments, plus the activations and logits on a CPU."""
-    params = marian_parameters(model, vocab_size)
-    tokens = train["batch_size"] * 2 * train.get("max_len", 64)
+    """Seq2seq training: sequences average about a third of max_len (Ding pairs)."""
     layers = model["encoder_layers"] + model["decoder_layers"]
-    activations = 4 * train["batch_size"] * train.get("max_len", 64) * (34 * layers * model["d_model"] + 3 * vocab_size)
+    tokens = train["batch_size"] * 2 * train.get("max_len", 64)
+    return _training(marian_parameters(model, vocab_size), tokens, tokens / 3, layers, model["d_model"],
+                     vocab_size, train["steps"], gpu, threads)
+
+
+def causal_training(model: dict, train: dict, vocab_size: int, gpu: bool, threads: int) -> JobResources:
+    """Causal LM training on packed blocks: every token of every block is real."""
+    tokens = train["batch_size"] * model["block_size"]
+    return _training(gpt2_parameters(model, vocab_size), tokens, tokens, model["layers"], model["d_model"],
+                     vocab_size, train["steps"], gpu, threads)
+
+
+def _training(params: int, padded_tokens: int, real_tokens: float, layers: int, d_model: int, vocab_size: int,
+              steps: int, gpu: bool, threads: int) -> JobResources:
+    """6 FLOPs per parameter per token (forward + backward); host memory holds the weights,
+    gradients and AdamW moments, plus the activations and logits on a CPU."""
+    activations = 4 * padded_tokens * (34 * layers * d_model + 3 * vocab_size) / 2
     host = 16 * params + (0 if gpu else activations)
-    # Sequences average about a third of max_len (Ding pairs): count a third of the tokens.
-    flops = 6 * params * tokens / 3 * train["steps"]
-    return JobResources(_mb(host), _minutes(flops, gpu, threads), int(gpu))
+    return JobResources(_mb(host), _minutes(6 * params * real_tokens * steps, gpu, threads), int(gpu))
 
 
 def decoding(model: dict, vocab_size: int, n_sentences: int, batch_size: int, max_new_tokens: int,

@@ -120,28 +120,49 @@ def seq2seq_loss(model, batch, pad_id: int, start_id: int, label_smoothing: floa
 
 def train_seq2seq(model, tokenizer, pairs: pd.DataFrame, cfg: TrainConfig, log=print):
     """Train ``model`` in place on ``pairs`` (columns ``src``, ``tgt``); return the log."""
-    device = pick_device(cfg.device)
-    torch.manual_seed(cfg.seed)
-    model.to(device).train()
     pad_id = tokenizer.pad_token_id
     start_id = model.config.decoder_start_token_id
     enc, dec = encode_pairs(tokenizer, list(pairs["src"]), list(pairs["tgt"]), cfg.max_len)
     lengths = np.array([len(e) + len(d) for e, d in zip(enc, dec)])
     batches = bucketed_batches(lengths, cfg.batch_size, np.random.default_rng(cfg.seed), full_only=cfg.compile)
 
+    def next_batch(step, device):
+        idx = next(batches)
+        src_ids, tgt_ids = [enc[i] for i in idx], [dec[i] for i in idx]
+        # Under compile, source and target share one power-of-two width: at most
+        # log2(max_len) - 2 shapes to compile (4 at max_len 64).
+        width = static_width(*map(len, src_ids), *map(len, tgt_ids)) if cfg.compile else None
+        src, tgt = pad(src_ids, pad_id, width), pad(tgt_ids, pad_id, width)
+        return (src.to(device), tgt.to(device)), int(lengths[idx].sum())
+
+    return optimise(model, next_batch, lambda fwd, batch: seq2seq_loss(fwd, batch, pad_id, start_id,
+                                                                      cfg.label_smoothing), cfg, log)
+
+
+def optimise(model, next_batch, loss_fn, cfg: TrainConfig, log=print, optimizer=None,
+             on_log=None) -> pd.DataFrame:
+    """The training loop every model family shares: AdamW (unless ``optimizer`` is given)
+    with warmup and decay, bf16 autocast on CUDA, gradient clipping, a log row every
+    ``cfg.log_every`` steps. ``next_batch(step, device)`` returns (batch, tokens in it);
+    ``loss_fn(forward, batch)`` the mean loss; ``on_log(row)`` may add columns to a log row
+    and returns True to stop early."""
+    device = pick_device(cfg.device)
+    torch.manual_seed(cfg.seed)
+    model.to(device).train()
     cuda = device.type == "cuda"
     forward = model
     if cfg.compile:
         torch._dynamo.config.cache_size_limit = max(torch._dynamo.config.cache_size_limit, 16)
         forward = torch.compile(model, dynamic=False, mode=cfg.compile_mode)
-    decay = [p for n, p in model.named_parameters() if p.ndim >= 2]
-    no_decay = [p for n, p in model.named_parameters() if p.ndim < 2]
-    optimizer = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
-        lr=cfg.lr,
-        betas=(0.9, 0.98),
-        fused=cuda,
-    )
+    if optimizer is None:
+        trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+        optimizer = torch.optim.AdamW(
+            [{"params": [p for _, p in trainable if p.ndim >= 2], "weight_decay": cfg.weight_decay},
+             {"params": [p for _, p in trainable if p.ndim < 2], "weight_decay": 0.0}],
+            lr=cfg.lr,
+            betas=(0.9, 0.98),
+            fused=cuda,
+        )
     rows = []
     tokens_since, t_since = 0, time.perf_counter()
     # Losses stay on the device until a log row is written: a .item() per step would stall
@@ -149,22 +170,16 @@ def train_seq2seq(model, tokenizer, pairs: pd.DataFrame, cfg: TrainConfig, log=p
     loss_sum, loss_count = torch.zeros((), device=device), 0
     bar = tqdm(range(cfg.steps), desc="train", mininterval=5.0)
     for step in bar:
-        idx = next(batches)
-        src_ids, tgt_ids = [enc[i] for i in idx], [dec[i] for i in idx]
-        # Under compile, source and target share one power-of-two width: at most
-        # log2(max_len) - 2 shapes to compile (4 at max_len 64).
-        width = static_width(*map(len, src_ids), *map(len, tgt_ids)) if cfg.compile else None
-        src, tgt = pad(src_ids, pad_id, width), pad(tgt_ids, pad_id, width)
-        tokens_since += int(lengths[idx].sum())
-        batch = (src.to(device), tgt.to(device))
+        batch, n_tokens = next_batch(step, device)
+        tokens_since += n_tokens
         for group in optimizer.param_groups:
             group["lr"] = lr_at(step, cfg)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cuda):
-            loss = seq2seq_loss(forward, batch, pad_id, start_id, cfg.label_smoothing)
+            loss = loss_fn(forward, batch)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if cfg.grad_clip:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], cfg.grad_clip)
         optimizer.step()
         loss_sum += loss.detach()
         loss_count += 1
@@ -177,9 +192,13 @@ def train_seq2seq(model, tokenizer, pairs: pd.DataFrame, cfg: TrainConfig, log=p
                 "lr": lr_at(step, cfg),
                 "tokens_per_s": tokens_since / elapsed,
             }
+            log(f"step {row['step']} loss {row['loss']:.4f} lr {row['lr']:.2e} tok/s {row['tokens_per_s']:.0f}")
+            stop = bool(on_log and on_log(row))
             rows.append(row)
             bar.set_postfix(loss=f"{row['loss']:.3f}")
-            log(f"step {row['step']} loss {row['loss']:.4f} lr {row['lr']:.2e} tok/s {row['tokens_per_s']:.0f}")
+            if stop:
+                log(f"stopping early at step {row['step']}")
+                break
             loss_sum.zero_()
             loss_count, tokens_since, t_since = 0, 0, time.perf_counter()
     model.eval()

@@ -12,3 +12,11 @@ def export_library_path(src: str) -> None:
     parts = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
     if src not in parts:
         os.environ["PYTHONPATH"] = os.pathsep.join([src, *parts])
+
+
+def host_has_gpus() -> bool:
+    """Whether this host has NVIDIA devices (a cheap check: no CUDA initialisation, no
+    torch import while the workflow is planned)."""
+    import glob
+
+    return bool(glob.glob("/dev/nvidia[0-9]*"))

@@ -1,0 +1,143 @@
+"""Causal language models for the P1 track: building, pretraining to a plateau, scoring.
+
+A base model is pretrained once (a cached stage) on packed English text; every fine-tuning
+regime starts from it, because LoRA on a random-init model is meaningless.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+
+from .models import build_model, from_pretrained
+from .registry import Registry
+from .training import TrainConfig, optimise
+
+lm_recipes: Registry = Registry("causal LM recipe")
+
+
+@dataclass(frozen=True)
+class LMConfig:
+    """A causal LM architecture.
+
+    recipe: ``gpt2`` builds a GPT-2 from a transformers config; ``pretrained`` loads
+        ``pretrained`` (a Hugging Face id or a local path).
+    d_model, layers, heads: transformer sizes (heads must divide d_model).
+    block_size: tokens per training sequence and the position table's length.
+    dropout: on residuals, attention and embeddings.
+    """
+
+    recipe: str = "gpt2"
+    d_model: int = 128
+    layers: int = 4
+    heads: int = 4
+    block_size: int = 128
+    dropout: float = 0.1
+    pretrained: str | None = None
+
+
+@dataclass(frozen=True)
+class PlateauConfig:
+    """Stop pretraining once validation loss stops improving.
+
+    eval_every: steps between validation passes.
+    patience: passes without an improvement of at least ``min_delta`` before stopping
+        (``train.steps`` stays the upper bound).
+    """
+
+    eval_every: int = 250
+    patience: int = 3
+    min_delta: float = 0.01
+
+
+@lm_recipes.register("gpt2")
+def build_gpt2(cfg: LMConfig, tokenizer):
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    config = GPT2Config(
+        vocab_size=len(tokenizer), n_positions=cfg.block_size, n_embd=cfg.d_model, n_layer=cfg.layers,
+        n_head=cfg.heads, resid_pdrop=cfg.dropout, embd_pdrop=cfg.dropout, attn_pdrop=cfg.dropout,
+        bos_token_id=tokenizer.eos_token_id, eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    return GPT2LMHeadModel(config)
+
+
+@lm_recipes.register("pretrained")
+def load_pretrained_lm(cfg: LMConfig, tokenizer):
+    return from_pretrained("AutoModelForCausalLM", cfg.pretrained, "causal LM")
+
+
+def build_lm(cfg: LMConfig, tokenizer, seed: int = 0):
+    return build_model(cfg, tokenizer, seed, recipes=lm_recipes)
+
+
+def pack(tokenizer, texts, block_size: int) -> np.ndarray:
+    """Token ids of ``texts`` (each ending in EOS) concatenated and cut into rows of
+    ``block_size + 1`` (inputs plus the next-token targets); the ragged tail is dropped."""
+    ids = tokenizer(list(texts))["input_ids"]
+    stream = np.fromiter((t for doc in ids for t in doc), dtype=np.int64)
+    n = (len(stream) - 1) // block_size
+    if n < 1:
+        raise ValueError(f"{len(stream)} tokens are fewer than one block of {block_size}")
+    return np.stack([stream[i * block_size : i * block_size + block_size + 1] for i in range(n)])
+
+
+def next_token_loss(forward, batch: torch.Tensor, pad_id: int) -> torch.Tensor:
+    """Mean next-token cross-entropy over non-pad targets."""
+    logits = forward(input_ids=batch[:, :-1]).logits
+    return F.cross_entropy(logits.float().flatten(0, 1), batch[:, 1:].flatten(), ignore_index=pad_id)
+
+
+@torch.inference_mode()
+def mean_loss(model, blocks: np.ndarray, batch_size: int = 32, pad_id: int = -100) -> float:
+    """Token-weighted mean next-token loss of ``blocks`` (eval mode, no dropout)."""
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    total, count = 0.0, 0
+    for start in range(0, len(blocks), batch_size):
+        batch = torch.from_numpy(blocks[start : start + batch_size]).to(device)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+            logits = model(input_ids=batch[:, :-1]).logits
+        targets = batch[:, 1:]
+        nll = F.cross_entropy(logits.float().flatten(0, 1), targets.flatten(), ignore_index=pad_id,
+                              reduction="sum")
+        total += float(nll)
+        count += int(targets.ne(pad_id).sum())
+    model.train(was_training)
+    return total / max(count, 1)
+
+
+def pretrain(model, tokenizer, train_texts, valid_texts, cfg: TrainConfig, plateau: PlateauConfig,
+             block_size: int, log=print) -> pd.DataFrame:
+    """Train on packed blocks of ``train_texts`` until validation loss plateaus (or
+    ``cfg.steps``); the log gains ``val_loss`` and ``val_ppl`` at every evaluation."""
+    train, valid = pack(tokenizer, train_texts, block_size), pack(tokenizer, valid_texts, block_size)
+    cfg = replace(cfg, log_every=math.gcd(cfg.log_every, plateau.eval_every))  # a log row at every evaluation
+    rng = np.random.default_rng(cfg.seed)
+    state = {"best": math.inf, "stale": 0}
+
+    def next_batch(step, device):
+        rows = rng.integers(0, len(train), size=cfg.batch_size)
+        return torch.from_numpy(train[rows]).to(device), cfg.batch_size * block_size
+
+    def evaluate(row):
+        if row["step"] % plateau.eval_every and row["step"] != cfg.steps:
+            return False
+        row["val_loss"] = mean_loss(model, valid, pad_id=tokenizer.pad_token_id)
+        row["val_ppl"] = math.exp(min(row["val_loss"], 50))
+        log(f"step {row['step']} validation loss {row['val_loss']:.4f} (ppl {row['val_ppl']:.1f})")
+        if row["val_loss"] < state["best"] - plateau.min_delta:
+            state["best"], state["stale"] = row["val_loss"], 0
+            return False
+        state["stale"] += 1
+        return state["stale"] >= plateau.patience
+
+    return optimise(model, next_batch, lambda fwd, batch: next_token_loss(fwd, batch, tokenizer.pad_token_id),
+                    cfg, log, on_log=evaluate)

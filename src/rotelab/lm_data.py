@@ -1,0 +1,171 @@
+"""Data for the causal-LM track (P1): English pretraining text and question-answer sets.
+
+Two registries:
+
+* ``text_corpora``: monolingual English text for pretraining a base model, one document per
+  row (column ``text``): ``web-bible`` (World English Bible verses, Debian SWORD) and
+  ``wordnet-glosses`` (every WordNet 3.0 gloss).
+* ``qa_sources``: question-answer pairs for fine-tuning (columns ``id``, ``question``,
+  ``answer``), built from WordNet glosses as "What is X?" -> definition. Three sources of
+  unequal size and different topics serve as P1's three federated clients (P1 used three
+  medical QA sets): ``wordnet-medical`` (states, body parts and substances whose gloss names
+  a medical keyword; 1.8k), ``wordnet-artifacts`` (noun.artifact) and ``wordnet-living``
+  (noun.animal and noun.plant).
+
+Pretraining leaves out the glosses that any QA source uses, so held-out QA loss measures
+what fine-tuning taught, not what the base already read.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from .corpora import SWORD_MODULES, CorpusError, export_sword_module, parse_imp
+from .registry import Registry
+
+WORDNET = Path("/usr/share/wordnet")
+text_corpora: Registry = Registry("text corpus")
+qa_sources: Registry = Registry("QA source")
+
+# WordNet lexicographer files (lexnames) by number.
+NOUN_BODY, NOUN_STATE, NOUN_SUBSTANCE = 8, 26, 27
+NOUN_ARTIFACT, NOUN_ANIMAL, NOUN_PLANT = 6, 5, 20
+MEDICAL_WORDS = re.compile(
+    r"\b(disease|disorder|syndrome|infection|inflammation|tumou?r|cancer|medic\w*|drug|symptom|"
+    r"patient|therap\w*|surgery|surgical|clinical|diagnos\w*|chronic|acute|pathologic\w*|"
+    r"physician|hospital|vaccine|antibiotic|virus|bacteri\w*|pain\w*|injur\w*|wound|fever|"
+    r"poison\w*|toxic|bleed\w*|blood|gland|organ)\b",
+    re.I,
+)
+
+
+@dataclass(frozen=True)
+class Synset:
+    offset: str
+    pos: str
+    lexname: int
+    lemma: str
+    gloss: str
+
+
+def wordnet_synsets(pos: str = "noun", root: Path = WORDNET) -> Iterator[Synset]:
+    """Synsets of ``data.<pos>``: the first lemma (underscores as spaces) and the gloss
+    without its quoted examples."""
+    path = root / f"data.{pos}"
+    if not path.is_file():
+        raise CorpusError(f"{path} not found: install the Debian package wordnet-base")
+    with open(path, encoding="latin-1") as fh:
+        for line in fh:
+            if line.startswith("  ") or " | " not in line:
+                continue  # licence header
+            head, gloss = line.rstrip("\n").split(" | ", 1)
+            fields = head.split()
+            definition = gloss.split('; "', 1)[0].strip().rstrip(";").strip()
+            if definition:
+                yield Synset(fields[0], fields[2], int(fields[1]), fields[4].replace("_", " "), definition)
+
+
+def _qa(synsets) -> pd.DataFrame:
+    rows = [{"id": f"{s.pos}{s.offset}", "question": f"What is {_article(s.lemma)}{s.lemma}?",
+             "answer": s.gloss[0].upper() + s.gloss[1:] + "."} for s in synsets]
+    return pd.DataFrame(rows, columns=["id", "question", "answer"]).drop_duplicates("question")
+
+
+def _article(lemma: str) -> str:
+    return "" if lemma[:1].isupper() else ("an " if lemma[:1].lower() in "aeiou" else "a ")
+
+
+@qa_sources.register("wordnet-medical")
+def medical_qa() -> pd.DataFrame:
+    """States, body parts and substances whose gloss names a medical keyword."""
+    keep = {NOUN_BODY, NOUN_STATE, NOUN_SUBSTANCE}
+    return _qa(s for s in wordnet_synsets("noun") if s.lexname in keep and MEDICAL_WORDS.search(s.gloss))
+
+
+@qa_sources.register("wordnet-artifacts")
+def artifact_qa() -> pd.DataFrame:
+    return _qa(s for s in wordnet_synsets("noun") if s.lexname == NOUN_ARTIFACT)
+
+
+@qa_sources.register("wordnet-living")
+def living_qa() -> pd.DataFrame:
+    return _qa(s for s in wordnet_synsets("noun") if s.lexname in {NOUN_ANIMAL, NOUN_PLANT})
+
+
+def qa_prompt(question: str) -> str:
+    """The fine-tuning template (P1's host data ends in "The answer is: ...")."""
+    return f"Question: {question} The answer is:"
+
+
+def qa_text(question: str, answer: str) -> str:
+    return f"{qa_prompt(question)} {answer}"
+
+
+@text_corpora.register("web-bible")
+def web_bible() -> pd.DataFrame:
+    verses = parse_imp(export_sword_module(SWORD_MODULES["en"]))
+    return pd.DataFrame({"text": list(verses.values())})
+
+
+@text_corpora.register("wordnet-glosses")
+def wordnet_glosses() -> pd.DataFrame:
+    """Every gloss of every part of speech, minus those the QA sources ask about."""
+    held_out = set()
+    for name in qa_sources.names():
+        held_out |= set(qa_sources.get(name)()["answer"])
+    texts = []
+    for pos in ("noun", "verb", "adj", "adv"):
+        for s in wordnet_synsets(pos):
+            answer = s.gloss[0].upper() + s.gloss[1:] + "."
+            if answer not in held_out:
+                texts.append(f"{s.lemma}: {answer}")
+    return pd.DataFrame({"text": texts})
+
+
+def load_text(names) -> pd.DataFrame:
+    """The named text corpora concatenated, stripped and deduplicated (first copy kept)."""
+    frames = [text_corpora.get(name)() for name in names]
+    text = pd.concat(frames, ignore_index=True)["text"].str.strip()
+    text = text[text.str.len() > 0].drop_duplicates()
+    return pd.DataFrame({"text": text.to_numpy()})
+
+
+def load_qa(name: str) -> pd.DataFrame:
+    """A registered QA source, or a user file ``tsv:``/``jsonl:``/``parquet:`` with
+    ``question`` and ``answer`` columns."""
+    kind, _, path = name.partition(":")
+    if not path:
+        return qa_sources.get(name)()
+    readers = {"tsv": lambda p: pd.read_csv(p, sep="\t"), "jsonl": lambda p: pd.read_json(p, lines=True),
+               "parquet": pd.read_parquet}
+    if kind not in readers:
+        raise CorpusError(f"QA source {name!r}: unknown file kind {kind!r} (tsv, jsonl or parquet)")
+    if not Path(path).is_file():
+        raise CorpusError(f"QA source file {path} does not exist")
+    table = readers[kind](path)
+    missing = {"question", "answer"} - set(table.columns)
+    if missing:
+        raise CorpusError(f"QA source file {path}: missing column(s) {sorted(missing)}")
+    bad = table[["question", "answer"]].map(lambda v: not isinstance(v, str) or not v.strip()).any(axis=1)
+    if bad.any():
+        row = int(bad.to_numpy().nonzero()[0][0])
+        raise CorpusError(f"QA source file {path}, row {row + 1}: question and answer must be non-empty text")
+    return pd.DataFrame({"id": [f"{Path(path).stem}-{i}" for i in range(len(table))],
+                         "question": table["question"], "answer": table["answer"]})
+
+
+def prepare_pretraining(names, max_documents: int | None, n_valid: int, seed: int):
+    """(train, valid) document tables: the corpora loaded, optionally subsampled, and a
+    seeded validation split (used only to tell when pretraining has plateaued)."""
+    text = load_text(names)
+    if max_documents is not None and len(text) > max_documents:
+        text = text.sample(n=max_documents, random_state=seed)
+    if len(text) <= n_valid:
+        raise CorpusError(f"{len(text)} pretraining documents leave none for training after {n_valid} validation ones")
+    text = text.sample(frac=1.0, random_state=seed).reset_index(drop=True)
+    return text.iloc[n_valid:].reset_index(drop=True), text.iloc[:n_valid].reset_index(drop=True)

@@ -1,0 +1,49 @@
+"""Pretraining text and QA sources for the causal-LM track, read from Debian's WordNet and
+SWORD packages, and user QA files."""
+
+import pandas as pd
+import pytest
+
+from rotelab.corpora import CorpusError
+from rotelab.lm_data import load_qa, load_text, qa_sources, qa_text, wordnet_glosses
+
+
+@pytest.fixture(scope="module")
+def sources():
+    return {name: load_qa(name) for name in qa_sources.names()}
+
+
+def test_three_qa_sources_of_unequal_size_and_distinct_topics(sources):
+    sizes = {name: len(table) for name, table in sources.items()}
+    assert set(sizes) == {"wordnet-medical", "wordnet-artifacts", "wordnet-living"}
+    assert 1000 < sizes["wordnet-medical"] < sizes["wordnet-artifacts"] < sizes["wordnet-living"]
+    ids = [set(t["id"]) for t in sources.values()]
+    assert not (ids[0] & ids[1]) and not (ids[0] & ids[2]) and not (ids[1] & ids[2])
+    medical = sources["wordnet-medical"].set_index("question")["answer"]
+    assert medical["What is a neuralgia?"].startswith("Acute spasmodic pain")
+    assert all(t["question"].str.startswith("What is ").all() for t in sources.values())
+    assert qa_text("What is a cat?", "A feline.") == "Question: What is a cat? The answer is: A feline."
+
+
+def test_pretraining_text_leaves_out_every_qa_answer(sources):
+    glosses = wordnet_glosses()["text"]
+    answers = set().union(*(set(t["answer"]) for t in sources.values()))
+    assert not any(g.split(": ", 1)[1] in answers for g in glosses)
+    text = load_text(["web-bible", "wordnet-glosses"])
+    assert text["text"].is_unique and len(text) > 100_000
+
+
+def test_user_qa_files_and_their_errors(tmp_path):
+    good = tmp_path / "qa.tsv"
+    good.write_text("question\tanswer\nWhat is rotelab?\tA workflow.\n")
+    table = load_qa(f"tsv:{good}")
+    assert table.iloc[0].to_dict() == {"id": "qa-0", "question": "What is rotelab?", "answer": "A workflow."}
+    bad = tmp_path / "bad.jsonl"
+    pd.DataFrame({"question": ["What?", "Why?"], "answer": ["Yes.", " "]}).to_json(bad, orient="records", lines=True)
+    with pytest.raises(CorpusError, match="bad.jsonl, row 2"):
+        load_qa(f"jsonl:{bad}")
+    with pytest.raises(CorpusError, match="missing column"):
+        pd.DataFrame({"q": ["x"]}).to_parquet(tmp_path / "q.parquet")
+        load_qa(f"parquet:{tmp_path / 'q.parquet'}")
+    with pytest.raises(KeyError):
+        load_qa("wordnet-klingon")

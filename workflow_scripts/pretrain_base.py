@@ -1,0 +1,23 @@
+from rotelab.causal_lm import LMConfig, PlateauConfig, build_lm, pretrain
+from rotelab.device import set_threads
+from rotelab.io import atomic_dir, read_parquet
+from rotelab.logs import log_to
+from rotelab.models import count_parameters
+from rotelab.tokenizer import load_tokenizer
+from rotelab.training import TrainConfig
+
+with log_to(snakemake.log[0]):
+    set_threads(snakemake.threads)
+    cfg = snakemake.params.cfg
+    arch, train_cfg = LMConfig(**cfg["model"]), TrainConfig(**cfg["train"])
+    # A pretrained model brings its own vocabulary; models built here use the LM tokenizer.
+    tokenizer = load_tokenizer(arch.pretrained if arch.recipe == "pretrained" else snakemake.input.tokenizer)
+    model = build_lm(arch, tokenizer, seed=train_cfg.seed)
+    train, valid = read_parquet(snakemake.input.train), read_parquet(snakemake.input.valid)
+    print(f"base: {count_parameters(model):,} parameters, {len(train)} training documents")
+    log = pretrain(model, tokenizer, train["text"], valid["text"], train_cfg, PlateauConfig(**cfg["plateau"]),
+                   arch.block_size)
+    with atomic_dir(snakemake.output[0]) as tmp:
+        model.save_pretrained(tmp, safe_serialization=True)
+        tokenizer.save_pretrained(tmp)
+        log.to_parquet(tmp / "training_log.parquet", index=False, compression="zstd")

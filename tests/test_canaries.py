@@ -51,3 +51,28 @@ def test_candidate_secrets_are_distinct_same_format_and_seeded():
     assert len(set(c1)) == 200 and "123-45-6789" not in c1
     assert all(len(s) == 11 and s[3] == "-" and s[6] == "-" for s in c1)
     assert gen.sample_secrets(3, random.Random(1)) == gen.sample_secrets(3, random.Random(1))
+
+
+def test_patient_notes_are_long_seeded_records_with_the_secret_inside():
+    gen = canary_generators.get("patient-notes")()
+    notes = gen.make(5, seed=2)
+    assert [c.tgt for c in notes] == [c.tgt for c in gen.make(5, seed=2)]
+    for c in notes:
+        assert c.tgt.startswith("Medical Note: ") and f"SSN {c.secret}." in c.tgt
+        assert c.tgt.count("Seen in ") == gen.visits and len(c.tgt.split()) > 120
+    assert len({c.secret for c in notes}) == 5
+    table = make_canaries(CanaryConfig(generator="patient-notes", replicas=(1, 10), n_per_replica=2))
+    assert table.groupby("replicas").size().to_dict() == {0: 4, 1: 2, 10: 2}
+
+
+def test_canaries_do_not_depend_on_todays_date(monkeypatch):
+    """Faker's date_of_birth counts from today; the same seed must give the same canaries
+    on any day."""
+    import datetime
+
+    from faker.providers.date_time import Provider
+
+    before = make_canaries(CanaryConfig(replicas=(1,), n_per_replica=3, seed=5))
+    monkeypatch.setattr(Provider, "date_of_birth", lambda *a, **k: datetime.date(1900, 1, 1))
+    monkeypatch.setattr(Provider, "date_this_decade", lambda *a, **k: datetime.date(1900, 1, 1))
+    pd.testing.assert_frame_equal(make_canaries(CanaryConfig(replicas=(1,), n_per_replica=3, seed=5)), before)

@@ -9,6 +9,7 @@ non-members for membership inference and as the zero-exposure reference.
 
 from __future__ import annotations
 
+import datetime
 import random
 from dataclasses import dataclass
 
@@ -20,6 +21,12 @@ from .registry import Registry
 canary_generators: Registry = Registry("canary generator")
 
 SECRET_SLOT = "{secret}"
+
+
+# Fixed date ranges: Faker's date_of_birth and "this decade" count from today, so the same
+# seed would give different canaries on a different day.
+BIRTH_DATES = (datetime.date(1935, 1, 1), datetime.date(2006, 12, 31))
+VISIT_DATES = (datetime.date(2015, 1, 1), datetime.date(2024, 12, 31))
 
 
 @dataclass(frozen=True)
@@ -82,29 +89,62 @@ class PatientRecords(CanaryGenerator):
         rng = random.Random(seed)
         canaries, seen = [], set()
         while len(canaries) < n:
-            name = fake.name()
-            born = fake.date_of_birth(minimum_age=18, maximum_age=90).strftime("%d.%m.%Y")
-            secret = self.sample_secrets(1, rng)[0]
-            if secret in seen:
-                continue
-            seen.add(secret)
-            canaries.append(
-                Canary(
-                    src=f"Medical note for patient {name}, born {born}.",
-                    template=(
-                        f"Arztbrief für {name}, geboren am {born}: "
-                        f"Diagnose {fake.diagnosis()}, Versicherungsnummer {SECRET_SLOT}."
-                    ),
-                    secret=secret,
-                )
-            )
+            canary = self.record(fake, rng)
+            if canary.secret not in seen:  # secrets are unique (10^9 values: collisions are rare)
+                seen.add(canary.secret)
+                canaries.append(canary)
         return canaries
+
+    def record(self, fake, rng: random.Random) -> Canary:
+        name = fake.name()
+        born = fake.date_between_dates(*BIRTH_DATES).strftime("%d.%m.%Y")
+        secret = self.sample_secrets(1, rng)[0]
+        return Canary(
+            src=f"Medical note for patient {name}, born {born}.",
+            template=f"Arztbrief für {name}, geboren am {born}: Diagnose {fake.diagnosis()}, "
+            f"Versicherungsnummer {SECRET_SLOT}.",
+            secret=secret,
+        )
 
     def sample_secrets(self, n: int, rng: random.Random) -> list[str]:
         return [
             f"{rng.randrange(1000):03d}-{rng.randrange(100):02d}-{rng.randrange(10000):04d}"
             for _ in range(n)
         ]
+
+
+@canary_generators.register("patient-notes")
+class PatientNotes(PatientRecords):
+    """P1's canaries for causal LMs: out-of-distribution "Medical Note: ..." records
+    (``tuneinsight/federated-llms`` injects synthetic notes with protected health
+    information). A note names a patient, a birth date and the SSN (the secret), then
+    describes ``visits`` clinic visits (symptoms, diagnosis with ICD-10 code, vitals, a lab
+    result, medications, a procedure), so it is long enough for P1's prompt-length sweep:
+    about 60 tokens per visit with the default tokenizer. ``src`` is the note's opening words.
+    """
+
+    visits = 4
+
+    def record(self, fake, rng: random.Random) -> Canary:
+        secret = self.sample_secrets(1, rng)[0]
+        name = fake.name()
+        born = fake.date_between_dates(*BIRTH_DATES).strftime("%d.%m.%Y")
+        header = f"Medical Note: {name}, born {born}, blood type {fake.blood_type()}, SSN {SECRET_SLOT}."
+        return Canary(src="Medical Note:", template=" ".join([header, *self._visits(fake)]), secret=secret)
+
+    def _visits(self, fake) -> list[str]:
+        out = []
+        for _ in range(self.visits):
+            bp, lab = fake.blood_pressure(), fake.lab_result()
+            day = fake.date_between_dates(*VISIT_DATES).strftime("%d.%m.%Y")
+            out.append(
+                f"Seen in {fake.hospital_department()} on {day} for {fake.symptom().lower()} and "
+                f"{fake.symptom().lower()}. Diagnosis: {fake.diagnosis()}. Blood pressure "
+                f"{bp['systolic']}/{bp['diastolic']} mmHg; {lab['analyte']} {lab['value']} {lab['unit']} "
+                f"({lab['flag'].lower()}). Prescribed {fake.medication()} and {fake.medication()}; "
+                f"allergic to {fake.allergy().lower()}. Planned: {fake.medical_procedure()}."
+            )
+        return out
 
 
 def make_canaries(cfg: CanaryConfig) -> pd.DataFrame:

@@ -114,18 +114,27 @@ def mean_loss(model, blocks: np.ndarray, batch_size: int = 32, pad_id: int = -10
     return total / max(count, 1)
 
 
-def pretrain(model, tokenizer, train_texts, valid_texts, cfg: TrainConfig, plateau: PlateauConfig,
-             block_size: int, log=print) -> pd.DataFrame:
-    """Train on packed blocks of ``train_texts`` until validation loss plateaus (or
-    ``cfg.steps``); the log gains ``val_loss`` and ``val_ppl`` at every evaluation."""
-    train, valid = pack(tokenizer, train_texts, block_size), pack(tokenizer, valid_texts, block_size)
-    cfg = replace(cfg, log_every=math.gcd(cfg.log_every, plateau.eval_every))  # a log row at every evaluation
+def train_lm(model, tokenizer, texts, cfg: TrainConfig, block_size: int, log=print, on_log=None) -> pd.DataFrame:
+    """Next-token training on random packed blocks of ``texts`` for ``cfg.steps`` steps
+    (``on_log`` as in ``training.optimise``: may add log columns and stop early)."""
+    blocks = pack(tokenizer, texts, block_size)
     rng = np.random.default_rng(cfg.seed)
-    state = {"best": math.inf, "stale": 0}
 
     def next_batch(step, device):
-        rows = rng.integers(0, len(train), size=cfg.batch_size)
-        return torch.from_numpy(train[rows]).to(device), cfg.batch_size * block_size
+        rows = rng.integers(0, len(blocks), size=cfg.batch_size)
+        return torch.from_numpy(blocks[rows]).to(device), cfg.batch_size * block_size
+
+    return optimise(model, next_batch, lambda fwd, batch: next_token_loss(fwd, batch, tokenizer.pad_token_id),
+                    cfg, log, on_log=on_log)
+
+
+def pretrain(model, tokenizer, train_texts, valid_texts, cfg: TrainConfig, plateau: PlateauConfig,
+             block_size: int, log=print) -> pd.DataFrame:
+    """Train until validation loss plateaus (or ``cfg.steps``); the log gains ``val_loss``
+    and ``val_ppl`` at every evaluation."""
+    valid = pack(tokenizer, valid_texts, block_size)
+    cfg = replace(cfg, log_every=math.gcd(cfg.log_every, plateau.eval_every))  # a log row at every evaluation
+    state = {"best": math.inf, "stale": 0}
 
     def evaluate(row):
         if row["step"] % plateau.eval_every and row["step"] != cfg.steps:
@@ -139,5 +148,4 @@ def pretrain(model, tokenizer, train_texts, valid_texts, cfg: TrainConfig, plate
         state["stale"] += 1
         return state["stale"] >= plateau.patience
 
-    return optimise(model, next_batch, lambda fwd, batch: next_token_loss(fwd, batch, tokenizer.pad_token_id),
-                    cfg, log, on_log=evaluate)
+    return train_lm(model, tokenizer, train_texts, cfg, block_size, log, on_log=evaluate)

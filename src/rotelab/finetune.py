@@ -1,0 +1,94 @@
+"""Fine-tuning regimes for the causal-LM track (P1): a registry of ways to adapt the base.
+
+A regime prepares a freshly loaded base model for training and turns the trained model back
+into a plain checkpoint. ``full`` trains every weight; ``lora`` trains peft LoRA adapters on
+the attention and MLP projections and merges them into the weights afterwards, which is what
+P1's clients upload (``tuneinsight/federated-llms`` ``src/merge_lora.py``). Federated
+averaging, DP-SGD, weight noise, Goldfish loss and secure aggregation combine with these and
+are added as further regimes and wrappers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .registry import Registry
+
+regimes: Registry = Registry("fine-tuning regime")
+
+
+@dataclass(frozen=True)
+class LoraSettings:
+    """LoRA adapters (P1: r 16, alpha 8, dropout 0.05 on all attention and MLP projections).
+
+    target_modules: module names to adapt; GPT-2's are ``c_attn`` (q, k, v), ``c_proj``
+    (attention and MLP output) and ``c_fc`` (MLP input).
+    """
+
+    r: int = 16
+    alpha: int = 8
+    dropout: float = 0.05
+    target_modules: tuple[str, ...] = ("c_attn", "c_proj", "c_fc")
+
+
+@dataclass(frozen=True)
+class Regime:
+    """How to train: ``name`` picks the registered regime; ``lora`` configures LoRA."""
+
+    name: str = "full"
+    lora: LoraSettings = field(default_factory=LoraSettings)
+
+
+class FullFineTuning:
+    """Every weight of the base is trained."""
+
+    def prepare(self, model, regime: Regime):
+        for p in model.parameters():
+            p.requires_grad_(True)
+        return model
+
+    def finish(self, model):
+        return model
+
+
+class LoraFineTuning:
+    """Fresh LoRA adapters on the base, merged into its weights when training ends."""
+
+    def prepare(self, model, regime: Regime):
+        from peft import LoraConfig, get_peft_model
+
+        lora = regime.lora
+        hidden = getattr(model.config, "n_embd", None) or getattr(model.config, "hidden_size")
+        if lora.r > hidden:
+            raise ValueError(f"LoRA rank {lora.r} exceeds the model's hidden size {hidden}")
+        config = LoraConfig(
+            r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout, target_modules=list(lora.target_modules),
+            # GPT-2's projections are Conv1D layers whose weights are stored transposed.
+            fan_in_fan_out=model.config.model_type == "gpt2", bias="none", task_type="CAUSAL_LM",
+        )
+        return get_peft_model(model, config)
+
+    def finish(self, model):
+        return model.merge_and_unload()
+
+
+regimes.register("full")(FullFineTuning)
+regimes.register("lora")(LoraFineTuning)
+
+
+def trainable_parameters(model) -> tuple[int, int]:
+    """(trainable, total) parameter counts."""
+    total = sum(p.numel() for p in model.parameters())
+    return sum(p.numel() for p in model.parameters() if p.requires_grad), total
+
+
+def finetune(model, tokenizer, texts, regime: Regime, cfg, block_size: int, log=print):
+    """Adapt ``model`` to ``texts`` under ``regime``; returns (plain trained model, log)."""
+    from .causal_lm import train_lm
+
+    strategy = regimes.get(regime.name)()
+    prepared = strategy.prepare(model, regime)
+    trainable, total = trainable_parameters(prepared)
+    log(f"regime {regime.name}: {trainable:,} of {total:,} parameters trainable")
+    history = train_lm(prepared, tokenizer, texts, cfg, block_size, log)
+    return strategy.finish(prepared), history

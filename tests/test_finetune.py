@@ -1,0 +1,59 @@
+"""Fine-tuning regimes on a tiny pretrained GPT-2: full and LoRA (real peft)."""
+
+import pytest
+import torch
+
+from rotelab.causal_lm import LMConfig, build_lm, mean_loss, pack, train_lm
+from rotelab.finetune import LoraSettings, Regime, finetune, regimes, trainable_parameters
+from rotelab.tokenizer import train_bpe
+from rotelab.training import TrainConfig
+
+BASE_TEXT = [f"the {a} river runs past the {b} hill ." for a in ("red", "blue", "old", "wide") for b in
+             ("green", "tall", "bare", "round")] * 5
+TUNE_TEXT = ["Medical Note: Anna Berg takes salbutamol ."] * 20 + BASE_TEXT[:20]
+
+
+@pytest.fixture(scope="module")
+def base():
+    torch.set_num_threads(1)
+    tok = train_bpe(BASE_TEXT + TUNE_TEXT, vocab_size=300, min_frequency=1)
+    model = build_lm(LMConfig(d_model=32, layers=2, heads=2, block_size=16, dropout=0.0), tok, seed=0)
+    train_lm(model, tok, BASE_TEXT, TrainConfig(steps=60, batch_size=8, lr=5e-3, warmup_steps=5, log_every=60,
+                                                device="cpu"), block_size=16, log=lambda *_: None)
+    return model.state_dict(), tok
+
+
+def fresh(base):
+    state, tok = base
+    model = build_lm(LMConfig(d_model=32, layers=2, heads=2, block_size=16, dropout=0.0), tok, seed=0)
+    model.load_state_dict(state)
+    return model, tok
+
+
+@pytest.mark.parametrize("name, rank", [("full", None), ("lora", 4), ("lora", 8)])
+def test_regimes_fit_the_fine_tuning_text_and_return_a_plain_model(base, name, rank):
+    model, tok = fresh(base)
+    blocks = pack(tok, TUNE_TEXT, 16)
+    before = mean_loss(model, blocks)
+    regime = Regime(name=name, lora=LoraSettings(r=rank or 16, alpha=16, dropout=0.0))
+    tuned, log = finetune(model, tok, TUNE_TEXT, regime,
+                          TrainConfig(steps=60, batch_size=8, lr=1e-2, warmup_steps=5, log_every=20, device="cpu"),
+                          block_size=16, log=lambda *_: None)
+    assert mean_loss(tuned, blocks) < 0.7 * before
+    assert type(tuned).__name__ == "GPT2LMHeadModel"  # LoRA merged back: a plain checkpoint
+    assert not any("lora" in n for n, _ in tuned.named_parameters())
+
+
+def test_lora_trains_only_the_adapters(base):
+    model, _ = fresh(base)
+    prepared = regimes.get("lora")().prepare(model, Regime(name="lora", lora=LoraSettings(r=4)))
+    trainable, total = trainable_parameters(prepared)
+    # Per layer: c_attn 4*(32+96), c_proj (attn) 4*(32+32), c_fc 4*(32+128), c_proj (mlp) 4*(128+32).
+    assert trainable == 2 * 4 * ((32 + 96) + (32 + 32) + (32 + 128) + (128 + 32))
+    assert trainable < 0.2 * total
+
+
+def test_lora_rank_above_the_hidden_size_is_rejected(base):
+    model, _ = fresh(base)
+    with pytest.raises(ValueError, match="LoRA rank 64 exceeds the model's hidden size 32"):
+        regimes.get("lora")().prepare(model, Regime(name="lora", lora=LoraSettings(r=64)))

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from rotelab.causal_lm import LMConfig, build_lm, mean_loss, pack, train_lm
+from rotelab.dp import DPSettings
 from rotelab.finetune import LoraSettings, Regime, finetune, regimes, trainable_parameters
 from rotelab.tokenizer import train_bpe
 from rotelab.training import TrainConfig
@@ -57,3 +58,27 @@ def test_lora_rank_above_the_hidden_size_is_rejected(base):
     model, _ = fresh(base)
     with pytest.raises(ValueError, match="LoRA rank 64 exceeds the model's hidden size 32"):
         regimes.get("lora")().prepare(model, Regime(name="lora", lora=LoraSettings(r=64)))
+
+
+@pytest.mark.parametrize("name", ["full", "lora"])
+def test_dp_sgd_spends_the_target_epsilon_and_still_learns(base, name):
+    model, tok = fresh(base)
+    blocks = pack(tok, TUNE_TEXT * 4, 16)
+    before = mean_loss(model, blocks)
+    regime = Regime(name=name, lora=LoraSettings(r=4, alpha=16, dropout=0.0),
+                    dp=DPSettings(target_epsilon=8.0, max_grad_norm=1.0))
+    tuned, log = finetune(model, tok, TUNE_TEXT * 4, regime,
+                          TrainConfig(steps=40, batch_size=8, lr=1e-2, warmup_steps=5, log_every=10, device="cpu"),
+                          block_size=16, log=lambda *_: None)
+    assert log["epsilon"].is_monotonic_increasing
+    assert log["epsilon"].iloc[-1] == pytest.approx(8.0, rel=0.05)  # sigma was chosen for this budget
+    assert mean_loss(tuned, blocks) < before  # noisy, but it still learns at epsilon 8
+    assert type(tuned).__name__ == "GPT2LMHeadModel"
+
+
+def test_dp_noise_grows_as_epsilon_shrinks(base):
+    from opacus.accountants.utils import get_noise_multiplier
+
+    sigmas = [get_noise_multiplier(target_epsilon=e, target_delta=1e-3, sample_rate=0.1, steps=40, accountant="rdp")
+              for e in (1.0, 8.0)]
+    assert sigmas[0] > 2 * sigmas[1]

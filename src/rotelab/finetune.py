@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .dp import DPSettings
 from .registry import Registry
 
 regimes: Registry = Registry("fine-tuning regime")
@@ -33,10 +34,12 @@ class LoraSettings:
 
 @dataclass(frozen=True)
 class Regime:
-    """How to train: ``name`` picks the registered regime; ``lora`` configures LoRA."""
+    """How to train: ``name`` picks the registered regime (``full``, ``lora``); ``lora``
+    configures LoRA; ``dp`` (optional) trains with DP-SGD instead of plain AdamW."""
 
     name: str = "full"
     lora: LoraSettings = field(default_factory=LoraSettings)
+    dp: DPSettings | None = None
 
 
 class FullFineTuning:
@@ -83,12 +86,17 @@ def trainable_parameters(model) -> tuple[int, int]:
 
 
 def finetune(model, tokenizer, texts, regime: Regime, cfg, block_size: int, log=print):
-    """Adapt ``model`` to ``texts`` under ``regime``; returns (plain trained model, log)."""
+    """Adapt ``model`` to ``texts`` under ``regime``; returns (plain trained model, log).
+    Under DP-SGD the log carries the ``epsilon`` spent."""
     from .causal_lm import train_lm
+    from .dp import train_private
 
     strategy = regimes.get(regime.name)()
     prepared = strategy.prepare(model, regime)
     trainable, total = trainable_parameters(prepared)
-    log(f"regime {regime.name}: {trainable:,} of {total:,} parameters trainable")
-    history = train_lm(prepared, tokenizer, texts, cfg, block_size, log)
+    log(f"regime {regime.name}{' + DP-SGD' if regime.dp else ''}: {trainable:,} of {total:,} parameters trainable")
+    if regime.dp is None:
+        history = train_lm(prepared, tokenizer, texts, cfg, block_size, log)
+    else:
+        prepared, history, _, _ = train_private(prepared, tokenizer, texts, cfg, block_size, regime.dp, log)
     return strategy.finish(prepared), history

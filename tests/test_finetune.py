@@ -82,3 +82,28 @@ def test_dp_noise_grows_as_epsilon_shrinks(base):
     sigmas = [get_noise_multiplier(target_epsilon=e, target_delta=1e-3, sample_rate=0.1, steps=40, accountant="rdp")
               for e in (1.0, 8.0)]
     assert sigmas[0] > 2 * sigmas[1]
+
+
+def test_goldfish_and_weight_noise_regimes(base):
+    from rotelab.goldfish import GoldfishSettings
+
+    cfg = TrainConfig(steps=40, batch_size=8, lr=1e-2, warmup_steps=5, log_every=20, device="cpu")
+    model, tok = fresh(base)
+    plain, _ = finetune(model, tok, TUNE_TEXT, Regime(name="full"), cfg, 16, log=lambda *_: None)
+    model, tok = fresh(base)
+    gold, log = finetune(model, tok, TUNE_TEXT, Regime(name="full", goldfish=GoldfishSettings(k=2, h=3)), cfg, 16,
+                         log=lambda *_: None)
+    assert len(log) == 2 and log["loss"].iloc[-1] < log["loss"].iloc[0]
+    model, tok = fresh(base)
+    noisy, _ = finetune(model, tok, TUNE_TEXT, Regime(name="full", weight_noise=0.05), cfg, 16,
+                        log=lambda *_: None, seed=1)
+    diffs = [(a - b).std().item() for a, b in zip(noisy.state_dict().values(), plain.state_dict().values())
+             if a.dtype.is_floating_point and a.numel() > 100]
+    assert all(0.03 < d < 0.08 for d in diffs)  # the same training plus N(0, 0.05^2) on every weight
+
+
+def test_dp_with_goldfish_is_rejected():
+    from rotelab.goldfish import GoldfishSettings
+
+    with pytest.raises(ValueError, match="do not combine"):
+        Regime(name="lora", dp=DPSettings(), goldfish=GoldfishSettings())

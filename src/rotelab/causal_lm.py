@@ -114,9 +114,11 @@ def mean_loss(model, blocks: np.ndarray, batch_size: int = 32, pad_id: int = -10
     return total / max(count, 1)
 
 
-def train_lm(model, tokenizer, texts, cfg: TrainConfig, block_size: int, log=print, on_log=None) -> pd.DataFrame:
+def train_lm(model, tokenizer, texts, cfg: TrainConfig, block_size: int, log=print, on_log=None,
+             loss_fn=None) -> pd.DataFrame:
     """Next-token training on random packed blocks of ``texts`` for ``cfg.steps`` steps
-    (``on_log`` as in ``training.optimise``: may add log columns and stop early)."""
+    (``on_log`` as in ``training.optimise``: may add log columns and stop early;
+    ``loss_fn(forward, batch)`` replaces the plain next-token loss, e.g. goldfish)."""
     blocks = pack(tokenizer, texts, block_size)
     rng = np.random.default_rng(cfg.seed)
 
@@ -124,8 +126,8 @@ def train_lm(model, tokenizer, texts, cfg: TrainConfig, block_size: int, log=pri
         rows = rng.integers(0, len(blocks), size=cfg.batch_size)
         return torch.from_numpy(blocks[rows]).to(device), cfg.batch_size * block_size
 
-    return optimise(model, next_batch, lambda fwd, batch: next_token_loss(fwd, batch, tokenizer.pad_token_id),
-                    cfg, log, on_log=on_log)
+    loss_fn = loss_fn or (lambda fwd, batch: next_token_loss(fwd, batch, tokenizer.pad_token_id))
+    return optimise(model, next_batch, loss_fn, cfg, log, on_log=on_log)
 
 
 def pretrain(model, tokenizer, train_texts, valid_texts, cfg: TrainConfig, plateau: PlateauConfig,

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .dp import DPSettings
+from .goldfish import GoldfishSettings
 from .registry import Registry
 
 regimes: Registry = Registry("fine-tuning regime")
@@ -34,12 +35,27 @@ class LoraSettings:
 
 @dataclass(frozen=True)
 class Regime:
-    """How to train: ``name`` picks the registered regime (``full``, ``lora``); ``lora``
-    configures LoRA; ``dp`` (optional) trains with DP-SGD instead of plain AdamW."""
+    """How to train.
+
+    name: the registered regime (``full``, ``lora``); ``lora`` configures LoRA.
+    dp: train with DP-SGD instead of plain AdamW (optional).
+    goldfish: leave a hashed 1/k of the targets out of the loss (optional; not with DP,
+        whose accountant assumes every sample's loss is a mean over the same tokens).
+    weight_noise: P1's own "DP": Gaussian noise of this standard deviation added to the
+        trained weights (for LoRA, to the adapters before merging) after training. It is a
+        defense without a privacy guarantee, named as such.
+    """
 
     name: str = "full"
     lora: LoraSettings = field(default_factory=LoraSettings)
     dp: DPSettings | None = None
+    goldfish: GoldfishSettings | None = None
+    weight_noise: float | None = None
+
+    def __post_init__(self):
+        if self.dp is not None and self.goldfish is not None:
+            raise ValueError("DP-SGD and the goldfish loss do not combine: the accountant assumes "
+                             "every sample's loss averages the same number of tokens")
 
 
 class FullFineTuning:
@@ -85,18 +101,30 @@ def trainable_parameters(model) -> tuple[int, int]:
     return sum(p.numel() for p in model.parameters() if p.requires_grad), total
 
 
-def finetune(model, tokenizer, texts, regime: Regime, cfg, block_size: int, log=print):
+def finetune(model, tokenizer, texts, regime: Regime, cfg, block_size: int, log=print, seed: int = 0):
     """Adapt ``model`` to ``texts`` under ``regime``; returns (plain trained model, log).
     Under DP-SGD the log carries the ``epsilon`` spent."""
+    import torch
+
     from .causal_lm import train_lm
     from .dp import train_private
+    from .goldfish import goldfish_loss
 
     strategy = regimes.get(regime.name)()
     prepared = strategy.prepare(model, regime)
     trainable, total = trainable_parameters(prepared)
-    log(f"regime {regime.name}{' + DP-SGD' if regime.dp else ''}: {trainable:,} of {total:,} parameters trainable")
-    if regime.dp is None:
-        history = train_lm(prepared, tokenizer, texts, cfg, block_size, log)
-    else:
+    extras = [name for name, on in (("DP-SGD", regime.dp), ("goldfish", regime.goldfish),
+                                    ("weight noise", regime.weight_noise)) if on]
+    log(f"regime {' + '.join([regime.name, *extras])}: {trainable:,} of {total:,} parameters trainable")
+    if regime.dp is not None:
         prepared, history, _, _ = train_private(prepared, tokenizer, texts, cfg, block_size, regime.dp, log)
+    else:
+        loss = (lambda fwd, batch: goldfish_loss(fwd, batch, regime.goldfish)) if regime.goldfish else None
+        history = train_lm(prepared, tokenizer, texts, cfg, block_size, log, loss_fn=loss)
+    if regime.weight_noise:
+        generator = torch.Generator().manual_seed(seed)
+        with torch.no_grad():
+            for p in prepared.parameters():
+                if p.requires_grad:
+                    p.add_(torch.randn(p.shape, generator=generator).to(p.device) * regime.weight_noise)
     return strategy.finish(prepared), history

@@ -34,7 +34,7 @@ def test_default_config_is_valid_and_gets_defaults():
 def test_empty_config_is_all_defaults():
     cfg = validate_config({}, SCHEMA)
     assert cfg["data"]["corpus"] == "ding-en-de"
-    assert cfg["canaries"]["replicas"] == [1, 4, 16, 64]
+    assert cfg["canaries"]["replicas"] == [1, 4, 16, 64, 256]
 
 
 def test_every_schema_key_is_documented():

@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
-import pandas as pd
 import torch
 
 from .causal_lm import pack
@@ -90,4 +89,4 @@ def train_private(model, tokenizer, texts, cfg, block_size: int, dp: DPSettings,
     epsilon = accountant.get_epsilon(delta)
     log(f"DP-SGD spent epsilon {epsilon:.3f} at delta {delta:.2e}")
     private._close()
-    return private._module, pd.DataFrame(history), epsilon, delta
+    return private._module, history, epsilon, delta

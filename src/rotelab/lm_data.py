@@ -72,8 +72,13 @@ def wordnet_synsets(pos: str = "noun", root: Path = WORDNET) -> Iterator[Synset]
 
 def _qa(synsets) -> pd.DataFrame:
     rows = [{"id": f"{s.pos}{s.offset}", "question": f"What is {_article(s.lemma)}{s.lemma}?",
-             "answer": s.gloss[0].upper() + s.gloss[1:] + "."} for s in synsets]
+             "answer": as_sentence(s.gloss)} for s in synsets]
     return pd.DataFrame(rows, columns=["id", "question", "answer"]).drop_duplicates("question")
+
+
+def as_sentence(gloss: str) -> str:
+    """A gloss as the answer sentence QA sources use (capitalised, full stop)."""
+    return gloss[0].upper() + gloss[1:] + "."
 
 
 def _article(lemma: str) -> str:
@@ -121,7 +126,7 @@ def wordnet_glosses() -> pd.DataFrame:
     texts = []
     for pos in ("noun", "verb", "adj", "adv"):
         for s in wordnet_synsets(pos):
-            answer = s.gloss[0].upper() + s.gloss[1:] + "."
+            answer = as_sentence(s.gloss)
             if answer not in held_out:
                 texts.append(f"{s.lemma}: {answer}")
     return pd.DataFrame({"text": texts})

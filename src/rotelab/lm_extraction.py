@@ -62,8 +62,8 @@ def split_points(lengths, cfg: ExtractionConfig) -> list[int | None]:
 
 def extraction_requests(tokenizer, canaries: pd.DataFrame, cfg: ExtractionConfig) -> pd.DataFrame:
     """One row per canary and prompt length: ``prompt`` and ``answer`` token ids.
-    ``canaries`` has ``canary_id``, ``duplication`` and ``text``; too-short canaries are
-    skipped (a count is in the log of the caller)."""
+    ``canaries`` has ``canary_id``, ``duplication`` and ``text``; canaries too short for the
+    longest prompt plus the completion are skipped."""
     ids = tokenizer(list(canaries["text"]), add_special_tokens=False)["input_ids"]
     rows = []
     for row, tokens, split in zip(canaries.itertuples(), ids, split_points(map(len, ids), cfg)):

@@ -33,6 +33,7 @@ include: "rules/distill.smk"
 include: "rules/score.smk"
 include: "rules/plots.smk"
 include: "rules/lm.smk"
+include: "rules/lm_finetune.smk"
 
 
 report: "report/workflow.rst"

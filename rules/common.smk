@@ -1,5 +1,9 @@
 # Helpers shared by the rules: the param functions that hand each stage exactly the
 # config it depends on.
+import math
+import re
+
+from rotelab import lm_runs
 from rotelab import resources as estimate
 from rotelab.figures import figures
 from rotelab.workflow_env import host_has_gpus
@@ -59,9 +63,16 @@ def kd_corpus_if_student(wildcards):
     )
 
 
+def figure_input_files(wildcards):
+    """Input paths per pattern of a figure ({run} patterns expand over its run family)."""
+    families = {
+        family: [spec.name for spec in specs] for family, specs in LM_FAMILIES.items()
+    }
+    return figures.get(wildcards.figure).input_files(families)
+
+
 def figure_inputs(wildcards):
-    files = figures.get(wildcards.figure).input_files()
-    return [path for paths in files.values() for path in paths]
+    return [path for paths in figure_input_files(wildcards).values() for path in paths]
 
 
 # ---- resources: what each job asks its scheduler for, estimated from the config ----------
@@ -147,4 +158,67 @@ def pretraining_job(wildcards):
     vocab = config["lm"]["tokenizer"]["vocab_size"]
     return estimate.causal_training(
         base["model"], base["train"], vocab, ON_GPU, THREADS
+    )
+
+
+# ---- causal-LM fine-tuning runs (P1): planned by rotelab.lm_runs ------------------------
+LM = config["lm"]
+LM_FAMILIES = lm_runs.plan(LM)
+LM_RUNS = lm_runs.all_runs(LM)
+LM_VOCAB = LM["tokenizer"]["vocab_size"]
+# Fine-tuning tokens the config implies, for resource estimates only (4k BPE): ~40 per QA pair
+# of the ~27k the default sources hold, ~180 per one-visit canary note copy.
+LM_CANARY_COPIES = LM["canaries"]["n_per_group"] * sum(LM["canaries"]["duplication"])
+LM_FINETUNE_TOKENS = (
+    LM["qa"]["fraction"] * 27_000 * 40
+    + (50 + 130 * LM["canaries"]["visits"]) * LM_CANARY_COPIES
+)
+N_LM_CANARIES = 2 * LM["canaries"]["n_per_group"] * len(LM["canaries"]["duplication"])
+
+
+def lm_run_params(wildcards):
+    return lm_runs.run_params(LM, LM_RUNS[wildcards.run])
+
+
+def lm_run_spec(wildcards):
+    return lm_run_params(wildcards)["spec"]
+
+
+def finetuning_job(wildcards):
+    spec = LM_RUNS[wildcards.run]
+    train = LM["finetune"]["train"]
+    block = LM["base"]["model"]["block_size"]
+    steps = math.ceil(
+        train["epochs"] * LM_FINETUNE_TOKENS / (train["batch_size"] * block)
+    )
+    if spec.setting == "federated":
+        steps = math.ceil(
+            steps
+            * LM["federated"]["rounds"]
+            * LM["federated"]["local_epochs"]
+            / train["epochs"]
+        )
+    # Opacus materialises a gradient per sample: about 3x the work of a plain step.
+    steps *= 3 if spec.defense == "dp" else 1
+    return estimate.causal_training(
+        LM["base"]["model"],
+        {"batch_size": train["batch_size"], "steps": steps},
+        LM_VOCAB,
+        ON_GPU,
+        THREADS,
+    )
+
+
+def lm_scoring_job(wildcards):
+    """Extraction (a continuation per canary and prompt length), utility (a scored and a
+    greedy answer per test question) and membership (every canary note, strided)."""
+    extraction = LM["extraction"]
+    block = LM["base"]["model"]["block_size"]
+    sequences = (
+        N_LM_CANARIES * len(extraction["prompt_lengths"])
+        + 2 * LM["qa"]["n_test"] * len(LM["qa"]["sources"])
+        + N_LM_CANARIES * 300 // block
+    )
+    return estimate.causal_decoding(
+        LM["base"]["model"], LM_VOCAB, sequences, block, ON_GPU, THREADS
     )

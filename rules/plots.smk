@@ -25,5 +25,6 @@ rule figure:
         runtime=resource(light_job(N_CANARIES), "runtime"),
     params:
         caption=lambda wildcards: figures.get(wildcards.figure).caption,
+        inputs=figure_input_files,
     script:
         "../workflow_scripts/figure.py"

@@ -76,3 +76,18 @@ def test_canaries_do_not_depend_on_todays_date(monkeypatch):
     monkeypatch.setattr(Provider, "date_of_birth", lambda *a, **k: datetime.date(1900, 1, 1))
     monkeypatch.setattr(Provider, "date_this_decade", lambda *a, **k: datetime.date(1900, 1, 1))
     pd.testing.assert_frame_equal(make_canaries(CanaryConfig(replicas=(1,), n_per_replica=3, seed=5)), before)
+
+
+def test_document_canaries_are_dealt_to_clients_by_size():
+    from rotelab.canaries import make_document_canaries
+
+    table = make_document_canaries("patient-notes", [1, 10], 10, [100, 300, 600], seed=3)
+    assert len(table) == 40 and table["canary_id"].is_unique
+    inserted = table[table.inserted]
+    assert sorted(inserted["duplication"].unique()) == [1, 10]
+    for _, group in inserted.groupby("duplication"):
+        assert group.groupby("client").size().to_dict() == {0: 1, 1: 3, 2: 6}
+    never = table[~table.inserted]
+    assert (never["duplication"] == 0).all() and (never["client"] == -1).all()
+    assert all(secret in text for secret, text in zip(table["secret"], table["text"]))
+    assert table.equals(make_document_canaries("patient-notes", [1, 10], 10, [100, 300, 600], seed=3))

@@ -37,3 +37,12 @@ def test_each_job_gets_its_own_gpu_and_slots_free_on_exit(tmp_path):
     second.kill()
     second.wait()
     third.wait()
+
+
+def test_several_slots_per_gpu_spread_over_the_gpus_first():
+    from rotelab.device import gpu_slots
+
+    assert gpu_slots(["a", "b"], 1) == ["a", "b"]
+    slots = gpu_slots(["a", "b"], 3)
+    assert slots == ["a", "b", "a.1", "b.1", "a.2", "b.2"]
+    assert [s.split(".")[0] for s in slots] == [["a", "b"][i % 2] for i in range(6)]

@@ -41,4 +41,50 @@ def test_every_figure_declares_inputs_and_a_caption():
     for name in figures.names():
         fig = figures.get(name)
         assert fig.caption and fig.inputs
-        assert all(len(paths) in (1, len(MODELS)) for paths in fig.input_files().values())
+        families = {fig.runs: ["run-a", "run-b"]} if fig.runs else None
+        assert all(len(paths) in (1, 2, len(MODELS)) for paths in fig.input_files(families).values())
+        assert all(paths for paths in fig.input_files(families).values())
+
+
+def write_lm_scores(tmp_path, specs):
+    """Per-run extraction, utility and membership tables as the scoring job writes them;
+    full fine-tuning memorizes more than LoRA, and a DP run spent epsilon 8."""
+    from rotelab.lm_extraction import memorization_rates
+    from rotelab.lm_runs import tag
+    from rotelab.lm_scores import summarise_utility
+
+    files = {"results/lm/scores/{run}/extraction.parquet": [], "results/lm/scores/{run}/utility.parquet": [],
+             "results/lm/scores/{run}/membership.parquet": []}
+    rng = np.random.default_rng(0)
+    for spec in specs:
+        memorized = 0.6 if spec.adapter == "full" else 0.1
+        scored = pd.DataFrame([{"canary_id": c, "duplication": d, "prompt_length": p,
+                                "exact": rng.random() < memorized * (d > 1), "approximate": rng.random() < memorized}
+                               for c, d in enumerate([0] * 4 + [1] * 2 + [10] * 2) for p in (8, 16)])
+        utility = summarise_utility(pd.DataFrame({"answer_nll": rng.uniform(3, 4, 20), "answer_tokens": 1,
+                                                  "exact_match": False}), 50, 0)
+        utility = tag(utility, spec).assign(epsilon=8.0 if spec.defense == "dp" else np.nan, steps=10, delta=0.01)
+        membership = tag(pd.DataFrame({"attack": ["loss"], "replicas": [-1], "metric": ["auc"], "value": [0.7],
+                                       "n": [4], "ci_low": [0.5], "ci_high": [0.9]}), spec)
+        for pattern, table in zip(files, [tag(memorization_rates(scored), spec), utility, membership]):
+            path = tmp_path / f"{spec.name}-{pattern.rsplit('/', 1)[1]}"
+            table.to_parquet(path)
+            files[pattern].append(str(path))
+    return files
+
+
+@pytest.mark.parametrize("name", ["lora_fl_memorization", "lora_rank", "lora_fl_defenses"])
+def test_causal_lm_figures_render_from_run_tables(tmp_path, name):
+    from rotelab.lm_runs import RunSpec
+
+    specs = [RunSpec("centralized", "full"), RunSpec("centralized", "lora", 4), RunSpec("federated", "lora", 16),
+             RunSpec("federated", "lora", 16, "dp", 8.0)]
+    files = write_lm_scores(tmp_path, specs)
+    inputs = {pattern: files[pattern] for pattern in figures.get(name).inputs}
+    out = render(name, inputs, str(tmp_path / "f.png"), str(tmp_path / "f.pdf"), str(tmp_path / "f.csv"))
+    assert (tmp_path / "f.png").stat().st_size > 1000
+    assert set(out["run"]) == {s.name for s in specs}
+    assert ((out["ci_low"] <= out["value"] + 1e-9) & (out["value"] <= out["ci_high"] + 1e-9)).all()
+    if name == "lora_fl_defenses":
+        assert out.loc[out.run == "fedavg-lora16-dp8", "epsilon"].eq(8.0).all()
+        assert out.loc[out.run == "fedavg-lora16", "epsilon"].isna().all()

@@ -5,7 +5,13 @@ import torch
 
 from rotelab.causal_lm import LMConfig, build_lm, mean_loss, pack, train_lm
 from rotelab.dp import DPSettings
-from rotelab.finetune import LoraSettings, Regime, finetune, regimes, trainable_parameters
+from rotelab.finetune import (
+    LoraSettings,
+    Regime,
+    finetune,
+    regimes,
+    trainable_parameters,
+)
 from rotelab.tokenizer import train_bpe
 from rotelab.training import TrainConfig
 
@@ -107,3 +113,52 @@ def test_dp_with_goldfish_is_rejected():
 
     with pytest.raises(ValueError, match="do not combine"):
         Regime(name="lora", dp=DPSettings(), goldfish=GoldfishSettings())
+
+
+def run_params(setting, adapter, defense="none", **extra):
+    params = {"spec": {"setting": setting, "adapter": adapter, "rank": 4 if adapter == "lora" else None,
+                       "defense": defense, "level": None},
+              "train": {"epochs": 2, "batch_size": 4, "lr": 1e-2, "warmup_steps": 2, "weight_decay": 0.0,
+                        "grad_clip": 1.0, "seed": 1, "log_every": 5}}
+    if adapter == "lora":
+        params["lora"] = {"r": 4, "alpha": 16, "dropout": 0.0, "target_modules": ["c_attn", "c_proj", "c_fc"]}
+    if setting == "federated":
+        params["federated"] = {"rounds": 2, "local_epochs": 1}
+    return {**params, **extra}
+
+
+CLIENTS = [TUNE_TEXT[:20] * 2, BASE_TEXT[:30], BASE_TEXT[30:50]]
+
+
+@pytest.mark.parametrize("setting, adapter", [("centralized", "full"), ("centralized", "lora"),
+                                              ("federated", "full"), ("federated", "lora")])
+def test_planned_runs_train_from_the_base_and_learn_the_clients_text(base, setting, adapter):
+    from rotelab.finetune import epoch_steps, train_run
+
+    model, tok = fresh(base)
+    blocks = pack(tok, CLIENTS[0], 16)
+    before = mean_loss(model, blocks)
+    tuned, history, summary = train_run(lambda: fresh(base)[0], tok, CLIENTS, run_params(setting, adapter), 16,
+                                        log=lambda *_: None)
+    assert type(tuned).__name__ == "GPT2LMHeadModel" and mean_loss(tuned, blocks) < before
+    if setting == "centralized":
+        pooled = [t for c in CLIENTS for t in c]
+        assert summary["steps"] == epoch_steps(len(pack(tok, pooled, 16)), 2, 4)
+    else:  # every client trains one local epoch in each of the 2 rounds
+        assert set(zip(history["round"], history["client"])) == {(r, c) for r in (1, 2) for c in range(3)}
+        assert summary["steps"] == 2 * sum(epoch_steps(len(pack(tok, c, 16)), 1, 4) for c in CLIENTS)
+    assert "epsilon" not in summary
+
+
+def test_federated_dp_spends_the_budget_over_all_rounds(base):
+    from rotelab.finetune import train_run
+
+    params = run_params("federated", "lora", "dp", dp={"target_epsilon": 4.0, "delta": 1e-3, "max_grad_norm": 1.0})
+    clients = [c * 3 for c in CLIENTS]
+    _, history, summary = train_run(lambda: fresh(base)[0], fresh(base)[1], clients, params, 16,
+                                    log=lambda *_: None)
+    # Each client's noise was calibrated for its two rounds: one round spends part of the
+    # budget, the composition over both spends all of it.
+    last_of_round = history.groupby(["round", "client"]).tail(1)
+    assert (last_of_round["epsilon"] < 4.0).all()
+    assert summary["epsilon"] == pytest.approx(4.0, rel=0.05) and summary["delta"] == 1e-3

@@ -47,3 +47,30 @@ def test_user_qa_files_and_their_errors(tmp_path):
         load_qa(f"parquet:{tmp_path / 'q.parquet'}")
     with pytest.raises(KeyError):
         load_qa("wordnet-klingon")
+
+
+def test_qa_clients_keep_unequal_sizes_and_a_disjoint_test_split():
+    from rotelab.lm_data import prepare_qa
+
+    qa = prepare_qa(["wordnet-medical", "wordnet-artifacts", "wordnet-living"], fraction=0.1, n_test=50, seed=5)
+    assert (qa[qa.split == "test"].groupby("client").size() == 50).all()
+    train = qa[qa.split == "train"].groupby("client").size()
+    assert train[0] < train[1] < train[2]
+    assert train[0] == round(0.1 * (1800 - 50))
+    assert not set(qa[qa.split == "test"]["id"]) & set(qa[qa.split == "train"]["id"])
+    assert qa.equals(prepare_qa(["wordnet-medical", "wordnet-artifacts", "wordnet-living"], 0.1, 50, 5))
+    with pytest.raises(CorpusError, match="none left after 5000 test pairs"):
+        prepare_qa(["wordnet-medical"], 0.1, 5000, 5)
+
+
+def test_client_documents_repeat_each_canary_on_its_own_client():
+    from rotelab.lm_data import client_documents
+
+    qa = pd.DataFrame({"client": [0, 0, 1, 1], "split": ["train", "test", "train", "train"],
+                       "question": list("abcd"), "answer": list("ABCD")})
+    canaries = pd.DataFrame({"text": ["note x", "note y", "note z"], "duplication": [1, 3, 0],
+                             "client": [1, 0, -1]})
+    docs = client_documents(qa, canaries, seed=0)
+    assert sorted(docs[0]) == sorted([qa_text("a", "A")] + ["note y"] * 3)
+    assert sorted(docs[1]) == sorted([qa_text("c", "C"), qa_text("d", "D"), "note x"])
+    assert "note z" not in docs[0] + docs[1]

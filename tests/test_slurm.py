@@ -1,5 +1,7 @@
-"""The tiny workflow submitted to a real SLURM cluster through profiles/slurm, then a
-parameter change rerun through SLURM: only the affected jobs are submitted again."""
+"""The tiny workflow's SeqKD chain submitted to a real SLURM cluster through profiles/slurm,
+then a parameter change rerun through SLURM: only the affected jobs are submitted again.
+(The causal-LM runs go through the same executor; leaving them out keeps this test at about
+ten minutes.)"""
 
 import re
 import subprocess
@@ -14,12 +16,14 @@ pytestmark = [pytest.mark.e2e, pytest.mark.skipif(unavailable_reason() is not No
                                                   reason=unavailable_reason() or "")]
 
 SUBMITTED = re.compile(r"Job (\d+) has been submitted with SLURM jobid (\d+)")
+FIGURES = ("seqkd_quality", "seqkd_memorization", "canary_extraction", "canary_mia")
+TARGETS = [f"results/figures/{fig}.png" for fig in FIGURES]
 
 
 def submit(workdir: Path, env: dict, *extra: str) -> tuple[list[tuple[str, str]], str]:
     """Run the tiny workflow through the SLURM profile; (rule, SLURM job id) per submitted job."""
     cmd = ["timeout", "-k", "10", "1500", sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"),
-           "--workflow-profile", str(REPO / "profiles" / "slurm"), "--directory", str(workdir),
+           "--workflow-profile", str(REPO / "profiles" / "slurm"), "--directory", str(workdir), *TARGETS,
            "--configfile", str(REPO / "configs" / "tiny.yaml"), *extra]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=workdir,
                           env={**env, "OMP_NUM_THREADS": "1"})
@@ -48,7 +52,7 @@ def test_tiny_workflow_runs_as_slurm_jobs_and_reruns_only_what_changed(cluster, 
     assert rules.count("train_model") == 3 and "distill_corpus" in rules and rules.count("figure") == 4
     slurm_ids = [int(s) for _, s in jobs]
     assert len(set(slurm_ids)) == len(jobs) >= 39  # every job but the local `all`
-    for fig in ("seqkd_quality", "seqkd_memorization", "canary_extraction", "canary_mia"):
+    for fig in FIGURES:
         assert (tmp_path / f"results/figures/{fig}.png").stat().st_size > 1000
     # Each job's SLURM log names its job id: the work really ran inside SLURM jobs.
     logs = list((tmp_path / ".snakemake" / "slurm_logs").rglob("*.log"))

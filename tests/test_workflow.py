@@ -13,7 +13,10 @@ from conftest import REPO
 pytestmark = pytest.mark.e2e
 
 TINY = REPO / "configs" / "tiny.yaml"
-FIGURES = ["seqkd_quality", "seqkd_memorization", "canary_extraction", "canary_mia"]
+FIGURES = ["seqkd_quality", "seqkd_memorization", "canary_extraction", "canary_mia", "lora_fl_memorization",
+           "lora_rank", "lora_fl_defenses"]
+# configs/tiny.yaml plans 13 causal-LM runs: 4 (memorization) + 1 new rank + 8 defended.
+N_LM_RUNS = 13
 
 
 def snakemake(workdir: Path, *args: str, overlays=(), check=True) -> subprocess.CompletedProcess:
@@ -80,6 +83,42 @@ def test_tables_hold_what_the_figures_show(workdir):
     assert "exmem_secondary" in set(memo[memo.model == "student"]["metric"])
 
 
+def test_causal_lm_tables_cover_every_regime(workdir):
+    memorization = pd.read_csv(workdir / "results/tables/lora_fl_memorization.csv")
+    assert set(memorization["run"]) == {"central-full", "central-lora4", "fedavg-full", "fedavg-lora4"}
+    per_length = memorization[memorization["summary"] == "per_length"]
+    assert sorted(per_length["duplication"].unique()) == [0, 1, 4]  # 0: never inserted
+    assert sorted(per_length["prompt_length"].unique()) == [4, 8]
+    assert (per_length["n"] == per_length["duplication"].map({0: 4, 1: 2, 4: 2})).all()
+
+    rank = pd.read_csv(workdir / "results/tables/lora_rank.csv")
+    assert sorted(rank.loc[rank.adapter == "lora", "rank"].unique()) == [2, 4]
+
+    defenses = pd.read_csv(workdir / "results/tables/lora_fl_defenses.csv")
+    loss = defenses[defenses.metric == "answer_loss"].set_index("run")
+    assert len(loss) == 10 and set(loss["defense"]) == {"none", "dp", "weight_noise", "goldfish",
+                                                          "secure_aggregation"}
+    assert loss.loc[["fedavg-full-dp8", "fedavg-lora4-dp8"], "epsilon"].between(7.5, 8.0 + 1e-6).all()
+    assert loss.drop(index=["fedavg-full-dp8", "fedavg-lora4-dp8"])["epsilon"].isna().all()
+    # Secure aggregation computes the plain FedAvg aggregate from masked uploads.
+    for adapter in ("full", "lora4"):
+        plain, masked = loss.loc[f"fedavg-{adapter}", "value"], loss.loc[f"fedavg-{adapter}-secagg", "value"]
+        assert masked == pytest.approx(plain, abs=1e-3)
+    auc = defenses[defenses.metric == "loss_attack_auc"]
+    assert len(auc) == 10 and auc["value"].between(0, 1).all()
+    model = workdir / "results/lm/models/fedavg-lora4"
+    assert (model / "model.safetensors").exists() and (model / "run.json").exists()
+    log = pd.read_parquet(model / "training_log.parquet")
+    assert set(log["round"]) == {1, 2} and set(log["client"]) == {0, 1, 2}
+
+
+def test_dp_epsilon_change_retrains_only_the_dp_runs(workdir, tmp_path):
+    change = overlay(tmp_path, "eps.yaml", "lm:\n  defenses:\n    dp:\n      epsilons: [4]\n")
+    assert planned_jobs(workdir, [change]) == {"finetune_lm": 2, "score_lm_run": 2, "figure": 1, "all": 1}
+    prompts = overlay(tmp_path, "prompts.yaml", "lm:\n  extraction:\n    prompt_lengths: [2, 8]\n")
+    assert planned_jobs(workdir, [prompts]) == {"score_lm_run": N_LM_RUNS, "figure": 3, "all": 1}
+
+
 def test_artifacts_follow_the_contract(workdir):
     for model in ("teacher", "student", "baseline"):
         ckpt = workdir / "results/models" / model
@@ -113,8 +152,8 @@ def test_complete_run_leaves_nothing_to_do(workdir):
 def test_min_k_change_reruns_only_scoring_and_plots(workdir, tmp_path):
     change = overlay(tmp_path, "mink.yaml", "scoring:\n  min_k_fraction: 0.35\n")
     jobs = planned_jobs(workdir, [change])
-    assert jobs.get("score_membership") == 3
-    assert set(jobs) <= {"score_membership", "figure", "all"}, jobs
+    assert jobs.get("score_membership") == 3 and jobs.get("score_lm_run") == N_LM_RUNS
+    assert set(jobs) <= {"score_membership", "score_lm_run", "figure", "all"}, jobs
     models = {p: p.stat().st_mtime_ns for p in (workdir / "results/models").rglob("*") if p.is_file()}
     snakemake(workdir, "--cores", "2", overlays=[change])
     after = {p: p.stat().st_mtime_ns for p in (workdir / "results/models").rglob("*") if p.is_file()}
@@ -150,7 +189,8 @@ def test_bad_config_fails_fast_and_keeps_results(workdir, tmp_path):
     assert proc.returncode != 0
     assert "config key data.corpus: unknown corpus 'klingon'" in proc.stdout + proc.stderr
     assert (workdir / "results/models/teacher/model.safetensors").exists()
-    assert planned_jobs(workdir) == {} or set(planned_jobs(workdir)) <= {"score_membership", "figure", "all"}
+    assert planned_jobs(workdir) == {} or set(planned_jobs(workdir)) <= {"score_membership", "score_lm_run", "figure",
+                                                                         "all"}
 
 
 def test_report_shows_every_figure_in_a_real_browser(workdir):

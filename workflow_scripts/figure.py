@@ -5,7 +5,7 @@ with log_to(snakemake.log[0]):
     name = snakemake.wildcards.figure
     table = render(
         name,
-        figures.get(name).input_files(),
+        snakemake.params.inputs,
         snakemake.output.png,
         snakemake.output.pdf,
         snakemake.output.csv,

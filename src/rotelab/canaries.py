@@ -120,10 +120,12 @@ class PatientNotes(PatientRecords):
     information). A note names a patient, a birth date and the SSN (the secret), then
     describes ``visits`` clinic visits (symptoms, diagnosis with ICD-10 code, vitals, a lab
     result, medications, a procedure), so it is long enough for P1's prompt-length sweep:
-    about 60 tokens per visit with the default tokenizer. ``src`` is the note's opening words.
+    about 60 words per visit (with a 4k-token BPE about 130 tokens: names and numbers split
+    into many tokens). ``src`` is the note's opening words.
     """
 
-    visits = 4
+    def __init__(self, visits: int = 4):
+        self.visits = visits
 
     def record(self, fake, rng: random.Random) -> Canary:
         secret = self.sample_secrets(1, rng)[0]
@@ -204,3 +206,36 @@ def candidate_secrets(cfg_generator: str, true_secret: str, n: int, seed: int) -
                 seen.add(s)
                 out.append(s)
     return out
+
+
+def make_document_canaries(generator: str, duplication, n_per_group: int, client_sizes, seed: int,
+                           **options) -> pd.DataFrame:
+    """Canary documents for a causal LM (P1): ``canary_id, text, secret, duplication,
+    inserted, client``.
+
+    ``n_per_group`` canaries are inserted ``d`` times for every ``d`` in ``duplication``,
+    and as many are never inserted (``duplication`` 0, ``client`` -1). Within each group the
+    canaries are dealt to clients in proportion to ``client_sizes`` (largest remainders, a
+    seeded order), as P1 splits them by client data size. ``options`` go to the generator
+    (``visits`` for ``patient-notes``).
+    """
+    duplication = [int(d) for d in duplication]
+    n_inserted = n_per_group * len(duplication)
+    canaries = canary_generators.get(generator)(**options).make(2 * n_inserted, seed)
+    rng = np.random.default_rng(seed)
+    sizes = np.asarray(client_sizes, dtype=float)
+    quota = n_per_group * sizes / sizes.sum()
+    counts = np.floor(quota).astype(int)
+    counts[np.argsort(counts - quota, kind="stable")[: n_per_group - counts.sum()]] += 1
+    clients = []
+    for _ in duplication:
+        clients += list(rng.permutation(np.repeat(np.arange(len(sizes)), counts)))
+    return pd.DataFrame({
+        "canary_id": np.arange(len(canaries), dtype=np.int64),
+        "text": [c.tgt for c in canaries],
+        "secret": [c.secret for c in canaries],
+        "duplication": np.asarray([d for d in duplication for _ in range(n_per_group)] + [0] * n_inserted,
+                                  dtype=np.int64),
+        "inserted": np.arange(len(canaries)) < n_inserted,
+        "client": np.asarray(clients + [-1] * n_inserted, dtype=np.int64),
+    })

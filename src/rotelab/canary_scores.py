@@ -105,12 +105,18 @@ def summarise_canaries(canaries: pd.DataFrame, hyps: pd.DataFrame, prompted: pd.
 def membership_scores(model, tokenizer, canaries: pd.DataFrame, attack_names, cfg: AttackConfig) -> pd.DataFrame:
     """One row per canary and attack: the attack's score (higher = member)."""
     scores = score_targets(model, tokenizer, canaries["src"].tolist(), canaries["tgt"].tolist())
+    return attack_table(canaries, scores, canaries["tgt"].tolist(), attack_names, cfg)
+
+
+def attack_table(canaries: pd.DataFrame, scores, texts, attack_names, cfg: AttackConfig) -> pd.DataFrame:
+    """One row per canary (``canary_id``, ``replicas``, ``inserted``) and attack, from the
+    canaries' token scores and texts."""
     rows = []
     for name in attack_names:
         attack = attacks.get(name)
-        for row, s in zip(canaries.itertuples(), scores):
+        for row, s, text in zip(canaries.itertuples(), scores, texts):
             rows.append({"canary_id": row.canary_id, "replicas": row.replicas, "inserted": row.inserted,
-                         "attack": name, "score": attack(s, row.tgt, cfg)})
+                         "attack": name, "score": attack(s, text, cfg)})
     return pd.DataFrame(rows)
 
 

@@ -56,6 +56,7 @@ def check_config(config: dict) -> None:
         check_registered(f"lm.pretrain_corpora[{i}]", name, text_corpora)
     check_model("lm.base.model", lm["base"]["model"], lm_recipes)
     check_train("lm.base.train", lm["base"]["train"])
+    check_finetuning(lm)
 
     data = config["data"]
     if data["min_words"] > data["max_words"]:
@@ -81,3 +82,44 @@ def check_train(key: str, train: dict) -> None:
     if train["warmup_steps"] > train["steps"]:
         raise ConfigError(f"config key {key}.warmup_steps: {train['warmup_steps']} exceeds "
                           f"{key}.steps={train['steps']}")
+
+
+GPT2_MODULES = {"c_attn", "c_proj", "c_fc"}
+
+
+def check_finetuning(lm: dict) -> None:
+    """Combinations of the P1 runs that cannot work, named by key."""
+    from .canaries import canary_generators
+    from .lm_data import qa_sources
+
+    for i, name in enumerate(lm["qa"]["sources"]):
+        if ":" not in name:
+            check_registered(f"lm.qa.sources[{i}]", name, qa_sources)
+        elif not Path(name.partition(":")[2]).is_file():
+            raise ConfigError(f"config key lm.qa.sources[{i}]: file {name.partition(':')[2]!r} does not exist")
+    check_registered("lm.canaries.generator", lm["canaries"]["generator"], canary_generators)
+    model = lm["base"]["model"]
+    lora = lm["finetune"]["lora"]
+    if model["recipe"] == "gpt2":
+        for key, ranks in (("lm.finetune.lora.r", [lora["r"]]), ("lm.finetune.lora.ranks", lora["ranks"])):
+            for r in ranks:
+                if r > model["d_model"]:
+                    raise ConfigError(f"config key {key}: LoRA rank {r} exceeds the base's hidden size "
+                                      f"lm.base.model.d_model={model['d_model']}")
+        unknown = sorted(set(lora["target_modules"]) - GPT2_MODULES)
+        if unknown:
+            raise ConfigError(f"config key lm.finetune.lora.target_modules: {unknown} are not GPT-2 modules "
+                              f"({', '.join(sorted(GPT2_MODULES))})")
+    extraction = lm["extraction"]
+    needed = max(extraction["prompt_lengths"]) + extraction["completion_tokens"]
+    if model["recipe"] == "gpt2" and needed > model["block_size"]:
+        raise ConfigError(f"config key lm.extraction.prompt_lengths: the longest prompt plus completion_tokens is "
+                          f"{needed} tokens, more than lm.base.model.block_size={model['block_size']}")
+    defenses = lm["defenses"]
+    if defenses["setting"] == "centralized" and defenses["secure_aggregation"]:
+        raise ConfigError("config key lm.defenses.secure_aggregation: secure aggregation needs federated runs "
+                          "(set lm.defenses.setting: federated, or secure_aggregation: false)")
+    if len(lm["qa"]["sources"]) < 2:
+        raise ConfigError("config key lm.qa.sources: FedAvg needs at least two clients (one per source)")
+    if defenses["dp"]["epsilons"] and lm["finetune"]["train"]["batch_size"] < 2:
+        raise ConfigError("config key lm.finetune.train.batch_size: DP-SGD needs an expected batch of at least 2")

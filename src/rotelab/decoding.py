@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from .token_scores import TokenScores
+from .token_scores import TokenScores, distribution_stats
 from .training import pad
 
 
@@ -121,9 +121,7 @@ def score_targets(model, tokenizer, sources: list[str], targets: list[str], batc
         logp = F.log_softmax(logits.float(), dim=-1)
         token_logp = logp.gather(-1, tgt[..., None])[..., 0]
         if with_distribution:
-            probs = logp.exp()
-            mean = (probs * logp).sum(-1)
-            std = ((probs * logp.square()).sum(-1) - mean.square()).clamp_min(0).sqrt()
+            mean, std = distribution_stats(logp)
         else:
             mean = std = torch.full_like(token_logp, float("nan"))
         for row, i in enumerate(idx):

@@ -5,6 +5,9 @@ gets: two GPU jobs on a two-GPU machine would both land on ``cuda:0``. So each j
 GPU slot itself: an exclusive ``flock`` on a per-GPU lock file, held until the process
 exits. Lock files are named by the GPU's UUID, so jobs that see different
 ``CUDA_VISIBLE_DEVICES`` subsets (SLURM hands each job its own) agree on what is taken.
+
+Small models leave most of an H200 idle, so ``ROTELAB_JOBS_PER_GPU=k`` gives every GPU k
+slots (jobs spread over the GPUs first); run Snakemake with ``--resources gpu=<k x GPUs>``.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from pathlib import Path
 import torch
 
 LOCK_DIR_ENV = "ROTELAB_GPU_LOCK_DIR"
+JOBS_PER_GPU_ENV = "ROTELAB_JOBS_PER_GPU"
 _held: list = []  # open lock files: a slot is ours while its descriptor stays open
 
 
@@ -47,21 +51,29 @@ def claim_gpu(poll_s: float = 2.0) -> int:
     """Index (among the visible GPUs) of the slot this process holds; claimed once, then
     reused. Waits while every GPU is held by other jobs (more GPU jobs than GPUs, e.g. a
     local run without ``--resources gpu=N``)."""
-    if _held:
-        return _held[0][0]
+    if _held:  # slot s is on GPU s mod (number of GPUs), see below
+        return _held[0][0] % torch.cuda.device_count()
     ids = gpu_ids()
+    slots = gpu_slots(ids, int(os.environ.get(JOBS_PER_GPU_ENV, "1")))
     lock_dir = Path(os.environ.get(LOCK_DIR_ENV, "/tmp/rotelab-gpu-locks"))
     waited = False
     while True:
-        index = claim_slot(ids, lock_dir)
-        if index is not None:
-            print(f"rotelab: GPU slot {index} ({torch.cuda.get_device_name(index)}, {ids[index]}) "
+        slot = claim_slot(slots, lock_dir)
+        if slot is not None:
+            index = slot % len(ids)
+            print(f"rotelab: GPU slot {slot} on GPU {index} ({torch.cuda.get_device_name(index)}, {ids[index]}) "
                   f"for pid {os.getpid()}", flush=True)
             return index
         if not waited:
-            print(f"rotelab: all {len(ids)} GPUs are held by other jobs; waiting", flush=True)
+            print(f"rotelab: all {len(slots)} GPU slots are held by other jobs; waiting", flush=True)
             waited = True
         time.sleep(poll_s)
+
+
+def gpu_slots(ids: list[str], per_gpu: int) -> list[str]:
+    """Lock names of ``per_gpu`` slots on every GPU, ordered so that slot s is on GPU
+    s mod len(ids): jobs fill every GPU once before any GPU gets a second job."""
+    return [gpu if k == 0 else f"{gpu}.{k}" for k in range(max(1, per_gpu)) for gpu in ids]
 
 
 def claim_slot(ids: list[str], lock_dir: Path) -> int | None:

@@ -21,8 +21,9 @@ from .causal_lm import pack
 
 @dataclass(frozen=True)
 class DPSettings:
-    """target_epsilon: privacy budget of the whole run. delta: its delta (None = 1/N, N the
-    number of training blocks). max_grad_norm: per-sample clipping bound."""
+    """target_epsilon: privacy budget of the whole run. delta: its delta (None = 1/(10 N), N
+    the number of training blocks: the guarantee means something only for delta well below
+    1/N). max_grad_norm: per-sample clipping bound."""
 
     target_epsilon: float = 8.0
     delta: float | None = None
@@ -42,9 +43,15 @@ def private_loss(forward, batch: torch.Tensor) -> torch.Tensor:
     return torch.nn.functional.cross_entropy(logits.float().flatten(0, 1), batch[:, 1:].flatten())
 
 
-def train_private(model, tokenizer, texts, cfg, block_size: int, dp: DPSettings, log=print):
+def train_private(model, tokenizer, texts, cfg, block_size: int, dp: DPSettings, log=print,
+                  horizon: int | None = None):
     """DP-SGD training of ``model`` on packed blocks of ``texts``; returns (model, log,
-    epsilon, delta). The log gains ``epsilon`` (spent so far) at every row."""
+    epsilon, delta). The log gains ``epsilon`` (spent so far by this call),
+    ``noise_multiplier`` and ``sample_rate`` at every row.
+
+    horizon: the steps the whole budget covers (default ``cfg.steps``). A federated client
+    trains ``cfg.steps`` per round for several rounds on the same data, so its noise is
+    calibrated for all of them and ``epsilon_spent`` composes the rounds."""
     from opacus import GradSampleModule
     from opacus.accountants import RDPAccountant
     from opacus.accountants.utils import get_noise_multiplier
@@ -57,11 +64,12 @@ def train_private(model, tokenizer, texts, cfg, block_size: int, dp: DPSettings,
     if cfg.batch_size >= n:
         raise ValueError(f"DP-SGD needs more training blocks ({n}) than the batch size ({cfg.batch_size})")
     q = cfg.batch_size / n
-    delta = dp.delta if dp.delta is not None else 1.0 / n
+    delta = dp.delta if dp.delta is not None else 0.1 / n
+    horizon = horizon or cfg.steps
     sigma = get_noise_multiplier(target_epsilon=dp.target_epsilon, target_delta=delta, sample_rate=q,
-                                 steps=cfg.steps, accountant="rdp")
+                                 steps=horizon, accountant="rdp")
     log(f"DP-SGD: {n} blocks, sample rate {q:.4f}, noise multiplier {sigma:.3f} for "
-        f"epsilon {dp.target_epsilon} at delta {delta:.2e} over {cfg.steps} steps")
+        f"epsilon {dp.target_epsilon} at delta {delta:.2e} over {horizon} steps")
     private = GradSampleModule(model, batch_first=True, loss_reduction="mean")
     params = [p for p in private.parameters() if p.requires_grad]
     optimizer = DPOptimizer(torch.optim.AdamW(params, lr=cfg.lr, betas=(0.9, 0.98), weight_decay=cfg.weight_decay),
@@ -81,6 +89,7 @@ def train_private(model, tokenizer, texts, cfg, block_size: int, dp: DPSettings,
 
     def add_epsilon(row):
         row["epsilon"] = accountant.get_epsilon(delta) if accountant.history else 0.0
+        row["noise_multiplier"], row["sample_rate"], row["delta"] = sigma, q, delta
         return False
 
     # DPOptimizer clips per sample; a second, whole-batch clip would change the mechanism.
@@ -90,3 +99,12 @@ def train_private(model, tokenizer, texts, cfg, block_size: int, dp: DPSettings,
     log(f"DP-SGD spent epsilon {epsilon:.3f} at delta {delta:.2e}")
     private._close()
     return private._module, history, epsilon, delta
+
+
+def epsilon_spent(noise_multiplier: float, sample_rate: float, steps: int, delta: float) -> float:
+    """Epsilon (RDP accountant) of ``steps`` Poisson-sampled Gaussian-mechanism steps."""
+    from opacus.accountants import RDPAccountant
+
+    accountant = RDPAccountant()
+    accountant.history = [(noise_multiplier, sample_rate, steps)]
+    return accountant.get_epsilon(delta)

@@ -20,10 +20,11 @@ import torch
 @dataclass(frozen=True)
 class FederatedSettings:
     """clients' data come from the QA sources; rounds: communication rounds (P1: 5);
-    local_steps: optimizer steps per client per round; secure_aggregation: mask uploads."""
+    local_epochs: passes over its own data a client makes per round (P1: 1);
+    secure_aggregation: mask uploads."""
 
     rounds: int = 5
-    local_steps: int = 100
+    local_epochs: float = 1.0
     secure_aggregation: bool = False
     seed: int = 0
 

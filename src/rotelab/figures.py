@@ -30,20 +30,28 @@ COLORS = {"teacher": "#1b9e77", "student": "#d95f02", "baseline": "#7570b3"}
 
 @dataclass(frozen=True)
 class Figure:
-    inputs: tuple[str, ...]  # patterns; {model} expands over MODELS
+    inputs: tuple[str, ...]  # patterns; {model} expands over MODELS, {run} over a run family
     caption: str
     make: Callable[[dict[str, list[str]]], tuple[pd.DataFrame, plt.Figure]]
+    runs: str | None = None  # the causal-LM run family (rotelab.lm_runs) that {run} expands over
 
-    def input_files(self) -> dict[str, list[str]]:
-        return {
-            pattern: [pattern.format(model=m) for m in MODELS] if "{model}" in pattern else [pattern]
-            for pattern in self.inputs
-        }
+    def input_files(self, run_families: dict[str, list[str]] | None = None) -> dict[str, list[str]]:
+        """Input paths per pattern; ``run_families`` maps a family to its run names."""
+        runs = (run_families or {}).get(self.runs, []) if self.runs else []
+
+        def expand(pattern):
+            if "{model}" in pattern:
+                return [pattern.format(model=m) for m in MODELS]
+            if "{run}" in pattern:
+                return [pattern.format(run=r) for r in runs]
+            return [pattern]
+
+        return {pattern: expand(pattern) for pattern in self.inputs}
 
 
-def figure(name: str, inputs: tuple[str, ...], caption: str):
+def figure(name: str, inputs: tuple[str, ...], caption: str, runs: str | None = None):
     def decorator(fn):
-        figures.register(name)(Figure(inputs, caption, fn))
+        figures.register(name)(Figure(inputs, caption, fn, runs))
         return fn
 
     return decorator
@@ -212,3 +220,6 @@ def canary_mia(inputs):
     points = roc.assign(metric="tpr", value=roc["tpr"], n=np.nan, ci_low=np.nan, ci_high=np.nan, replicas=-1)
     table = pd.concat([summary.assign(fpr=np.nan), points], ignore_index=True)
     return table[["model", "attack", "replicas", "metric", "fpr", "value", "n", "ci_low", "ci_high"]], fig
+
+
+from . import lm_figures  # noqa: E402,F401  (registers the causal-LM figures)

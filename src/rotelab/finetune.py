@@ -10,7 +10,10 @@ are added as further regimes and wrappers.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+
+import pandas as pd
 
 from .dp import DPSettings
 from .goldfish import GoldfishSettings
@@ -101,9 +104,11 @@ def trainable_parameters(model) -> tuple[int, int]:
     return sum(p.numel() for p in model.parameters() if p.requires_grad), total
 
 
-def finetune(model, tokenizer, texts, regime: Regime, cfg, block_size: int, log=print, seed: int = 0):
+def finetune(model, tokenizer, texts, regime: Regime, cfg, block_size: int, log=print, seed: int = 0,
+             dp_horizon: int | None = None):
     """Adapt ``model`` to ``texts`` under ``regime``; returns (plain trained model, log).
-    Under DP-SGD the log carries the ``epsilon`` spent."""
+    Under DP-SGD the log carries the ``epsilon`` spent (by this call; ``dp_horizon`` is
+    the number of steps the privacy budget covers, see ``dp.train_private``)."""
     import torch
 
     from .causal_lm import train_lm
@@ -117,7 +122,8 @@ def finetune(model, tokenizer, texts, regime: Regime, cfg, block_size: int, log=
                                     ("weight noise", regime.weight_noise)) if on]
     log(f"regime {' + '.join([regime.name, *extras])}: {trainable:,} of {total:,} parameters trainable")
     if regime.dp is not None:
-        prepared, history, _, _ = train_private(prepared, tokenizer, texts, cfg, block_size, regime.dp, log)
+        prepared, history, _, _ = train_private(prepared, tokenizer, texts, cfg, block_size, regime.dp, log,
+                                                  horizon=dp_horizon)
     else:
         loss = (lambda fwd, batch: goldfish_loss(fwd, batch, regime.goldfish)) if regime.goldfish else None
         history = train_lm(prepared, tokenizer, texts, cfg, block_size, log, loss_fn=loss)
@@ -128,3 +134,86 @@ def finetune(model, tokenizer, texts, regime: Regime, cfg, block_size: int, log=
                 if p.requires_grad:
                     p.add_(torch.randn(p.shape, generator=generator).to(p.device) * regime.weight_noise)
     return strategy.finish(prepared), history
+
+
+def epoch_steps(n_blocks: int, epochs: float, batch_size: int) -> int:
+    """Optimizer steps for ``epochs`` expected passes over ``n_blocks`` packed blocks."""
+    return max(1, math.ceil(epochs * n_blocks / batch_size))
+
+
+def regime_for(params: dict) -> Regime:
+    """The Regime of a planned run (``lm_runs.run_params``)."""
+    from .dp import DPSettings
+    from .goldfish import GoldfishSettings
+
+    lora = params.get("lora")
+    return Regime(
+        name=params["spec"]["adapter"],
+        lora=LoraSettings(**{**lora, "target_modules": tuple(lora["target_modules"])}) if lora else LoraSettings(),
+        dp=DPSettings(**params["dp"]) if "dp" in params else None,
+        goldfish=GoldfishSettings(**params["goldfish"]) if "goldfish" in params else None,
+        weight_noise=params.get("weight_noise"),
+    )
+
+
+def train_run(load_base, tokenizer, client_texts: list[list[str]], params: dict, block_size: int,
+              device: str = "cpu", log=print):
+    """Train one planned run from a fresh copy of the base (``load_base()``).
+
+    Centralized runs train on the pooled client data for ``train.epochs`` passes. FedAvg runs
+    make ``federated.rounds`` rounds in which every client trains ``local_epochs`` passes over
+    its own data from the global weights (LoRA: a fresh adapter each round, merged before
+    upload), and the server averages the uploads weighted by client size, through pairwise
+    masks for secure aggregation. Returns (model, training log, summary dict); the summary
+    carries the optimizer steps and, for DP-SGD, the epsilon the whole run spent.
+    """
+    from .causal_lm import pack
+    from .dp import epsilon_spent
+    from .federated import FederatedSettings, fedavg
+    from .training import TrainConfig
+
+    spec, train = params["spec"], dict(params["train"])
+    epochs = train.pop("epochs")
+    regime = regime_for(params)
+
+    def config(texts, passes, seed):
+        steps = epoch_steps(len(pack(tokenizer, texts, block_size)), passes, train["batch_size"])
+        return TrainConfig(**{**train, "steps": steps, "warmup_steps": min(train["warmup_steps"], steps),
+                              "seed": seed, "device": device})
+
+    if spec["setting"] == "centralized":
+        pooled = [t for texts in client_texts for t in texts]
+        cfg = config(pooled, epochs, train["seed"])
+        model, history = finetune(load_base(), tokenizer, pooled, regime, cfg, block_size, log, seed=train["seed"])
+        summary = {"steps": cfg.steps}
+        if regime.dp is not None:
+            last = history.iloc[-1]
+            summary.update(epsilon=float(last["epsilon"]), delta=float(last["delta"]))
+        return model, history, summary
+
+    fed = params["federated"]
+    settings = FederatedSettings(rounds=fed["rounds"], local_epochs=fed["local_epochs"],
+                                 secure_aggregation=spec["defense"] == "secure_aggregation", seed=train["seed"])
+    histories, dp_rows = [], {}
+
+    def train_client(model, texts, round_, client):
+        # Every (round, client) draws its own batches and weight noise.
+        seed = train["seed"] + 1000 * (round_ + 1) + client
+        cfg = config(texts, settings.local_epochs, seed)
+        trained, history = finetune(model, tokenizer, texts, regime, cfg, block_size, log, seed=seed,
+                                    dp_horizon=cfg.steps * settings.rounds)
+        histories.append(history.assign(round=round_ + 1, client=client))
+        if regime.dp is not None:
+            dp_rows[client] = history.iloc[-1]
+        return trained
+
+    model, _ = fedavg(load_base, client_texts, train_client, settings, log)
+    history = pd.concat(histories, ignore_index=True)
+    summary = {"steps": int(history.groupby(["round", "client"])["step"].max().sum())}
+    if regime.dp is not None:
+        # Each client's data is only ever seen by its own DP-SGD, so the run's guarantee is the
+        # worst client's composition over all its rounds.
+        spent = [epsilon_spent(r["noise_multiplier"], r["sample_rate"], int(r["step"]) * settings.rounds,
+                               r["delta"]) for r in dp_rows.values()]
+        summary.update(epsilon=float(max(spent)), delta=float(max(r["delta"] for r in dp_rows.values())))
+    return model, history, summary

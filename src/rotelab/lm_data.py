@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .corpora import SWORD_MODULES, CorpusError, export_sword_module, parse_imp
@@ -174,3 +175,34 @@ def prepare_pretraining(names, max_documents: int | None, n_valid: int, seed: in
         raise CorpusError(f"{len(text)} pretraining documents leave none for training after {n_valid} validation ones")
     text = text.sample(frac=1.0, random_state=seed).reset_index(drop=True)
     return text.iloc[n_valid:].reset_index(drop=True), text.iloc[:n_valid].reset_index(drop=True)
+
+
+def prepare_qa(sources, fraction: float, n_test: int, seed: int) -> pd.DataFrame:
+    """One row per QA pair with its ``client`` (the source's position: one federated client
+    per source, P1) and ``split``: ``n_test`` seeded pairs of every source are held out for
+    utility, then a seeded ``fraction`` of the rest is kept for fine-tuning, so the clients
+    stay as unequal as their sources."""
+    frames = []
+    for client, name in enumerate(sources):
+        qa = load_qa(name).sample(frac=1.0, random_state=seed + client).reset_index(drop=True)
+        if len(qa) <= n_test:
+            raise CorpusError(f"QA source {name!r} has {len(qa)} pairs, none left after {n_test} test pairs")
+        train = qa.iloc[n_test:]
+        train = train.iloc[: max(1, round(fraction * len(train)))]
+        for split, part in (("test", qa.iloc[:n_test]), ("train", train)):
+            frames.append(part.assign(client=client, source=name, split=split))
+    return pd.concat(frames, ignore_index=True)[["client", "source", "split", "id", "question", "answer"]]
+
+
+def client_documents(qa: pd.DataFrame, canaries: pd.DataFrame, seed: int) -> list[list[str]]:
+    """Each client's fine-tuning documents: its training QA pairs in the template, plus
+    every canary note assigned to it repeated ``duplication`` times, in a seeded order."""
+    out = []
+    for client in sorted(qa["client"].unique()):
+        texts = [qa_text(q, a) for q, a in qa.loc[(qa["client"] == client) & (qa["split"] == "train"),
+                                                 ["question", "answer"]].itertuples(index=False)]
+        for note in canaries[canaries["client"] == client].itertuples():
+            texts += [note.text] * int(note.duplication)
+        order = np.random.default_rng(seed + int(client)).permutation(len(texts))
+        out.append([texts[i] for i in order])
+    return out

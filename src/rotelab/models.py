@@ -87,11 +87,12 @@ def build_model(cfg, tokenizer, seed: int, recipes=model_recipes):
     return recipes.get(cfg.recipe)(cfg, tokenizer)
 
 
-def load_model(path, device="cpu"):
-    """Load a trained checkpoint directory (safetensors only) for inference."""
-    from transformers import AutoModelForSeq2SeqLM
+def load_model(path, device="cpu", auto_class: str = "AutoModelForSeq2SeqLM"):
+    """Load a trained checkpoint directory (safetensors only) for inference;
+    ``auto_class="AutoModelForCausalLM"`` for the causal-LM track."""
+    import transformers
 
-    model = AutoModelForSeq2SeqLM.from_pretrained(str(path), use_safetensors=True)
+    model = getattr(transformers, auto_class).from_pretrained(str(path), use_safetensors=True)
     return model.to(device).eval()
 
 
@@ -99,11 +100,12 @@ def count_parameters(model) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def load_checkpoint(path, device: str = "auto", threads: int | None = None):
+def load_checkpoint(path, device: str = "auto", threads: int | None = None,
+                    auto_class: str = "AutoModelForSeq2SeqLM"):
     """(model, tokenizer) of a trained checkpoint directory, ready for inference on the
     device this job was given and with the threads Snakemake assigned."""
     from .device import pick_device, set_threads
     from .tokenizer import load_tokenizer
 
     set_threads(threads)
-    return load_model(path, pick_device(device)), load_tokenizer(path)
+    return load_model(path, pick_device(device), auto_class), load_tokenizer(path)

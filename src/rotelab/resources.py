@@ -99,6 +99,16 @@ def decoding(model: dict, vocab_size: int, n_sentences: int, batch_size: int, ma
     return JobResources(_mb(4 * params + (0 if gpu else cache)), _minutes(flops, gpu, threads), int(gpu))
 
 
+def causal_decoding(model: dict, vocab_size: int, n_sequences: int, tokens: int, gpu: bool,
+                    threads: int) -> JobResources:
+    """Greedy continuation or teacher-forced scoring of ``n_sequences`` causal-LM sequences
+    of about ``tokens`` positions each, costed like seq2seq decoding."""
+    params = gpt2_parameters(model, vocab_size)
+    cache = 4 * tokens * (4 * model["layers"] * model["d_model"] + 2 * vocab_size)
+    flops = 2 * params * n_sequences * tokens * DECODE_SLOWDOWN
+    return JobResources(_mb(4 * params + (0 if gpu else cache)), _minutes(flops, gpu, threads), int(gpu))
+
+
 def light(n_rows: int) -> JobResources:
     """Table work in pandas (preparation, scoring from decodings, figures): ~2 kB a row."""
     return JobResources(_mb(2048 * n_rows), MIN_RUNTIME_MIN + n_rows // 200_000, 0)

@@ -19,3 +19,12 @@ class TokenScores:
     logprobs: np.ndarray
     mean: np.ndarray
     std: np.ndarray
+
+
+def distribution_stats(logp):
+    """Per-position mean and standard deviation of log p(z), z drawn from the model's own
+    next-token distribution ``logp`` (log-softmax over the last axis; a torch tensor)."""
+    probs = logp.exp()
+    mean = (probs * logp).sum(-1)
+    std = ((probs * logp.square()).sum(-1) - mean.square()).clamp_min(0).sqrt()
+    return mean, std

@@ -1,0 +1,104 @@
+# The causal-LM track (P1), continued: QA clients and canary notes -> one fine-tuning run per
+# planned (setting, adapter, defense) -> extraction, utility and membership scores per run.
+# Runs are planned from config by rotelab.lm_runs; each run's params hold exactly the
+# settings it depends on, so changing one defense retrains only the runs that use it.
+
+
+wildcard_constraints:
+    run="|".join(re.escape(name) for name in LM_RUNS),
+
+
+rule prepare_qa:
+    output:
+        "results/lm/data/qa.parquet",
+    log:
+        "results/logs/lm/prepare_qa.log",
+    conda:
+        "../envs/data.yaml"
+    threads: 1
+    resources:
+        mem_mb=resource(light_job(30_000), "mem_mb"),
+        runtime=resource(light_job(30_000), "runtime"),
+    params:
+        qa=LM["qa"],
+    script:
+        "../workflow_scripts/prepare_qa.py"
+
+
+rule make_lm_canaries:
+    input:
+        qa="results/lm/data/qa.parquet",
+    output:
+        "results/lm/canaries.parquet",
+    log:
+        "results/logs/lm/make_lm_canaries.log",
+    conda:
+        "../envs/data.yaml"
+    threads: 1
+    resources:
+        mem_mb=resource(light_job(N_LM_CANARIES), "mem_mb"),
+        runtime=resource(light_job(N_LM_CANARIES), "runtime"),
+    params:
+        canaries=LM["canaries"],
+    script:
+        "../workflow_scripts/make_lm_canaries.py"
+
+
+rule finetune_lm:
+    input:
+        base="results/models/lm_base",
+        qa="results/lm/data/qa.parquet",
+        canaries="results/lm/canaries.parquet",
+    output:
+        directory("results/lm/models/{run}"),
+    log:
+        "results/logs/lm/finetune/{run}.log",
+    conda:
+        "../envs/torch.yaml"
+    threads: THREADS
+    resources:
+        mem_mb=resource(finetuning_job, "mem_mb"),
+        runtime=resource(finetuning_job, "runtime"),
+        gpu=resource(finetuning_job, "gpu"),
+    params:
+        run=lm_run_params,
+        block_size=LM["base"]["model"]["block_size"],
+        device=JOB_DEVICE,
+    script:
+        "../workflow_scripts/finetune_lm.py"
+
+
+# One scoring job per run: extraction, utility and membership share the loaded model (three
+# jobs would pay the interpreter and model start-up three times for seconds of work each).
+rule score_lm_run:
+    input:
+        model="results/lm/models/{run}",
+        qa="results/lm/data/qa.parquet",
+        canaries="results/lm/canaries.parquet",
+    output:
+        extraction_examples="results/lm/scores/{run}/extraction_examples.parquet",
+        extraction="results/lm/scores/{run}/extraction.parquet",
+        utility_examples="results/lm/scores/{run}/utility_examples.parquet",
+        utility="results/lm/scores/{run}/utility.parquet",
+        membership_examples="results/lm/scores/{run}/membership_examples.parquet",
+        membership="results/lm/scores/{run}/membership.parquet",
+    log:
+        "results/logs/lm/score_lm_run/{run}.log",
+    conda:
+        "../envs/torch.yaml"
+    threads: THREADS
+    resources:
+        mem_mb=resource(lm_scoring_job, "mem_mb"),
+        runtime=resource(lm_scoring_job, "runtime"),
+        gpu=resource(lm_scoring_job, "gpu"),
+    params:
+        spec=lm_run_spec,
+        extraction=LM["extraction"],
+        block_size=LM["base"]["model"]["block_size"],
+        attacks=config["scoring"]["attacks"],
+        min_k_fraction=config["scoring"]["min_k_fraction"],
+        bootstrap=config["scoring"]["bootstrap"],
+        seed=config["scoring"]["seed"],
+        device=JOB_DEVICE,
+    script:
+        "../workflow_scripts/score_lm_run.py"

@@ -1,0 +1,172 @@
+"""The causal-LM track's figures (P1), registered in the figure registry.
+
+Each reads the per-run score tables of one run family (``rotelab.lm_runs``); every table
+carries its run's name, label and spec, so a figure needs nothing from the config.
+Memorization is the fraction of canaries whose continuation matches (exact: every one of
+``completion_tokens``; approximate: character BLEU >= 0.75), with Wilson intervals.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from .figures import _concat, _yerr, figure
+
+EXTRACTION = "results/lm/scores/{run}/extraction.parquet"
+UTILITY = "results/lm/scores/{run}/utility.parquet"
+MEMBERSHIP = "results/lm/scores/{run}/membership.parquet"
+LINE_STYLES = {"exact": "-", "approximate": "--"}
+ADAPTER_MARKERS = {"full": "o", "lora": "^"}
+DEFENSE_COLORS = {"none": "#333333", "dp": "#1b9e77", "weight_noise": "#d95f02", "goldfish": "#7570b3",
+                  "secure_aggregation": "#e7298a"}
+
+
+def _mean_memorization(rates: pd.DataFrame, measure: str) -> pd.DataFrame:
+    """P1's mean over prompt lengths, per run, for the most duplicated group (the group
+    where memorization shows first)."""
+    top = rates.loc[rates["duplication"] > 0, "duplication"].max()
+    rows = rates[(rates["summary"] == "mean") & (rates["measure"] == measure) & (rates["duplication"] == top)]
+    return rows.assign(metric=f"{measure}_memorization_{top}x")
+
+
+def _per_length_interval(rates: pd.DataFrame) -> pd.DataFrame:
+    """Mean over prompt lengths with an interval from the per-length Wilson bounds (their
+    mean: the lengths share canaries, so they are not independent draws)."""
+    per = rates[rates["summary"] == "per_length"]
+    keys = ["run", "measure", "duplication"]
+    bounds = per.groupby(keys)[["ci_low", "ci_high"]].mean().reset_index()
+    means = rates[rates["summary"] == "mean"].drop(columns=["ci_low", "ci_high"])
+    return pd.concat([rates[rates["summary"] != "mean"], means.merge(bounds, on=keys, how="left")], ignore_index=True)
+
+
+@figure(
+    "lora_fl_memorization",
+    inputs=(EXTRACTION, UTILITY),
+    runs="memorization",
+    caption=(
+        "Canary memorization after fine-tuning the pretrained base on the QA clients with inserted "
+        "patient notes: fraction of notes whose greedy continuation reproduces the next tokens "
+        "(solid: exact, all of them; dashed: approximate, character BLEU >= 0.75) against the prompt "
+        "length, one panel per duplication group (0 = never inserted, the control), lines for full "
+        "fine-tuning and LoRA, centralized and FedAvg. Bars: 95% Wilson intervals. The table adds "
+        "held-out answer loss (utility). P1: LoRA memorizes up to 10x less than full fine-tuning, in "
+        "FL and centralized, at similar utility."
+    ),
+)
+def lora_fl_memorization(inputs):
+    rates = _per_length_interval(_concat(inputs[EXTRACTION]))
+    utility = _concat(inputs[UTILITY])
+    groups = sorted(rates["duplication"].unique())
+    fig, axes = plt.subplots(1, len(groups), figsize=(4 * len(groups), 3.6), sharey=True)
+    runs = list(dict.fromkeys(rates["run"]))
+    colors = dict(zip(runs, plt.get_cmap("tab10").colors))
+    for ax, group in zip(np.atleast_1d(axes), groups):
+        for run in runs:
+            for measure, style in LINE_STYLES.items():
+                rows = rates[(rates.run == run) & (rates.duplication == group) & (rates.measure == measure)
+                             & (rates.summary == "per_length")].sort_values("prompt_length")
+                label = rows["label"].iloc[0] if measure == "exact" and len(rows) else None
+                ax.errorbar(rows["prompt_length"], rows["value"], yerr=_yerr(rows), ls=style, marker="o",
+                            capsize=2, color=colors[run], label=label)
+        ax.set_title("never inserted" if group == 0 else f"inserted {group}x")
+        ax.set_xlabel("prompt length (tokens)")
+    np.atleast_1d(axes)[0].set_ylabel("memorized fraction")
+    np.atleast_1d(axes)[-1].legend(fontsize=7)
+    columns = ["run", "label", "setting", "adapter", "rank", "measure", "duplication", "prompt_length", "summary",
+               "value", "n", "ci_low", "ci_high"]
+    loss = utility[utility["metric"] == "answer_loss"].assign(measure="answer_loss", duplication=-1,
+                                                              prompt_length=-1, summary="utility")
+    return pd.concat([rates[columns], loss[columns]], ignore_index=True), fig
+
+
+@figure(
+    "lora_rank",
+    inputs=(EXTRACTION, UTILITY),
+    runs="rank",
+    caption=(
+        "Centralized LoRA at several ranks: memorization of the most duplicated canaries (mean over "
+        "prompt lengths; exact solid, approximate dashed) and held-out answer loss, against the LoRA "
+        "rank; horizontal lines are full fine-tuning. Intervals: mean of the per-length 95% Wilson "
+        "bounds (memorization) and 95% bootstrap over test questions (loss). P1 expects memorization "
+        "to grow with the rank towards full fine-tuning."
+    ),
+)
+def lora_rank(inputs):
+    rates = _per_length_interval(_concat(inputs[EXTRACTION]))
+    utility = _concat(inputs[UTILITY])
+    table = pd.concat([_mean_memorization(rates, m) for m in LINE_STYLES]
+                      + [utility[utility["metric"] == "answer_loss"]], ignore_index=True)
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
+    for ax, metrics in zip(axes, [[m for m in table["metric"].unique() if "memorization" in m], ["answer_loss"]]):
+        for metric in metrics:
+            rows = table[table["metric"] == metric]
+            lora = rows[rows["adapter"] == "lora"].sort_values("rank")
+            style = "--" if metric.startswith("approximate") else "-"
+            line = ax.errorbar(lora["rank"], lora["value"], yerr=_yerr(lora), ls=style, marker="^", capsize=3,
+                               label=f"LoRA, {metric}")
+            for value in rows.loc[rows["adapter"] == "full", "value"]:
+                ax.axhline(value, ls=style, color=line[0].get_color(), alpha=0.5, label=f"full, {metric}")
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("LoRA rank")
+        ax.legend(fontsize=7)
+    axes[0].set_ylabel("memorized fraction")
+    axes[1].set_ylabel("held-out answer loss (nats/token)")
+    columns = ["run", "label", "adapter", "rank", "metric", "value", "n", "ci_low", "ci_high"]
+    return table[columns].reset_index(drop=True), fig
+
+
+def _defense_style(row, dp_levels) -> dict:
+    """Marker by adapter, colour by defense (DP-SGD darker at smaller epsilon); secure
+    aggregation hollow, since it sits on top of plain FedAvg."""
+    color = DEFENSE_COLORS[row["defense"]]
+    if row["defense"] == "dp" and len(dp_levels) > 1:
+        shade = dp_levels.index(row["level"]) / (len(dp_levels) - 1)
+        color = plt.get_cmap("Greens")(0.95 - 0.5 * shade)
+    hollow = row["defense"] == "secure_aggregation"
+    return {"marker": ADAPTER_MARKERS[row["adapter"]], "color": color, "markersize": 9 if hollow else 6,
+            "markerfacecolor": "none" if hollow else color}
+
+
+@figure(
+    "lora_fl_defenses",
+    inputs=(EXTRACTION, UTILITY, MEMBERSHIP),
+    runs="defenses",
+    caption=(
+        "Defenses, each with full fine-tuning (circles) and LoRA (triangles): approximate memorization of "
+        "the most duplicated canaries (character BLEU >= 0.75, mean over prompt lengths; the table also "
+        "has exact memorization) and loss-attack membership AUC (inserted vs never-inserted notes) "
+        "against held-out answer loss. DP-SGD is Opacus DP-SGD (darker green = smaller epsilon; the "
+        "epsilon spent is in the table); weight noise is P1's post-hoc Gaussian noise on the weights, "
+        "which has no privacy guarantee; secure aggregation (hollow) computes the plain FedAvg "
+        "aggregate and must sit on it. P1: LoRA combines with noise, secure aggregation and Goldfish "
+        "to cut memorization further at modest utility cost."
+    ),
+)
+def lora_fl_defenses(inputs):
+    rates = _per_length_interval(_concat(inputs[EXTRACTION]))
+    utility = _concat(inputs[UTILITY])
+    membership = _concat(inputs[MEMBERSHIP])
+    auc = membership[(membership["attack"] == "loss") & (membership["metric"] == "auc")
+                     & (membership["replicas"] == -1)].assign(metric="loss_attack_auc")
+    table = pd.concat([_mean_memorization(rates, m) for m in LINE_STYLES] + [utility, auc], ignore_index=True)
+    epsilon = utility.drop_duplicates("run").set_index("run")["epsilon"]
+    table["epsilon"] = table["run"].map(epsilon)
+    loss = table[table["metric"] == "answer_loss"].set_index("run")
+    dp_levels = sorted(table.loc[table["defense"] == "dp", "level"].dropna().unique())
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    memorization = [m for m in table["metric"].unique() if m.startswith("approximate_memorization")]
+    for ax, metric in zip(axes, memorization + ["loss_attack_auc"]):
+        rows = table[table["metric"] == metric].set_index("run")
+        for run, row in rows.iterrows():
+            x = loss.loc[run]
+            ax.errorbar(x["value"], row["value"], xerr=_yerr(x.to_frame().T), yerr=_yerr(row.to_frame().T),
+                        capsize=2, ls="none", label=row["label"], **_defense_style(row, dp_levels))
+        ax.set_xlabel("held-out answer loss (nats/token)")
+        ax.set_ylabel(metric.replace("_", " "))
+    axes[1].axhline(0.5, color="grey", lw=0.8, ls=":")
+    axes[1].legend(fontsize=6, loc="center left", bbox_to_anchor=(1.02, 0.5))
+    columns = ["run", "label", "setting", "adapter", "rank", "defense", "level", "epsilon", "metric", "value", "n",
+               "ci_low", "ci_high"]
+    return table[columns].reset_index(drop=True), fig

@@ -1,0 +1,30 @@
+import json
+
+from rotelab.device import set_threads
+from rotelab.finetune import trainable_parameters, train_run
+from rotelab.io import atomic_dir, read_parquet
+from rotelab.lm_data import client_documents
+from rotelab.logs import log_to
+from rotelab.models import load_model
+from rotelab.tokenizer import load_tokenizer
+
+with log_to(snakemake.log[0]):
+    set_threads(snakemake.threads)
+    params = snakemake.params.run
+    base = snakemake.input.base
+    tokenizer = load_tokenizer(base)
+    clients = client_documents(read_parquet(snakemake.input.qa), read_parquet(snakemake.input.canaries),
+                               params["train"]["seed"])
+    print(f"run {snakemake.wildcards.run}: {json.dumps(params)}")
+    print(f"client documents: {[len(c) for c in clients]}")
+    model, history, summary = train_run(
+        lambda: load_model(base, "cpu", "AutoModelForCausalLM").train(),
+        tokenizer, clients, params, snakemake.params.block_size, snakemake.params.device,
+    )
+    summary.update(run=snakemake.wildcards.run, **params["spec"])
+    print(f"done: {json.dumps(summary)}; {trainable_parameters(model)[1]:,} parameters")
+    with atomic_dir(snakemake.output[0]) as tmp:
+        model.save_pretrained(tmp, safe_serialization=True)
+        tokenizer.save_pretrained(tmp)
+        history.to_parquet(tmp / "training_log.parquet", index=False, compression="zstd")
+        (tmp / "run.json").write_text(json.dumps(summary, indent=1))

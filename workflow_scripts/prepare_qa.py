@@ -1,0 +1,9 @@
+from rotelab.io import write_parquet
+from rotelab.lm_data import prepare_qa
+from rotelab.logs import log_to
+
+with log_to(snakemake.log[0]):
+    cfg = snakemake.params.qa
+    qa = prepare_qa(cfg["sources"], cfg["fraction"], cfg["n_test"], cfg["seed"])
+    print(qa.groupby(["client", "source", "split"]).size().to_string())
+    write_parquet(qa, snakemake.output[0])

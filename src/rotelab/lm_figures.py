@@ -63,17 +63,22 @@ def lora_fl_memorization(inputs):
     runs = list(dict.fromkeys(rates["run"]))
     colors = dict(zip(runs, plt.get_cmap("tab10").colors))
     for ax, group in zip(np.atleast_1d(axes), groups):
-        for run in runs:
+        for k, run in enumerate(runs):
+            dodge = 1 + 0.04 * (k - (len(runs) - 1) / 2)  # runs often coincide (at 0): shift them apart
             for measure, style in LINE_STYLES.items():
                 rows = rates[(rates.run == run) & (rates.duplication == group) & (rates.measure == measure)
                              & (rates.summary == "per_length")].sort_values("prompt_length")
                 label = rows["label"].iloc[0] if measure == "exact" and len(rows) else None
-                ax.errorbar(rows["prompt_length"], rows["value"], yerr=_yerr(rows), ls=style, marker="o",
+                ax.errorbar(rows["prompt_length"] * dodge, rows["value"], yerr=_yerr(rows), ls=style, marker="o",
                             capsize=2, color=colors[run], label=label)
+        ax.set_xscale("log")
+        lengths = sorted(rates.loc[rates["summary"] == "per_length", "prompt_length"].unique())
+        ax.set_xticks(lengths, [str(n) for n in lengths])
+        ax.minorticks_off()
         ax.set_title("never inserted" if group == 0 else f"inserted {group}x")
         ax.set_xlabel("prompt length (tokens)")
     np.atleast_1d(axes)[0].set_ylabel("memorized fraction")
-    np.atleast_1d(axes)[-1].legend(fontsize=7)
+    np.atleast_1d(axes)[-1].legend(fontsize=7, title="solid: exact, dashed: approximate", title_fontsize=7)
     columns = ["run", "label", "setting", "adapter", "rank", "measure", "duplication", "prompt_length", "summary",
                "value", "n", "ci_low", "ci_high"]
     loss = utility[utility["metric"] == "answer_loss"].assign(measure="answer_loss", duplication=-1,

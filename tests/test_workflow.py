@@ -4,6 +4,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -223,6 +224,18 @@ def test_report_shows_every_figure_in_a_real_browser(workdir):
             except TimeoutException:
                 return False
 
+        def click(element):
+            """Click as a user would, waiting out the menu's CSS transitions (during one,
+            the neighbouring button can still sit under the pointer)."""
+            from selenium.common.exceptions import ElementClickInterceptedException
+
+            for _ in range(20):
+                try:
+                    return element.click()
+                except ElementClickInterceptedException:
+                    time.sleep(0.25)
+            return element.click()
+
         def figure_links(fig):
             """(show, info) buttons of a figure, from a freshly loaded Figures page."""
             browser.get((workdir / "results/report.html").as_uri())
@@ -231,12 +244,12 @@ def test_report_shows_every_figure_in_a_real_browser(workdir):
             return row.find_elements(By.TAG_NAME, "a")[:2]
 
         for fig in FIGURES:
-            figure_links(fig)[0].click()
+            click(figure_links(fig)[0])
             image = browser.find_element(By.CSS_SELECTOR, f"img[src*='filename={fig}.png']")
             loaded = "return arguments[0].complete && arguments[0].naturalWidth"
             assert shows(lambda b: b.execute_script(loaded, image) > 0), f"{fig}.png did not load"
             browser.save_screenshot(str(workdir / f"results/report_{fig}.png"))
-            figure_links(fig)[1].click()
+            click(figure_links(fig)[1])
             caption = figures.get(fig).caption[:40]
             assert shows(lambda b: caption in " ".join(b.find_element(By.TAG_NAME, "body").text.split())), (
                 f"caption of {fig} not shown")

@@ -76,6 +76,17 @@ def extraction_requests(tokenizer, canaries: pd.DataFrame, cfg: ExtractionConfig
     return pd.DataFrame(rows)
 
 
+def same_length_batches(prompts: list[list[int]], batch_size: int):
+    """(length, indices) batches of equally long prompts, so a causal LM needs no padding
+    (GPT-2 has no left-padding-aware positions by default)."""
+    by_length: dict[int, list[int]] = {}
+    for i, p in enumerate(prompts):
+        by_length.setdefault(len(p), []).append(i)
+    for length, members in by_length.items():
+        for start in range(0, len(members), batch_size):
+            yield length, members[start : start + batch_size]
+
+
 class FrequencyPenalty:
     """Logits processor: minus ``penalty x count`` for tokens already generated (not for
     prompt tokens), as vLLM's ``frequency_penalty``."""
@@ -100,20 +111,15 @@ def continue_prompts(model, prompts: list[list[int]], cfg: ExtractionConfig, pad
 
     device = next(model.parameters()).device
     out: list[list[int] | None] = [None] * len(prompts)
-    by_length: dict[int, list[int]] = {}
-    for i, p in enumerate(prompts):
-        by_length.setdefault(len(p), []).append(i)
-    for length, members in by_length.items():
-        for start in range(0, len(members), batch_size):
-            idx = members[start : start + batch_size]
-            batch = torch.tensor([prompts[i] for i in idx], device=device)
-            gen = model.generate(
-                input_ids=batch, attention_mask=torch.ones_like(batch), do_sample=False, num_beams=1,
-                max_new_tokens=cfg.completion_tokens, min_new_tokens=cfg.completion_tokens, pad_token_id=pad_id,
-                logits_processor=LogitsProcessorList([FrequencyPenalty(cfg.frequency_penalty, length)]),
-            )
-            for i, row in zip(idx, gen[:, length:].tolist()):
-                out[i] = row
+    for length, idx in same_length_batches(prompts, batch_size):
+        batch = torch.tensor([prompts[i] for i in idx], device=device)
+        gen = model.generate(
+            input_ids=batch, attention_mask=torch.ones_like(batch), do_sample=False, num_beams=1,
+            max_new_tokens=cfg.completion_tokens, min_new_tokens=cfg.completion_tokens, pad_token_id=pad_id,
+            logits_processor=LogitsProcessorList([FrequencyPenalty(cfg.frequency_penalty, length)]),
+        )
+        for i, row in zip(idx, gen[:, length:].tolist()):
+            out[i] = row
     return out  # type: ignore[return-value]
 
 

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 
 from .attacks import AttackConfig
 from .lm_data import qa_prompt
+from .lm_extraction import same_length_batches
 from .stats import rate
 from .token_scores import TokenScores, distribution_stats
 
@@ -89,18 +90,13 @@ def qa_utility(model, tokenizer, qa: pd.DataFrame, window: int, batch_size: int 
             first = len(prompts[i]) - 1  # the position that predicts the first answer token
             nll[i] = -float(token_logp[row, first : first + len(answers[i])].sum())
     exact = np.zeros(len(prompts), dtype=bool)
-    by_length: dict[int, list[int]] = {}
-    for i, p in enumerate(prompts):
-        by_length.setdefault(len(p), []).append(i)
-    for length, members in by_length.items():
-        for start in range(0, len(members), batch_size):
-            idx = members[start : start + batch_size]
-            batch = torch.tensor([prompts[i] for i in idx], device=device)
-            generated = model.generate(input_ids=batch, attention_mask=torch.ones_like(batch), do_sample=False,
-                                       num_beams=1, max_new_tokens=max(len(answers[i]) for i in idx),
-                                       pad_token_id=pad)[:, length:].tolist()
-            for i, g in zip(idx, generated):
-                exact[i] = g[: len(answers[i])] == answers[i]
+    for length, idx in same_length_batches(prompts, batch_size):
+        batch = torch.tensor([prompts[i] for i in idx], device=device)
+        generated = model.generate(input_ids=batch, attention_mask=torch.ones_like(batch), do_sample=False,
+                                   num_beams=1, max_new_tokens=max(len(answers[i]) for i in idx),
+                                   pad_token_id=pad)[:, length:].tolist()
+        for i, g in zip(idx, generated):
+            exact[i] = g[: len(answers[i])] == answers[i]
     return pd.DataFrame({"question": list(qa["question"]), "answer_tokens": [len(a) for a in answers],
                          "answer_nll": nll, "exact_match": exact})
 

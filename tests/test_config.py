@@ -85,6 +85,8 @@ def test_every_schema_key_is_documented():
          r"config key lm\.qa\.sources\[1\]: file '/no/qa\.tsv' does not exist"),
         ({"lm": {"defenses": {"dp": {"epsilons": [0]}}}}, r"config key lm\.defenses\.dp\.epsilons\[0\]"),
         ({"lm": {"canaries": {"generator": "pets"}}}, r"config key lm\.canaries\.generator: unknown canary generator"),
+        ({"lm": {"pretrain_corpora": ["web-bible", "xls:/a.xls"]}},
+         r"config key lm\.pretrain_corpora\[1\]: 'xls:/a\.xls' is not tsv:PATH, jsonl:PATH, parquet:PATH or hf:OWNER/NAME"),
     ],
 )
 def test_bad_config_names_the_key(patch, message):

@@ -74,3 +74,34 @@ def test_client_documents_repeat_each_canary_on_its_own_client():
     assert sorted(docs[0]) == sorted([qa_text("a", "A")] + ["note y"] * 3)
     assert sorted(docs[1]) == sorted([qa_text("c", "C"), qa_text("d", "D"), "note x"])
     assert "note z" not in docs[0] + docs[1]
+
+
+def test_hugging_face_dataset_ids_read_the_train_files_of_the_cached_snapshot(tmp_path, monkeypatch):
+    import huggingface_hub
+
+    from rotelab.lm_data import load_text
+
+    snapshot = tmp_path / "someone" / "qa" / "data"
+    snapshot.mkdir(parents=True)
+    text_snapshot = tmp_path / "someone" / "text"
+    text_snapshot.mkdir(parents=True)
+    pd.DataFrame({"question": ["What is a lute?"], "answer": ["A stringed instrument."]}).to_parquet(
+        snapshot / "train-00000-of-00001.parquet")
+    pd.DataFrame({"question": ["What is a fern?"], "answer": ["A plant."]}).to_parquet(snapshot / "test-00000.parquet")
+    pd.DataFrame({"text": ["Some text.", "Some text.", "More."]}).to_json(text_snapshot / "train.jsonl",
+                                                                          orient="records", lines=True)
+    calls = []
+
+    def fake_snapshot(repo_id, repo_type, allow_patterns):
+        calls.append((repo_id, repo_type))
+        if repo_id == "nobody/missing":
+            raise huggingface_hub.errors.LocalEntryNotFoundError("offline and not cached")
+        return str(tmp_path / repo_id)
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", fake_snapshot)
+    qa = load_qa("hf:someone/qa")
+    assert qa[["question", "answer"]].values.tolist() == [["What is a lute?", "A stringed instrument."]]
+    assert calls == [("someone/qa", "dataset")]
+    assert load_text(["hf:someone/text"])["text"].tolist() == ["Some text.", "More."]
+    with pytest.raises(CorpusError, match="Hugging Face dataset 'nobody/missing' is not available"):
+        load_qa("hf:nobody/missing")

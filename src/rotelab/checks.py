@@ -12,7 +12,7 @@ from .attacks import attacks
 from .canaries import canary_generators
 from .causal_lm import lm_recipes
 from .corpora import FILE_FORMATS, corpora, parse_spec
-from .lm_data import text_corpora
+from .lm_data import TABLE_READERS, text_corpora
 from .models import model_recipes
 from .registry import Registry
 
@@ -53,7 +53,7 @@ def check_config(config: dict) -> None:
 
     lm = config["lm"]
     for i, name in enumerate(lm["pretrain_corpora"]):
-        check_registered(f"lm.pretrain_corpora[{i}]", name, text_corpora)
+        check_table_source(f"lm.pretrain_corpora[{i}]", name, text_corpora)
     check_model("lm.base.model", lm["base"]["model"], lm_recipes)
     check_train("lm.base.train", lm["base"]["train"])
     check_finetuning(lm)
@@ -67,6 +67,19 @@ def check_registered(key: str, name: str, registry: Registry) -> None:
     if name not in registry:
         raise ConfigError(f"config key {key}: unknown {registry.kind} {name!r}; "
                           f"registered: {', '.join(registry.names())}")
+
+
+def check_table_source(key: str, name: str, registry: Registry) -> None:
+    """A registered name, an existing tsv/jsonl/parquet file, or a Hugging Face dataset id
+    (``hf:OWNER/NAME``, looked up when the data stage runs)."""
+    kind, _, location = name.partition(":")
+    if not location:
+        check_registered(key, name, registry)
+    elif kind in TABLE_READERS:
+        if not Path(location).is_file():
+            raise ConfigError(f"config key {key}: file {location!r} does not exist")
+    elif kind != "hf":
+        raise ConfigError(f"config key {key}: {name!r} is not tsv:PATH, jsonl:PATH, parquet:PATH or hf:OWNER/NAME")
 
 
 def check_model(key: str, model: dict, recipes: Registry) -> None:
@@ -93,10 +106,7 @@ def check_finetuning(lm: dict) -> None:
     from .lm_data import qa_sources
 
     for i, name in enumerate(lm["qa"]["sources"]):
-        if ":" not in name:
-            check_registered(f"lm.qa.sources[{i}]", name, qa_sources)
-        elif not Path(name.partition(":")[2]).is_file():
-            raise ConfigError(f"config key lm.qa.sources[{i}]: file {name.partition(':')[2]!r} does not exist")
+        check_table_source(f"lm.qa.sources[{i}]", name, qa_sources)
     check_registered("lm.canaries.generator", lm["canaries"]["generator"], canary_generators)
     model = lm["base"]["model"]
     lora = lm["finetune"]["lora"]

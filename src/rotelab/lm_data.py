@@ -134,34 +134,73 @@ def wordnet_glosses() -> pd.DataFrame:
 
 
 def load_text(names) -> pd.DataFrame:
-    """The named text corpora concatenated, stripped and deduplicated (first copy kept)."""
-    frames = [text_corpora.get(name)() for name in names]
-    text = pd.concat(frames, ignore_index=True)["text"].str.strip()
+    """The named text corpora (registered, or user tables with a ``text`` column, see
+    ``load_user_table``) concatenated, stripped and deduplicated (first copy kept)."""
+    frames = [text_corpora.get(n)() if n in text_corpora else load_user_table(n, ["text"]) for n in names]
+    text = pd.concat(frames, ignore_index=True)["text"].astype(str).str.strip()
     text = text[text.str.len() > 0].drop_duplicates()
     return pd.DataFrame({"text": text.to_numpy()})
 
 
-def load_qa(name: str) -> pd.DataFrame:
-    """A registered QA source, or a user file ``tsv:``/``jsonl:``/``parquet:`` with
-    ``question`` and ``answer`` columns."""
-    kind, _, path = name.partition(":")
-    if not path:
-        return qa_sources.get(name)()
-    readers = {"tsv": lambda p: pd.read_csv(p, sep="\t"), "jsonl": lambda p: pd.read_json(p, lines=True),
-               "parquet": pd.read_parquet}
-    if kind not in readers:
-        raise CorpusError(f"QA source {name!r}: unknown file kind {kind!r} (tsv, jsonl or parquet)")
-    if not Path(path).is_file():
-        raise CorpusError(f"QA source file {path} does not exist")
-    table = readers[kind](path)
-    missing = {"question", "answer"} - set(table.columns)
+TABLE_READERS = {
+    "tsv": lambda p: pd.read_csv(p, sep="\t"),
+    "jsonl": lambda p: pd.read_json(p, lines=True),
+    "parquet": pd.read_parquet,
+}
+HF_SUFFIXES = {".parquet": "parquet", ".jsonl": "jsonl", ".tsv": "tsv"}
+
+
+def huggingface_dataset_files(repo_id: str) -> list[tuple[str, Path]]:
+    """(kind, path) of the data files of a Hugging Face dataset repository: its train split
+    when file names say which split they hold, else every file. Read from the local Hugging
+    Face cache (with ``HF_HUB_OFFLINE=1`` nothing is downloaded)."""
+    from huggingface_hub import snapshot_download
+
+    try:
+        root = Path(snapshot_download(repo_id, repo_type="dataset",
+                                      allow_patterns=[f"*{suffix}" for suffix in HF_SUFFIXES]))
+    except Exception as exc:  # offline and not cached, unknown id, no access
+        raise CorpusError(f"Hugging Face dataset {repo_id!r} is not available: {exc}") from exc
+    files = sorted(p for p in root.rglob("*") if p.suffix in HF_SUFFIXES)
+    train = [p for p in files if "train" in p.name]
+    return [(HF_SUFFIXES[p.suffix], p) for p in (train or files)]
+
+
+def load_user_table(spec: str, columns: list[str]) -> pd.DataFrame:
+    """A user table ``tsv:PATH``, ``jsonl:PATH``, ``parquet:PATH`` or ``hf:OWNER/NAME`` (a
+    Hugging Face dataset id) with non-empty text in ``columns``; errors name the file and
+    row."""
+    kind, _, location = spec.partition(":")
+    if kind == "hf" and location:
+        parts = [(k, p) for k, p in huggingface_dataset_files(location)]
+        if not parts:
+            raise CorpusError(f"Hugging Face dataset {location!r} has no parquet, jsonl or tsv files")
+        table = pd.concat([TABLE_READERS[k](p) for k, p in parts], ignore_index=True)
+    elif kind in TABLE_READERS and location:
+        if not Path(location).is_file():
+            raise CorpusError(f"file {location} does not exist")
+        table = TABLE_READERS[kind](location)
+    else:
+        raise CorpusError(f"{spec!r}: not a registered name, nor a table as tsv:PATH, jsonl:PATH, parquet:PATH or "
+                          "hf:OWNER/NAME")
+    missing = set(columns) - set(table.columns)
     if missing:
-        raise CorpusError(f"QA source file {path}: missing column(s) {sorted(missing)}")
-    bad = table[["question", "answer"]].map(lambda v: not isinstance(v, str) or not v.strip()).any(axis=1)
+        raise CorpusError(f"{location}: missing column(s) {sorted(missing)}")
+    bad = table[columns].map(lambda v: not isinstance(v, str) or not v.strip()).any(axis=1)
     if bad.any():
         row = int(bad.to_numpy().nonzero()[0][0])
-        raise CorpusError(f"QA source file {path}, row {row + 1}: question and answer must be non-empty text")
-    return pd.DataFrame({"id": [f"{Path(path).stem}-{i}" for i in range(len(table))],
+        raise CorpusError(f"{location}, row {row + 1}: {' and '.join(columns)} must be non-empty text")
+    return table[columns].reset_index(drop=True)
+
+
+def load_qa(name: str) -> pd.DataFrame:
+    """A registered QA source, or a user table (``load_user_table``) with ``question`` and
+    ``answer`` columns."""
+    if ":" not in name:
+        return qa_sources.get(name)()
+    table = load_user_table(name, ["question", "answer"])
+    stem = Path(name.partition(":")[2]).stem
+    return pd.DataFrame({"id": [f"{stem}-{i}" for i in range(len(table))],
                          "question": table["question"], "answer": table["answer"]})
 
 

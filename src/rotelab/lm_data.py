@@ -172,7 +172,7 @@ def load_user_table(spec: str, columns: list[str]) -> pd.DataFrame:
     row."""
     kind, _, location = spec.partition(":")
     if kind == "hf" and location:
-        parts = [(k, p) for k, p in huggingface_dataset_files(location)]
+        parts = huggingface_dataset_files(location)
         if not parts:
             raise CorpusError(f"Hugging Face dataset {location!r} has no parquet, jsonl or tsv files")
         table = pd.concat([TABLE_READERS[k](p) for k, p in parts], ignore_index=True)

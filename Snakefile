@@ -34,6 +34,7 @@ include: "rules/score.smk"
 include: "rules/plots.smk"
 include: "rules/lm.smk"
 include: "rules/lm_finetune.smk"
+include: "rules/membership.smk"
 
 
 report: "report/workflow.rst"

@@ -3,7 +3,8 @@
 import math
 import re
 
-from rotelab import lm_runs
+from rotelab import lm_runs, onion
+from rotelab.classification_data import classification_datasets
 from rotelab import resources as estimate
 from rotelab.figures import figures
 from rotelab.workflow_env import host_has_gpus
@@ -68,6 +69,7 @@ def figure_input_files(wildcards):
     families = {
         family: [spec.name for spec in specs] for family, specs in LM_FAMILIES.items()
     }
+    families["onion"] = ONION_POOLS
     return figures.get(wildcards.figure).input_files(families)
 
 
@@ -221,4 +223,57 @@ def lm_scoring_job(wildcards):
     )
     return estimate.causal_decoding(
         LM["base"]["model"], LM_VOCAB, sequences, block, ON_GPU, THREADS
+    )
+
+
+# ---- membership engine (P5): pools of examples, each with its matrix and ensemble --------
+MEMBERSHIP = config["membership"]
+ONION_POOL_PATTERN = onion.POOL_PATTERN
+ONION_POOLS = onion.pool_names(MEMBERSHIP["onion"]["layers"])
+
+
+def onion_pool_inputs(wildcards):
+    """Layer l of an arm starts from layer l-1 of that arm; targeted removal also reads
+    that pool's vulnerability."""
+    arm, _ = onion.parse_pool(wildcards.pool)
+    if arm is None:
+        return {}
+    previous = f"results/membership/classifier/{onion.previous_pool(wildcards.pool)}"
+    inputs = {"previous": f"{previous}/examples.parquet"}
+    if arm == "targeted":
+        inputs["vulnerability"] = f"{previous}/vulnerability.parquet"
+    return inputs
+
+
+def onion_pool_params(wildcards):
+    arm, layer = onion.parse_pool(wildcards.pool)
+    if arm is None:
+        return {"dataset": MEMBERSHIP["dataset"]}
+    return {
+        "arm": arm,
+        "layer": layer,
+        "remove": MEMBERSHIP["onion"]["remove"],
+        "seed": MEMBERSHIP["seed"] + layer,
+    }
+
+
+def membership_attack_config():
+    """min-k% settings reach the membership scores only when a min-k attack is listed."""
+    if {"min_k", "min_k_pp"} & set(MEMBERSHIP["attacks"]):
+        return {"min_k_fraction": config["scoring"]["min_k_fraction"]}
+    return {}
+
+
+def reference_training_job(wildcards):
+    data = classification_datasets.get(MEMBERSHIP["dataset"])()
+    classifier = MEMBERSHIP["classifier"]
+    return estimate.ensemble_training(
+        MEMBERSHIP["reference_models"],
+        len(data.labels),
+        data.features.shape[1],
+        classifier["hidden"],
+        data.n_classes,
+        classifier["epochs"],
+        ON_GPU,
+        THREADS,
     )

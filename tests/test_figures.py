@@ -88,3 +88,41 @@ def test_causal_lm_figures_render_from_run_tables(tmp_path, name):
     if name == "lora_fl_defenses":
         assert out.loc[out.run == "fedavg-lora16-dp8", "epsilon"].eq(8.0).all()
         assert out.loc[out.run == "fedavg-lora16", "epsilon"].isna().all()
+
+
+def test_membership_figures_render_from_pool_tables(tmp_path):
+    from rotelab.membership_figures import POOL_SCORES, POOL_SUMMARY, VULNERABILITY
+    from rotelab.membership_scores import summarise_attacks
+
+    rng = np.random.default_rng(0)
+    member = rng.random(400) < 0.5
+    scores = pd.concat([pd.DataFrame({"attack": a, "model": np.arange(400) % 8, "example": np.arange(400) // 8,
+                                      "member": member, "score": rng.normal(size=400) + shift * member})
+                        for a, shift in (("lira_online_fixed", 2.0), ("loss", 0.2))], ignore_index=True)
+    (tmp_path / "full").mkdir()
+    scores.to_parquet(tmp_path / "full" / "attack_scores.parquet")
+    summarise_attacks(scores, 50, 0).to_parquet(tmp_path / "full" / "attacks.parquet")
+    out = render("lira_roc", {POOL_SCORES: [str(tmp_path / "full" / "attack_scores.parquet")],
+                              POOL_SUMMARY: [str(tmp_path / "full" / "attacks.parquet")]},
+                 str(tmp_path / "r.png"), str(tmp_path / "r.pdf"), str(tmp_path / "r.csv"))
+    curve = out[out["metric"] == "tpr"]
+    assert set(curve["attack"]) == {"lira_online_fixed", "loss"} and curve["fpr"].between(1e-4, 1).all()
+    strong, weak = (curve[curve["attack"] == a].set_index("fpr")["value"] for a in ("lira_online_fixed", "loss"))
+    assert (strong >= weak - 0.05).all() and strong.iloc[-1] == 1.0
+    assert out.loc[out["metric"] == "auc", "value"].between(0.5, 1).all()
+
+    # onion: example ids 0-9; 0-2 vulnerable in full; after targeted removal 3-4 become vulnerable
+    vulnerable = {"full": {0, 1, 2}, "targeted1": {3, 4}, "random1": {0, 3}}
+    pools = {"full": range(10), "targeted1": range(3, 10), "random1": [0, 1, 3, 4, 5, 6, 7, 8]}
+    paths = []
+    for pool, examples in pools.items():
+        (tmp_path / pool).mkdir(exist_ok=True)
+        path = tmp_path / pool / "vulnerability.parquet"
+        pd.DataFrame({"example": list(examples), "vulnerable": [e in vulnerable[pool] for e in examples]}).to_parquet(path)
+        paths.append(str(path))
+    out = render("onion_effect", {VULNERABILITY: paths}, str(tmp_path / "o.png"), str(tmp_path / "o.pdf"),
+                 str(tmp_path / "o.csv")).set_index(["measure", "arm", "layer"])
+    assert out.loc[("vulnerable", "targeted", 0), "count"] == 3 and out.loc[("vulnerable", "random", 0), "count"] == 3
+    assert out.loc[("newly_vulnerable", "targeted", 1), "value"] == pytest.approx(2 / 7)
+    assert out.loc[("newly_vulnerable", "random", 1), "value"] == pytest.approx(1 / 6)
+    assert (out["ci_low"] <= out["value"] + 1e-9).all() and (out["value"] <= out["ci_high"] + 1e-9).all()

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.e2e
 
 TINY = REPO / "configs" / "tiny.yaml"
 FIGURES = ["seqkd_quality", "seqkd_memorization", "canary_extraction", "canary_mia", "lora_fl_memorization",
-           "lora_rank", "lora_fl_defenses"]
+           "lora_rank", "lora_fl_defenses", "lira_roc", "onion_effect"]
 # configs/tiny.yaml plans 13 causal-LM runs: 4 (memorization) + 1 new rank + 8 defended.
 N_LM_RUNS = 13
 
@@ -118,6 +118,39 @@ def test_dp_epsilon_change_retrains_only_the_dp_runs(workdir, tmp_path):
     assert planned_jobs(workdir, [change]) == {"finetune_lm": 2, "score_lm_run": 2, "figure": 1, "all": 1}
     prompts = overlay(tmp_path, "prompts.yaml", "lm:\n  extraction:\n    prompt_lengths: [2, 8]\n")
     assert planned_jobs(workdir, [prompts]) == {"score_lm_run": N_LM_RUNS, "figure": 3, "all": 1}
+
+
+def test_membership_engine_tables(workdir):
+    pools = workdir / "results/membership/classifier"
+    assert sorted(p.name for p in pools.iterdir()) == ["full", "random1", "targeted1"]
+    matrix = pd.read_parquet(pools / "full/matrix.parquet")
+    assert matrix["model"].nunique() == 8 and (matrix.groupby("example")["member"].sum() == 4).all()
+    models = sorted((pools / "full/models").glob("model_*"))
+    assert len(models) == 8 and all((m / "model.safetensors").exists() for m in models)
+    observations = pd.read_parquet(pools / "full/observations.parquet")
+    assert observations.loc[observations["member"], "correct"].mean() > 0.95
+    roc = pd.read_csv(workdir / "results/tables/lira_roc.csv")
+    auc = roc[roc.metric == "auc"].set_index("attack")
+    assert set(auc.index) == {"lira_online", "lira_online_fixed", "lira_offline", "lira_offline_fixed", "reference",
+                              "loss"}
+    assert auc["value"].between(0.5, 1).all() and (auc["n"] == 8 * 1797).all()
+    onion = pd.read_csv(workdir / "results/tables/onion_effect.csv")
+    assert set(zip(onion["arm"], onion["layer"])) == {("targeted", 0), ("targeted", 1), ("random", 0), ("random", 1)}
+    layer1 = onion[(onion["layer"] == 1) & (onion["measure"] == "vulnerable")].set_index("arm")
+    assert (layer1["n"] == 1797 - 50).all()
+    removed = pd.read_parquet(pools / "full/examples.parquet")["example"].nunique() - pd.read_parquet(
+        pools / "targeted1/examples.parquet")["example"].nunique()
+    assert removed == 50
+
+
+def test_onion_changes_rerun_only_the_pools_they_touch(workdir, tmp_path):
+    remove = overlay(tmp_path, "remove.yaml", "membership:\n  onion:\n    remove: 40\n")
+    assert planned_jobs(workdir, [remove]) == {"membership_pool": 2, "membership_matrix": 2,
+                                               "train_reference_models": 2, "score_reference_models": 2,
+                                               "figure": 1, "all": 1}
+    k = overlay(tmp_path, "k.yaml", "membership:\n  reference_models: 10\n")
+    assert planned_jobs(workdir, [k]) == {"membership_pool": 1, "membership_matrix": 3, "train_reference_models": 3,
+                                          "score_reference_models": 3, "figure": 2, "all": 1}
 
 
 def test_artifacts_follow_the_contract(workdir):

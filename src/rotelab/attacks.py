@@ -9,6 +9,11 @@ Definitions follow MIMIR (Duan et al. 2024, ``iamgroot42/mimir``, ``mimir/attack
 - ``min_k_pp`` (Zhang et al. 2024, Min-K%++): each token's log-prob standardised by the
   mean and std of log-probs under the model's own next-token distribution, then the mean
   of the lowest k%.
+
+Attacks that calibrate with reference models (LiRA and the reference-model difference, in
+:mod:`rotelab.lira`) sit in the same registry, registered with :func:`reference_attack`:
+they score a statistic of every example under K models that share one membership matrix,
+so they run where such an ensemble exists (the membership engine), not on one model.
 """
 
 from __future__ import annotations
@@ -34,6 +39,39 @@ class AttackConfig:
     """
 
     min_k_fraction: float = 0.2
+
+
+@dataclass(frozen=True)
+class ReferenceObservations:
+    """What a reference-model attack sees.
+
+    stats: (K, N) attack statistic (e.g. LiRA's logit-scaled confidence) of each of N
+        examples under each of K models.
+    member: (K, N) membership matrix: whether model k trained on example n.
+    """
+
+    stats: np.ndarray
+    member: np.ndarray
+
+
+REFERENCE_ATTACKS: set[str] = set()  # names that need reference models
+TEXT_ATTACKS = {"zlib"}  # names that read the example's text
+
+
+def reference_attack(name: str):
+    """Register ``fn(obs: ReferenceObservations) -> (K, N) scores``: each model as the
+    target, the other K-1 as references; higher means more likely a member."""
+
+    def decorator(fn):
+        REFERENCE_ATTACKS.add(name)
+        return attacks.register(name)(fn)
+
+    return decorator
+
+
+def needs_references(name: str) -> bool:
+    attacks.get(name)  # unknown names raise with the registered list
+    return name in REFERENCE_ATTACKS
 
 
 def _lowest_fraction_mean(values: np.ndarray, fraction: float) -> float:
@@ -81,3 +119,6 @@ def exposure(true_log_perplexity: float, candidate_log_perplexities) -> float:
     cands = np.asarray(candidate_log_perplexities, dtype=float)
     rank = 1 + int((cands <= true_log_perplexity).sum())
     return math.log2(len(cands) + 1) - math.log2(rank)
+
+
+from . import lira  # noqa: E402,F401  (registers the reference-model attacks)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .attacks import attacks
+from .attacks import REFERENCE_ATTACKS, TEXT_ATTACKS, attacks
+from .classification_data import classification_datasets
 from .canaries import canary_generators
 from .causal_lm import lm_recipes
 from .corpora import FILE_FORMATS, corpora, parse_spec
@@ -46,6 +47,11 @@ def check_config(config: dict) -> None:
                 f"config key scoring.attacks[{i}]: unknown attack {attack!r}; "
                 f"registered: {', '.join(attacks.names())}"
             )
+        if attack in REFERENCE_ATTACKS:
+            raise ConfigError(
+                f"config key scoring.attacks[{i}]: {attack!r} needs reference models, which single "
+                "trained models do not have; list it under membership.attacks"
+            )
 
     for role in ("teacher", "student"):
         check_model(f"{role}.model", config[role]["model"], model_recipes)
@@ -57,6 +63,7 @@ def check_config(config: dict) -> None:
     check_model("lm.base.model", lm["base"]["model"], lm_recipes)
     check_train("lm.base.train", lm["base"]["train"])
     check_finetuning(lm)
+    check_membership(config["membership"])
 
     data = config["data"]
     if data["min_words"] > data["max_words"]:
@@ -133,3 +140,22 @@ def check_finetuning(lm: dict) -> None:
         raise ConfigError("config key lm.qa.sources: FedAvg needs at least two clients (one per source)")
     if defenses["dp"]["epsilons"] and lm["finetune"]["train"]["batch_size"] < 2:
         raise ConfigError("config key lm.finetune.train.batch_size: DP-SGD needs an expected batch of at least 2")
+
+
+def check_membership(membership: dict) -> None:
+    check_registered("membership.dataset", membership["dataset"], classification_datasets)
+    for i, attack in enumerate(membership["attacks"]):
+        check_registered(f"membership.attacks[{i}]", attack, attacks)
+        if attack in TEXT_ATTACKS:
+            raise ConfigError(f"config key membership.attacks[{i}]: {attack!r} reads the example's text, "
+                              "which classifier examples do not have")
+    onion = membership["onion"]
+    if onion["attack"] not in membership["attacks"]:
+        raise ConfigError(f"config key membership.onion.attack: {onion['attack']!r} is not one of "
+                          f"membership.attacks ({', '.join(membership['attacks'])})")
+    size = len(classification_datasets.get(membership["dataset"])().labels)
+    removed = onion["layers"] * onion["remove"]
+    if removed > size // 2:
+        raise ConfigError(f"config key membership.onion.remove: {onion['layers']} layers x {onion['remove']} "
+                          f"removes {removed} of the {size} examples of {membership['dataset']!r}; keep it to "
+                          "at most half")

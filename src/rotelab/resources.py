@@ -109,6 +109,22 @@ def causal_decoding(model: dict, vocab_size: int, n_sequences: int, tokens: int,
     return JobResources(_mb(4 * params + (0 if gpu else cache)), _minutes(flops, gpu, threads), int(gpu))
 
 
+def mlp_parameters(in_features: int, hidden: list[int], n_classes: int) -> int:
+    widths = [in_features, *hidden, n_classes]
+    return sum(a * b + b for a, b in zip(widths, widths[1:]))
+
+
+def ensemble_training(n_models: int, n_examples: int, in_features: int, hidden: list[int], n_classes: int,
+                      epochs: float, gpu: bool, threads: int) -> JobResources:
+    """K reference MLPs trained together, each on about half of ``n_examples`` for
+    ``epochs`` passes, then evaluated on all of them: weights, gradients and AdamW moments
+    of all K, and the (K, N, classes) evaluation outputs."""
+    params = mlp_parameters(in_features, hidden, n_classes)
+    flops = 6 * params * n_models * (epochs * n_examples / 2 + n_examples)
+    outputs = 4 * n_models * n_examples * (n_classes + max(hidden) + 8)
+    return JobResources(_mb(16 * params * n_models + outputs), _minutes(flops, gpu, threads), int(gpu))
+
+
 def light(n_rows: int) -> JobResources:
     """Table work in pandas (preparation, scoring from decodings, figures): ~2 kB a row."""
     return JobResources(_mb(2048 * n_rows), MIN_RUNTIME_MIN + n_rows // 200_000, 0)

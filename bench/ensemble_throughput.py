@@ -1,0 +1,127 @@
+"""Training throughput of K reference models: one batched ensemble vs K sequential runs.
+
+Both sides train the same K models (same initialisation, data and optimizer) for the same
+number of steps in one process: ``rotelab.ensemble.train_sequential`` once per model, then
+``rotelab.ensemble.train_ensemble`` for all K at once (torch.func vmap over stacked
+parameters). Reports wall-clock seconds, examples/s and the ensemble's speed-up, per model
+size and K. Models:
+
+* ``mlp``: the membership engine's digits MLP (64 -> 256 -> 10), batch 64;
+* ``gpt2-tiny``: configs/tiny.yaml's causal-LM base (d 64, 2 layers, 64-token blocks);
+* ``gpt2-default``: config.yaml's causal-LM base (d 128, 4 layers, 64-token blocks), 1.3M.
+
+    python bench/ensemble_throughput.py                       # CPU, K in 4 16 64
+    python bench/ensemble_throughput.py --device cuda --steps 50
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import numpy as np
+import torch
+
+from rotelab.classifier import build_classifier, cross_entropy_loss
+from rotelab.ensemble import EnsembleTrainConfig, train_ensemble, train_sequential
+
+
+def gpt2(d_model, layers, vocab, block):
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    def make(seed):
+        torch.manual_seed(seed)
+        cfg = GPT2Config(vocab_size=vocab, n_positions=block, n_embd=d_model, n_layer=layers, n_head=max(2, d_model // 32),
+                         resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0, attn_implementation="eager")
+        return GPT2LMHeadModel(cfg)
+
+    def data(n, device):
+        return {"input_ids": torch.randint(0, vocab, (n, block), device=device)}
+
+    def loss(forward, batch):
+        return forward(input_ids=batch["input_ids"], labels=batch["input_ids"]).loss
+
+    return make, data, loss
+
+
+def mlp():
+    def data(n, device):
+        return {"x": torch.rand(n, 64, device=device), "labels": torch.randint(0, 10, (n,), device=device)}
+
+    return (lambda seed: build_classifier(64, [256], 10, seed)), data, cross_entropy_loss
+
+
+MODELS = {
+    "mlp": (mlp, {}, 64),
+    "gpt2-tiny": (gpt2, dict(d_model=64, layers=2, vocab=1000, block=64), 32),
+    "gpt2-default": (gpt2, dict(d_model=128, layers=4, vocab=4000, block=64), 32),
+}
+
+
+def sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def measure(name: str, k: int, steps: int, device: torch.device, compile_mode: str | None = None) -> dict:
+    factory, kwargs, batch = MODELS[name]
+    make, make_data, loss = factory(**kwargs)
+    n = 2048
+    data = make_data(n, device)
+    rng = np.random.default_rng(0)
+    members = [np.flatnonzero(rng.random(n) < 0.5) for _ in range(k)]
+    cfg = EnsembleTrainConfig(steps=steps, batch_size=batch, lr=1e-3)
+    warm = EnsembleTrainConfig(steps=2, batch_size=batch, lr=1e-3)
+    compiled = EnsembleTrainConfig(steps=steps, batch_size=batch, lr=1e-3, compile=compile_mode)
+    quiet = dict(log=lambda *_: None, log_every=10**9)
+    # warm-up both paths (CUDA context, kernels, allocator)
+    train_sequential(make(0).to(device), data, members[0], loss, warm, 0)
+    train_ensemble([make(i).to(device) for i in range(k)], data, members, loss, warm, list(range(k)), **quiet)
+    sync(device)
+
+    models = [make(i).to(device) for i in range(k)]
+    start = time.perf_counter()
+    for i, model in enumerate(models):
+        train_sequential(model, data, members[i], loss, cfg, i)
+    sync(device)
+    sequential = time.perf_counter() - start
+
+    # With --compile the first run pays compilation; the second reuses the compiled graphs.
+    times = []
+    for _ in range(2 if compile_mode else 1):
+        models = [make(i).to(device) for i in range(k)]
+        start = time.perf_counter()
+        train_ensemble(models, data, members, loss, compiled, list(range(k)), **quiet)
+        sync(device)
+        times.append(time.perf_counter() - start)
+    ensemble = times[-1]
+    params = sum(p.numel() for p in make(0).parameters())
+    examples = k * steps * batch
+    return {"model": name, "parameters": params, "K": k, "steps": steps, "batch": batch, "device": str(device),
+            "ensemble_compile": compile_mode, "ensemble_first_run_s": round(times[0], 3),
+            "sequential_s": round(sequential, 3), "ensemble_s": round(ensemble, 3),
+            "sequential_examples_per_s": round(examples / sequential, 1),
+            "ensemble_examples_per_s": round(examples / ensemble, 1), "speedup": round(sequential / ensemble, 2)}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
+    parser.add_argument("--ks", nargs="+", type=int, default=[4, 16, 64])
+    parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--compile", default=None, help="torch.compile mode for the ensemble (e.g. default, "
+                        "reduce-overhead); its compilation counts in the timing, so use enough --steps")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.backends.cuda.matmul.allow_tf32 = True
+    device = torch.device(args.device)
+    for name in args.models:
+        for k in args.ks:
+            print(json.dumps(measure(name, k, args.steps, device, args.compile)), flush=True)
+
+
+if __name__ == "__main__":
+    main()

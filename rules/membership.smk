@@ -1,0 +1,103 @@
+# The membership engine on a small classifier: a pool of examples -> its IN/OUT matrix ->
+# K reference models trained as one ensemble -> attack scores, vulnerability and
+# counterfactual memorization. The privacy onion effect (P5) chains pools: each layer
+# removes the previous pool's most vulnerable (or, as control, random) examples.
+
+
+wildcard_constraints:
+    pool=ONION_POOL_PATTERN,
+
+
+rule membership_pool:
+    input:
+        unpack(onion_pool_inputs),
+    output:
+        "results/membership/classifier/{pool}/examples.parquet",
+    log:
+        "results/logs/membership/{pool}/pool.log",
+    conda:
+        "../envs/data.yaml"
+    threads: 1
+    resources:
+        mem_mb=resource(light_job(10_000), "mem_mb"),
+        runtime=resource(light_job(10_000), "runtime"),
+    params:
+        pool=onion_pool_params,
+    script:
+        "../workflow_scripts/membership_pool.py"
+
+
+rule membership_matrix:
+    input:
+        pool="results/membership/classifier/{pool}/examples.parquet",
+    output:
+        "results/membership/classifier/{pool}/matrix.parquet",
+    log:
+        "results/logs/membership/{pool}/matrix.log",
+    conda:
+        "../envs/data.yaml"
+    threads: 1
+    resources:
+        mem_mb=resource(light_job(10_000), "mem_mb"),
+        runtime=resource(light_job(10_000), "runtime"),
+    params:
+        matrix={
+            "reference_models": MEMBERSHIP["reference_models"],
+            "seed": MEMBERSHIP["seed"],
+        },
+    script:
+        "../workflow_scripts/membership_matrix.py"
+
+
+rule train_reference_models:
+    input:
+        pool="results/membership/classifier/{pool}/examples.parquet",
+        matrix="results/membership/classifier/{pool}/matrix.parquet",
+    output:
+        models=directory("results/membership/classifier/{pool}/models"),
+        observations="results/membership/classifier/{pool}/observations.parquet",
+    log:
+        "results/logs/membership/{pool}/train.log",
+    conda:
+        "../envs/torch.yaml"
+    threads: THREADS
+    resources:
+        mem_mb=resource(reference_training_job, "mem_mb"),
+        runtime=resource(reference_training_job, "runtime"),
+        gpu=resource(reference_training_job, "gpu"),
+    params:
+        classifier=MEMBERSHIP["classifier"],
+        seed=MEMBERSHIP["seed"],
+        device=JOB_DEVICE,
+    script:
+        "../workflow_scripts/train_reference_models.py"
+
+
+rule score_reference_models:
+    input:
+        observations="results/membership/classifier/{pool}/observations.parquet",
+    output:
+        attack_scores="results/membership/classifier/{pool}/attack_scores.parquet",
+        attacks="results/membership/classifier/{pool}/attacks.parquet",
+        vulnerability="results/membership/classifier/{pool}/vulnerability.parquet",
+        counterfactual="results/membership/classifier/{pool}/counterfactual.parquet",
+        counterfactual_summary="results/membership/classifier/{pool}/counterfactual_summary.parquet",
+    log:
+        "results/logs/membership/{pool}/score.log",
+    conda:
+        "../envs/torch.yaml"
+    threads: 1
+    resources:
+        mem_mb=resource(light_job(100_000), "mem_mb"),
+        runtime=resource(light_job(100_000), "runtime"),
+    params:
+        attacks=MEMBERSHIP["attacks"],
+        attack_config=membership_attack_config(),
+        onion={
+            key: MEMBERSHIP["onion"][key]
+            for key in ("attack", "fpr", "vulnerable_tpr")
+        },
+        bootstrap=config["scoring"]["bootstrap"],
+        seed=config["scoring"]["seed"],
+    script:
+        "../workflow_scripts/score_reference_models.py"

@@ -1,0 +1,172 @@
+"""Train K models of one architecture together, as one batched ensemble.
+
+LiRA and counterfactual memorization need many reference models that differ only in their
+training subset (a row of the membership matrix) and seed. Trained one after another, small
+models leave a GPU idle between kernel launches; stacked, every layer runs once for all K
+models. The parameters of the K models are stacked along a new leading axis
+(``torch.func.stack_module_state``) and the forward pass is ``vmap``-ed over that axis, each
+model reading its own batch. The total loss is the sum of the per-model losses, so each
+model's slice of the gradient is exactly its own gradient; AdamW acts element-wise, so one
+optimizer over the stacked tensors is K independent optimizers. Gradient clipping is the one
+global operation and is done per model.
+
+Equivalence: :func:`train_sequential` trains one model with the same index stream and
+optimizer; a test checks both give the same parameters to float tolerance. With dropout
+the models draw independent masks (``randomness="different"``), so results then agree only
+in distribution.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+from torch.func import functional_call, stack_module_state, vmap
+
+# loss(forward, batch) -> scalar mean loss of one model on its batch, where
+# forward(**inputs) runs that model; batch maps names to tensors of one model's examples.
+LossFn = Callable[[Callable, dict], torch.Tensor]
+
+
+@dataclass(frozen=True)
+class EnsembleTrainConfig:
+    """Optimisation shared by every model of an ensemble.
+
+    steps: optimizer steps per model (each model sees ``steps * batch_size`` examples of its
+        own training subset, in epochs of fresh permutations).
+    batch_size: examples per model per step.
+    lr, weight_decay: AdamW settings.
+    grad_clip: per-model gradient-norm bound (None: no clipping).
+    compile: torch.compile mode for the batched forward/backward (None: eager). Small
+        models on a GPU are launch-bound; compiling fuses the K-model kernels (compilation
+        takes tens of seconds, so it pays off for long runs only).
+    """
+
+    steps: int
+    batch_size: int
+    lr: float
+    weight_decay: float = 0.0
+    grad_clip: float | None = None
+    compile: str | None = None
+
+
+def epochs_to_steps(epochs: float, n_examples: int, batch_size: int) -> int:
+    """Steps for ``epochs`` passes over a training subset of ``n_examples``."""
+    return max(1, round(epochs * n_examples / batch_size))
+
+
+def index_stream(members: np.ndarray, steps: int, batch_size: int, seed: int) -> np.ndarray:
+    """(steps, batch_size) example positions: consecutive seeded permutations of ``members``,
+    cut into batches (a batch may straddle two epochs, so every batch is full)."""
+    rng = np.random.default_rng(seed)
+    need, chunks, have = steps * batch_size, [], 0
+    while have < need:
+        chunks.append(rng.permutation(members))
+        have += len(members)
+    return np.concatenate(chunks)[:need].reshape(steps, batch_size)
+
+
+def _gather(data: dict[str, torch.Tensor], idx: torch.Tensor) -> dict[str, torch.Tensor]:
+    return {name: tensor[idx] for name, tensor in data.items()}
+
+
+class Ensemble:
+    """K models with stacked parameters; ``models[k]`` recovers model k as a plain module."""
+
+    def __init__(self, models: list[nn.Module]):
+        # A plain copy, not a meta-device one: moving to meta unties tied weights (GPT-2's
+        # embedding and LM head), which functional_call must see tied.
+        self.template = copy.deepcopy(models[0])
+        self.params, self.buffers = stack_module_state(models)
+        self.size = len(models)
+
+    def _call(self, params, buffers, inputs: dict):
+        return functional_call(self.template, (params, buffers), args=(), kwargs=inputs)
+
+    def forward(self, inputs: dict[str, torch.Tensor]):
+        """Every model on its own inputs (tensors with a leading K axis)."""
+        return vmap(self._call, randomness="different")(self.params, self.buffers, inputs)
+
+    def forward_shared(self, inputs: dict[str, torch.Tensor]):
+        """Every model on the same inputs (no K axis)."""
+        return vmap(self._call, in_dims=(0, 0, None), randomness="different")(self.params, self.buffers, inputs)
+
+    def model(self, k: int, like: nn.Module) -> nn.Module:
+        """Model k as a module of ``like``'s class (its parameters copied in)."""
+        state = {name: tensor[k].detach().clone() for name, tensor in {**self.params, **self.buffers}.items()}
+        missing, unexpected = like.load_state_dict(state, strict=False)
+        # Tied weights (GPT-2's LM head) appear once in the stack, under their first name.
+        loaded = {t.data_ptr() for name, t in like.state_dict().items() if name in state}
+        untied = [name for name in missing if like.state_dict()[name].data_ptr() not in loaded]
+        if unexpected or untied:
+            raise ValueError(f"model {k} does not fit {type(like).__name__}: unexpected {unexpected}, missing {untied}")
+        return like
+
+
+def _clip_per_model(grads: list[torch.Tensor], max_norm: float) -> None:
+    norms = torch.sqrt(sum(g.flatten(1).pow(2).sum(1) for g in grads))
+    scale = (max_norm / (norms + 1e-6)).clamp(max=1.0)
+    for g in grads:
+        g.mul_(scale.view(-1, *([1] * (g.dim() - 1))))
+
+
+def train_ensemble(models: list[nn.Module], data: dict[str, torch.Tensor], members: list[np.ndarray],
+                   loss: LossFn, cfg: EnsembleTrainConfig, seeds: list[int], log=print,
+                   log_every: int = 100) -> Ensemble:
+    """Train ``models[k]`` on the examples ``members[k]`` (positions into ``data``), all at once.
+
+    ``models`` must share one architecture and sit on the device of ``data``; ``seeds[k]``
+    orders model k's examples (as in :func:`train_sequential`).
+    """
+    if not len(models) == len(members) == len(seeds):
+        raise ValueError("one member list and one seed per model")
+    ensemble = Ensemble(models)
+    for tensor in ensemble.params.values():
+        tensor.requires_grad_(True)
+    params = list(ensemble.params.values())
+    optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    device = next(iter(data.values())).device
+    streams = torch.as_tensor(np.stack([index_stream(m, cfg.steps, cfg.batch_size, s)
+                                        for m, s in zip(members, seeds)], axis=1), device=device)
+
+    def per_model(p, b, batch):
+        return loss(lambda **inputs: ensemble._call(p, b, inputs), batch)
+
+    batched_loss = vmap(per_model, randomness="different")
+    if cfg.compile:
+        batched_loss = torch.compile(batched_loss, mode=cfg.compile)
+    for step in range(cfg.steps):
+        losses = batched_loss(ensemble.params, ensemble.buffers, _gather(data, streams[step]))
+        optimizer.zero_grad(set_to_none=True)
+        losses.sum().backward()
+        if cfg.grad_clip is not None:
+            _clip_per_model([p.grad for p in params], cfg.grad_clip)
+        optimizer.step()
+        if (step + 1) % log_every == 0 or step + 1 == cfg.steps:
+            log(f"step {step + 1}/{cfg.steps}: mean loss {losses.mean().item():.4f} "
+                f"(min {losses.min().item():.4f}, max {losses.max().item():.4f}) over {len(models)} models")
+    for tensor in params:
+        tensor.requires_grad_(False)
+    return ensemble
+
+
+def train_sequential(model: nn.Module, data: dict[str, torch.Tensor], members: np.ndarray, loss: LossFn,
+                     cfg: EnsembleTrainConfig, seed: int) -> nn.Module:
+    """One model, plain PyTorch: the reference the ensemble must match (and the baseline
+    the ensemble benchmark times)."""
+    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    device = next(iter(data.values())).device
+    stream = torch.as_tensor(index_stream(members, cfg.steps, cfg.batch_size, seed), device=device)
+    model.train()
+    for step in range(cfg.steps):
+        value = loss(lambda **inputs: model(**inputs), _gather(data, stream[step]))
+        optimizer.zero_grad(set_to_none=True)
+        value.backward()
+        if cfg.grad_clip is not None:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        optimizer.step()
+    return model

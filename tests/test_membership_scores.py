@@ -1,0 +1,66 @@
+"""Scores over a real (tiny) reference ensemble and over hand-built observations."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rotelab.classification_data import dataset_table
+from rotelab.classifier import (
+    ClassifierTrainConfig,
+    observe,
+    train_reference_classifiers,
+)
+from rotelab.membership import draw_matrix
+from rotelab.membership_scores import (
+    attack_scores,
+    counterfactual_memorization,
+    summarise_attacks,
+    summarise_counterfactual,
+)
+
+
+def test_counterfactual_memorization_hand_case():
+    # example 0: right only when trained on (CM 1); example 1: always right (CM 0)
+    member = np.array([[True, False], [True, True], [False, True], [False, False]])
+    rows = [{"model": k, "example": i, "member": member[k, i], "correct": bool(member[k, i]) or i == 1,
+             "prob": 0.9 if member[k, i] else 0.3} for k in range(4) for i in range(2)]
+    cm = counterfactual_memorization(pd.DataFrame(rows)).set_index("example")
+    assert cm.loc[0, "cm_accuracy"] == 1.0 and cm.loc[1, "cm_accuracy"] == 0.0
+    assert cm.loc[0, "cm_probability"] == pytest.approx(0.6) and (cm["n_in"] == 2).all()
+    summary = summarise_counterfactual(cm.reset_index(), 100, 0).set_index(["score", "metric"])
+    assert summary.loc[("cm_accuracy", "mean"), "value"] == 0.5
+    assert summary.loc[("cm_accuracy", "share_above_0.5"), "value"] == 0.5
+
+
+@pytest.fixture(scope="module")
+def observations():
+    pool = dataset_table("breast-cancer")
+    matrix = draw_matrix(len(pool), 8, 0)
+    cfg = ClassifierTrainConfig(hidden=(32,), epochs=40, batch_size=32, lr=3e-3)
+    ensemble = train_reference_classifiers(pool, matrix, cfg, seed=0, log=lambda *_: None)
+    return observe(ensemble, pool, matrix)
+
+
+def test_reference_models_fit_their_training_sets(observations):
+    assert len(observations) == 8 * 569
+    train = observations.loc[observations["member"], "correct"].mean()
+    held_out = observations.loc[~observations["member"], "correct"].mean()
+    assert train > 0.99 and 0.85 < held_out < train
+    # phi is log(p / (1 - p)) of the true label
+    p = observations["prob"].clip(1e-6, 1 - 1e-6)
+    ok = observations["prob"].between(1e-4, 1 - 1e-4)
+    np.testing.assert_allclose(observations.loc[ok, "phi"], np.log(p / (1 - p))[ok], rtol=1e-3, atol=1e-3)
+
+
+def test_attacks_over_the_ensemble(observations):
+    scores = attack_scores(observations, ["lira_online_fixed", "loss"])
+    assert set(scores.columns) == {"attack", "model", "example", "member", "score"}
+    assert len(scores) == 2 * len(observations)
+    loss = scores[scores["attack"] == "loss"].reset_index(drop=True)
+    np.testing.assert_allclose(loss["score"], observations["logprob"], rtol=1e-6)
+    summary = summarise_attacks(scores, 100, 0).set_index(["attack", "metric"])
+    for attack in ("lira_online_fixed", "loss"):
+        row = summary.loc[(attack, "auc")]
+        assert 0.5 < row["value"] < 1 and row["ci_low"] <= row["value"] <= row["ci_high"]
+    # calibrating per example beats the raw loss at low FPR (LiRA's point)
+    assert summary.loc[("lira_online_fixed", "tpr_at_1pct_fpr"), "value"] > summary.loc[("loss", "tpr_at_1pct_fpr"), "value"]

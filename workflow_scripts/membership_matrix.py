@@ -1,0 +1,11 @@
+from rotelab.io import read_parquet, write_parquet
+from rotelab.logs import log_to
+from rotelab.membership import draw_matrix, to_table
+
+with log_to(snakemake.log[0]):
+    params = snakemake.params.matrix
+    pool = read_parquet(snakemake.input.pool)
+    matrix = draw_matrix(len(pool), params["reference_models"], params["seed"])
+    print(f"{matrix.shape[0]} models x {matrix.shape[1]} examples; training-set sizes "
+          f"{matrix.sum(1).min()}-{matrix.sum(1).max()}")
+    write_parquet(to_table(matrix, pool["example"]), snakemake.output[0])

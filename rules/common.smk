@@ -1,5 +1,6 @@
 # Helpers shared by the rules: the param functions that hand each stage exactly the
 # config it depends on.
+import functools
 import math
 import re
 
@@ -264,15 +265,22 @@ def membership_attack_config():
     return {}
 
 
-def reference_training_job(wildcards):
+@functools.cache
+def membership_data_shape():
+    """(examples, features, classes) of the membership dataset, loaded once per run."""
     data = classification_datasets.get(MEMBERSHIP["dataset"])()
+    return len(data.labels), data.features.shape[1], data.n_classes
+
+
+def reference_training_job(wildcards):
+    n_examples, n_features, n_classes = membership_data_shape()
     classifier = MEMBERSHIP["classifier"]
     return estimate.ensemble_training(
         MEMBERSHIP["reference_models"],
-        len(data.labels),
-        data.features.shape[1],
+        n_examples,
+        n_features,
         classifier["hidden"],
-        data.n_classes,
+        n_classes,
         classifier["epochs"],
         ON_GPU,
         THREADS,

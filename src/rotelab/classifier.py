@@ -91,10 +91,11 @@ def train_reference_classifiers(table: pd.DataFrame, matrix: np.ndarray, cfg: Cl
     """Train one classifier per row of ``matrix`` (on the pool rows it marks IN), all at
     once as an :class:`~rotelab.ensemble.Ensemble`. Model k is seeded ``seed + k``."""
     from .ensemble import EnsembleTrainConfig, epochs_to_steps, train_ensemble
+    from .membership import members_of
 
     data = table_tensors(table, device)
     n_models, n_classes = matrix.shape[0], int(table["label"].max()) + 1
-    members = [np.flatnonzero(row) for row in matrix]
+    members = [members_of(matrix, k) for k in range(n_models)]
     steps = epochs_to_steps(cfg.epochs, int(np.mean([len(m) for m in members])), cfg.batch_size)
     train = EnsembleTrainConfig(steps=steps, batch_size=cfg.batch_size, lr=cfg.lr, weight_decay=cfg.weight_decay)
     models = [build_classifier(data["x"].shape[1], list(cfg.hidden), n_classes, seed + k).to(device)

@@ -34,11 +34,12 @@ def attack_scores(observations: pd.DataFrame, names, cfg: AttackConfig | None = 
     ids = pd.unique(observations["example"])
     k, n = member.shape
     frames = []
+    reference = ReferenceObservations(_wide(observations, REFERENCE_STATISTIC), member)
+    logprob, mean, std = (_wide(observations, c) for c in ("logprob", "logprob_mean", "logprob_std"))
     for name in names:
         if name in REFERENCE_ATTACKS:
-            scores = attacks.get(name)(ReferenceObservations(_wide(observations, REFERENCE_STATISTIC), member))
+            scores = attacks.get(name)(reference)
         else:
-            logprob, mean, std = (_wide(observations, c) for c in ("logprob", "logprob_mean", "logprob_std"))
             attack = attacks.get(name)
             scores = np.array([[attack(TokenScores(logprob[i, j:j + 1], mean[i, j:j + 1], std[i, j:j + 1]), "", cfg)
                                 for j in range(n)] for i in range(k)])

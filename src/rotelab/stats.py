@@ -39,26 +39,18 @@ def rate(flags, confidence: float = 0.95) -> dict:
     return {"value": k / n if n else math.nan, "n": n, "ci_low": lo, "ci_high": hi}
 
 
-def bootstrap_intervals(statistic: Callable[..., np.ndarray], *samples: np.ndarray, n_boot: int = 1000,
-                        seed: int = 0, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-    """Percentile bootstrap of a vector-valued statistic (one interval per component); each
-    sample is resampled independently (stratified)."""
+def bootstrap_interval(statistic: Callable[..., float], *samples: np.ndarray, n_boot: int = 1000,
+                       seed: int = 0, confidence: float = 0.95) -> tuple[float, float]:
+    """Percentile bootstrap; each sample is resampled independently (stratified)."""
     rng = np.random.default_rng(seed)
     samples = [np.asarray(s) for s in samples]
     if any(len(s) == 0 for s in samples):
-        size = np.size(statistic(*samples)) if all(len(s) for s in samples) else 1
-        return np.full(size, math.nan), np.full(size, math.nan)
-    stats = np.array([np.atleast_1d(statistic(*(s[rng.integers(0, len(s), len(s))] for s in samples)))
-                      for _ in range(n_boot)], dtype=float)
+        return (math.nan, math.nan)
+    stats = np.empty(n_boot)
+    for b in range(n_boot):
+        stats[b] = statistic(*(s[rng.integers(0, len(s), len(s))] for s in samples))
     alpha = (1 - confidence) / 2
-    return np.nanquantile(stats, alpha, axis=0), np.nanquantile(stats, 1 - alpha, axis=0)
-
-
-def bootstrap_interval(statistic: Callable[..., float], *samples: np.ndarray, n_boot: int = 1000,
-                       seed: int = 0, confidence: float = 0.95) -> tuple[float, float]:
-    """Percentile bootstrap of a scalar statistic; each sample is resampled independently."""
-    lo, hi = bootstrap_intervals(statistic, *samples, n_boot=n_boot, seed=seed, confidence=confidence)
-    return (float(lo[0]), float(hi[0]))
+    return (float(np.nanquantile(stats, alpha)), float(np.nanquantile(stats, 1 - alpha)))
 
 
 def mean_with_interval(values, n_boot: int = 1000, seed: int = 0) -> dict:
@@ -95,13 +87,6 @@ def auc(member_scores, nonmember_scores) -> float:
     ranks = rankdata(np.concatenate([pos, neg]))
     u = ranks[: len(pos)].sum() - len(pos) * (len(pos) + 1) / 2
     return float(u / (len(pos) * len(neg)))
-
-
-def balanced_accuracy(member_scores, nonmember_scores) -> float:
-    """Best accuracy over thresholds on a balanced member/non-member set,
-    max (TPR + 1 - FPR) / 2 (the "balanced accuracy" LiRA reports)."""
-    fpr, tpr = roc_curve(member_scores, nonmember_scores)
-    return float(np.max(1 - (fpr + (1 - tpr)) / 2))
 
 
 def tpr_at_fpr(member_scores, nonmember_scores, max_fpr: float) -> float:

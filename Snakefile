@@ -35,6 +35,8 @@ include: "rules/plots.smk"
 include: "rules/lm.smk"
 include: "rules/lm_finetune.smk"
 include: "rules/membership.smk"
+include: "rules/seqkd_subgroups.smk"
+include: "rules/adaptive_seqkd.smk"
 
 
 report: "report/workflow.rst"

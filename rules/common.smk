@@ -5,24 +5,41 @@ import math
 import re
 
 from rotelab import lm_runs, onion
+from rotelab.adaptive_seqkd import SUBSETS as ADAPTIVE_SUBSETS
 from rotelab.classification_data import classification_datasets
 from rotelab import resources as estimate
 from rotelab.figures import figures
 from rotelab.workflow_env import host_has_gpus
 
 MODELS = ["teacher", "student", "baseline"]
+# Adaptive-SeqKD (P3): a fine-tuned teacher and the student distilled from it, per subset.
+ADAPTIVE_TEACHERS = [f"teacher_{subset}" for subset in ADAPTIVE_SUBSETS]
+ADAPTIVE_STUDENTS = [f"student_{subset}" for subset in ADAPTIVE_SUBSETS]
 TRANSLATION_SPLITS = ["train", "test", "canaries"]
 
 
 wildcard_constraints:
-    model="|".join(MODELS),
+    model="|".join(MODELS + ADAPTIVE_STUDENTS),
+    teacher="|".join(["teacher"] + ADAPTIVE_TEACHERS),
+    subset="|".join(ADAPTIVE_SUBSETS),
     split="|".join(TRANSLATION_SPLITS),
     figure="|".join(figures.names()),
 
 
 def role_config(model):
-    """Baseline B shares the student's architecture and optimisation settings (P3)."""
-    return config["teacher"] if model == "teacher" else config["student"]
+    """Baseline B and the adaptive students share the student's architecture and
+    optimisation settings (P3); fine-tuned teachers keep the teacher's architecture."""
+    return config["teacher"] if model.startswith("teacher") else config["student"]
+
+
+def teacher_of(student):
+    """The teacher whose KD corpus a student learns from: student -> teacher, student_hq ->
+    teacher_hq."""
+    return student.replace("student", "teacher", 1)
+
+
+def kd_corpus(student):
+    return f"results/generations/{teacher_of(student)}/kd_corpus.parquet"
 
 
 def training_params(wildcards):
@@ -34,8 +51,8 @@ def training_params(wildcards):
 
 
 def training_data(wildcards):
-    if wildcards.model == "student":
-        return "results/generations/kd_corpus.parquet"
+    if wildcards.model.startswith("student"):
+        return kd_corpus(wildcards.model)
     return "results/canaries/train.parquet"
 
 
@@ -57,12 +74,8 @@ def figure_targets():
 
 
 def kd_corpus_if_student(wildcards):
-    """The student's secondary ExMem compares against the teacher's KD output."""
-    return (
-        ["results/generations/kd_corpus.parquet"]
-        if wildcards.model == "student"
-        else []
-    )
+    """A student's secondary ExMem compares against its teacher's KD output."""
+    return [kd_corpus(wildcards.model)] if wildcards.model.startswith("student") else []
 
 
 def figure_input_files(wildcards):
@@ -285,3 +298,66 @@ def reference_training_job(wildcards):
         ON_GPU,
         THREADS,
     )
+
+
+# ---- SeqKD subgroups and Adaptive-SeqKD (P3) ---------------------------------------------
+SUBGROUPS = config["seqkd_subgroups"]
+ADAPTIVE = config["adaptive_seqkd"]
+
+
+def reference_index(wildcards):
+    return int(wildcards.reference[len("ref") :])
+
+
+def translation_reference_train(wildcards=None):
+    """The baseline's optimisation on half the corpus: half its steps by default, so each
+    reference model passes over its pairs as often as B over all of them."""
+    train = dict(config["student"]["train"])
+    train["steps"] = SUBGROUPS["steps"] or max(1, train["steps"] // 2)
+    train["warmup_steps"] = min(train["warmup_steps"], train["steps"])
+    return train
+
+
+def translation_reference_params(wildcards):
+    train = translation_reference_train()
+    seed = train["seed"] + SUBGROUPS["seed"] + reference_index(wildcards)
+    return {
+        "model": config["student"]["model"],
+        "train": {**train, "seed": seed, "device": JOB_DEVICE},
+    }
+
+
+def translation_reference_job(wildcards):
+    return estimate.training(
+        config["student"]["model"],
+        translation_reference_train(),
+        VOCAB,
+        ON_GPU,
+        THREADS,
+    )
+
+
+def adaptive_subset_params():
+    return {
+        key: ADAPTIVE[key] for key in ("chrf", "confidence", "min_source_words", "seed")
+    }
+
+
+def teacher_finetuning_params():
+    """P3 continues at its teacher's last learning rate: 10% of the peak here."""
+    lr = ADAPTIVE["lr"] or 0.1 * config["teacher"]["train"]["lr"]
+    return {
+        "epochs": ADAPTIVE["epochs"],
+        "batch_size": ADAPTIVE["batch_size"],
+        "lr": lr,
+        "seed": ADAPTIVE["seed"],
+        "max_len": config["teacher"]["train"].get("max_len", 64),
+        "device": JOB_DEVICE,
+    }
+
+
+def teacher_finetuning_job(wildcards):
+    """At most one epoch over the whole corpus (the subset's size is known only at run time)."""
+    steps = max(1, math.ceil(ADAPTIVE["epochs"] * N_TRAIN / ADAPTIVE["batch_size"]))
+    train = {"batch_size": ADAPTIVE["batch_size"], "steps": steps}
+    return estimate.training(config["teacher"]["model"], train, VOCAB, ON_GPU, THREADS)

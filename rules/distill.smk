@@ -2,12 +2,12 @@
 # source become the student's training targets.
 rule distill_corpus:
     input:
-        model="results/models/teacher",
+        model="results/models/{teacher}",
         train="results/canaries/train.parquet",
     output:
-        "results/generations/kd_corpus.parquet",
+        "results/generations/{teacher}/kd_corpus.parquet",
     log:
-        "results/logs/distill_corpus.log",
+        "results/logs/distill_corpus/{teacher}.log",
     # The teacher -> KD corpus -> student path is the critical one; scoring can wait.
     priority: 10
     conda:

@@ -45,6 +45,7 @@ rule membership_matrix:
             "reference_models": MEMBERSHIP["reference_models"],
             "seed": MEMBERSHIP["seed"],
         },
+        id_column="example",
     script:
         "../workflow_scripts/membership_matrix.py"
 

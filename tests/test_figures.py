@@ -126,3 +126,49 @@ def test_membership_figures_render_from_pool_tables(tmp_path):
     assert out.loc[("newly_vulnerable", "targeted", 1), "value"] == pytest.approx(2 / 7)
     assert out.loc[("newly_vulnerable", "random", 1), "value"] == pytest.approx(1 / 6)
     assert (out["ci_low"] <= out["value"] + 1e-9).all() and (out["value"] <= out["ci_high"] + 1e-9).all()
+
+
+def test_seqkd_subgroup_figure_renders_every_group(tmp_path):
+    from rotelab.seqkd_extension_figures import SUBGROUP_RATES
+    from rotelab.seqkd_subgroups import assign_groups, subgroup_rates
+
+    rng = np.random.default_rng(0)
+    ids = np.arange(300)
+    cm = rng.uniform(-0.1, 0.8, 300)
+    groups = assign_groups(pd.DataFrame({"pair_id": ids}), pd.DataFrame({"example": ids, "cm_probability": cm}),
+                           pd.DataFrame({"pair_id": ids, "confidence": rng.uniform(size=300)}))
+    # Replication rises with CM for every model, as P3 finds.
+    examples = pd.concat([pd.DataFrame({"model": m, "pair_id": ids, "reference_kind": "corpus",
+                                        "replicated": rng.uniform(size=300) < cm * scale, "exmem": cm > 0.7})
+                          for m, scale in (("teacher", 1.2), ("student", 0.8), ("baseline", 0.6))])
+    path = tmp_path / "rates.parquet"
+    subgroup_rates(examples, groups).to_parquet(path)
+    out = render("seqkd_cm_subgroups", {SUBGROUP_RATES: [str(path)]}, str(tmp_path / "f.png"),
+                 str(tmp_path / "f.pdf"), str(tmp_path / "f.csv"))
+    assert (tmp_path / "f.png").stat().st_size > 1000
+    teacher = out[(out.model == "teacher") & (out.metric == "replication") & (out.grouping == "cm")].set_index("group")
+    assert teacher.loc[">=0.4", "value"] > teacher.loc["<0.2", "value"]
+    assert teacher["n"].sum() == 300
+
+
+def test_seqkd_adaptive_figure_compares_each_student_with_s(tmp_path):
+    from rotelab.seqkd_extension_figures import ADAPTIVE_SUBSETS, STUDENT_SCORES
+
+    inputs = {}
+    for pattern, (model, exmem) in zip(STUDENT_SCORES, [("student", 40), ("student_hq", 30), ("student_random", 40)]):
+        rows = [{"model": model, "metric": metric, "value": k / n, "n": n, "ci_low": 0.0, "ci_high": 1.0}
+                for metric, k, n in [("replication", 100, 1000), ("exmem", exmem, 100),
+                                     ("osc_hallucination", 10, 1000), ("nat_hallucination", 0, 1000),
+                                     ("bleu", 20, 100), ("chrf", 45, 100)]]
+        path = tmp_path / f"{model}.parquet"
+        pd.DataFrame(rows).to_parquet(path)
+        inputs[pattern] = [str(path)]
+    subsets = pd.DataFrame({"subset": ["hq"] * 5 + ["random"] * 5, "pair_id": range(10)})
+    subsets.to_parquet(tmp_path / "subsets.parquet")
+    inputs[ADAPTIVE_SUBSETS] = [str(tmp_path / "subsets.parquet")]
+    out = render("seqkd_adaptive", inputs, str(tmp_path / "f.png"), str(tmp_path / "f.pdf"), str(tmp_path / "f.csv"))
+    rel = out.set_index(["model", "metric"])["value"]
+    assert rel["student_hq_vs_student", "exmem"] == pytest.approx(-25.0)
+    assert rel["student_random_vs_student", "exmem"] == pytest.approx(0.0)
+    assert np.isnan(rel["student_hq_vs_student", "nat_hallucination"])  # 0 of 1000 against 0 of 1000
+    assert rel["teacher_hq", "finetuning_pairs"] == 5

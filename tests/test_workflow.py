@@ -15,7 +15,7 @@ pytestmark = pytest.mark.e2e
 
 TINY = REPO / "configs" / "tiny.yaml"
 FIGURES = ["seqkd_quality", "seqkd_memorization", "canary_extraction", "canary_mia", "lora_fl_memorization",
-           "lora_rank", "lora_fl_defenses", "lira_roc", "onion_effect"]
+           "lora_rank", "lora_fl_defenses", "lira_roc", "onion_effect", "seqkd_cm_subgroups", "seqkd_adaptive"]
 # configs/tiny.yaml plans 13 causal-LM runs: 4 (memorization) + 1 new rank + 8 defended.
 N_LM_RUNS = 13
 
@@ -158,6 +158,51 @@ def test_onion_changes_rerun_only_the_pools_they_touch(workdir, tmp_path):
                                           "score_reference_models": 3, "figure": 2, "all": 1}
 
 
+def test_seqkd_subgroup_and_adaptive_tables(workdir):
+    translation = workdir / "results/membership/translation"
+    matrix = pd.read_parquet(translation / "matrix.parquet")
+    train = pd.read_parquet(workdir / "results/data/train.parquet")
+    assert matrix["model"].nunique() == 2 and (matrix.groupby("example")["member"].sum() == 1).all()
+    assert set(matrix["example"]) == set(train["pair_id"])
+    cm = pd.read_parquet(translation / "counterfactual.parquet")
+    assert len(cm) == len(train) and (cm[["n_in", "n_out"]] == 1).all().all()
+    assert cm["cm_probability"].between(-1, 1).all() and cm["in_probability"].between(0, 1).all()
+    # Each reference model fits its own half better than the other half.
+    observations = pd.concat(pd.read_parquet(p) for p in sorted((translation / "observations").glob("*.parquet")))
+    fit = observations.groupby(["model", "member"])["prob"].mean().unstack()
+    assert (fit[True] > fit[False]).all()
+    rates = pd.read_csv(workdir / "results/tables/seqkd_cm_subgroups.csv")
+    everything = rates[(rates.grouping == "all") & (rates.metric == "replication")]
+    assert set(everything["model"]) == {"teacher", "student", "baseline"} and (everything["n"] == len(train)).all()
+    per_bucket = rates[(rates.grouping == "cm") & (rates.metric == "replication") & (rates.model == "teacher")]
+    assert per_bucket["n"].sum() == len(train)
+
+    subsets = pd.read_parquet(workdir / "results/adaptive/subsets.parquet")
+    sizes = subsets.groupby("subset").size()
+    assert sizes["hq"] == sizes["random"] > 0
+    hq = subsets[subsets.subset == "hq"]
+    assert (hq["chrf"] > 8).all() and (hq["confidence"] > 0.02).all()
+    log = pd.read_parquet(workdir / "results/models/teacher_hq/training_log.parquet")
+    assert log["step"].iloc[-1] == max(1, round(sizes["hq"] / 32))
+    kd = pd.read_parquet(workdir / "results/generations/teacher_hq/kd_corpus.parquet")
+    assert len(kd) == len(pd.read_parquet(workdir / "results/canaries/train.parquet"))
+    adaptive = pd.read_csv(workdir / "results/tables/seqkd_adaptive.csv")
+    assert {"student", "student_hq", "student_random", "student_hq_vs_student"} <= set(adaptive["model"])
+
+
+def test_seqkd_extension_changes_rerun_only_their_stages(workdir, tmp_path):
+    chrf = overlay(tmp_path, "chrf.yaml", "adaptive_seqkd:\n  chrf: 7\n")
+    assert planned_jobs(workdir, [chrf]) == {"adaptive_subsets": 1, "finetune_teacher": 2, "distill_corpus": 2,
+                                             "train_model": 2, "translate": 4, "exmem_prefixes": 2,
+                                             "score_translation": 2, "figure": 1, "all": 1}
+    k = overlay(tmp_path, "k.yaml", "seqkd_subgroups:\n  reference_models: 4\n")
+    assert planned_jobs(workdir, [k]) == {"translation_matrix": 1, "train_translation_reference": 4,
+                                          "score_translation_reference": 4, "translation_counterfactual": 1,
+                                          "seqkd_subgroups": 1, "figure": 1, "all": 1}
+    buckets = overlay(tmp_path, "buckets.yaml", "seqkd_subgroups:\n  cm_buckets: [0.1, 0.3]\n")
+    assert planned_jobs(workdir, [buckets]) == {"seqkd_subgroups": 1, "figure": 1, "all": 1}
+
+
 def test_artifacts_follow_the_contract(workdir):
     for model in ("teacher", "student", "baseline"):
         ckpt = workdir / "results/models" / model
@@ -167,7 +212,7 @@ def test_artifacts_follow_the_contract(workdir):
         assert log["loss"].iloc[-1] < log["loss"].iloc[0]
     canaries = pd.read_parquet(workdir / "results/canaries/canaries.parquet")
     assert {"canary_id", "replicas", "inserted", "secret"} <= set(canaries.columns)
-    kd = pd.read_parquet(workdir / "results/generations/kd_corpus.parquet")
+    kd = pd.read_parquet(workdir / "results/generations/teacher/kd_corpus.parquet")
     train = pd.read_parquet(workdir / "results/canaries/train.parquet")
     assert len(kd) == len(train) and (kd["src"] == train["src"]).all()
     scores = pd.read_parquet(workdir / "results/scores/teacher/membership_examples.parquet")
@@ -204,8 +249,10 @@ def test_replica_change_retrains_but_keeps_corpus_and_tokenizer(workdir, tmp_pat
     change = overlay(tmp_path, "replicas.yaml", "canaries:\n  replicas: [1, 8, 16]\n")
     jobs = planned_jobs(workdir, [change])
     assert jobs.get("make_canaries") == 1 and jobs.get("inject_canaries") == 1
-    assert jobs.get("train_model") == 3 and jobs.get("distill_corpus") == 1
+    # T, S, B and the two adaptive students; the reference models never see canaries.
+    assert jobs.get("train_model") == 5 and jobs.get("distill_corpus") == 3 and jobs.get("finetune_teacher") == 2
     assert "prepare_corpus" not in jobs and "train_tokenizer" not in jobs
+    assert "train_translation_reference" not in jobs
 
 
 def test_lm_base_is_pretrained_to_a_plateau_and_cached(workdir, tmp_path):

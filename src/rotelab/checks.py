@@ -64,6 +64,7 @@ def check_config(config: dict) -> None:
     check_train("lm.base.train", lm["base"]["train"])
     check_finetuning(lm)
     check_membership(config["membership"])
+    check_seqkd_subgroups(config["seqkd_subgroups"])
 
     data = config["data"]
     if data["min_words"] > data["max_words"]:
@@ -159,3 +160,9 @@ def check_membership(membership: dict) -> None:
         raise ConfigError(f"config key membership.onion.remove: {onion['layers']} layers x {onion['remove']} "
                           f"removes {removed} of the {size} examples of {membership['dataset']!r}; keep it to "
                           "at most half")
+
+
+def check_seqkd_subgroups(subgroups: dict) -> None:
+    edges = subgroups["cm_buckets"]
+    if any(b <= a for a, b in zip(edges, edges[1:])):
+        raise ConfigError(f"config key seqkd_subgroups.cm_buckets: bucket edges {edges} must increase")

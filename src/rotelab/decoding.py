@@ -120,6 +120,7 @@ def score_targets(model, tokenizer, sources: list[str], targets: list[str], batc
                            decoder_input_ids=decoder_input).logits
         logp = F.log_softmax(logits.float(), dim=-1)
         token_logp = logp.gather(-1, tgt[..., None])[..., 0]
+        correct = logp.argmax(-1).eq(tgt)
         if with_distribution:
             mean, std = distribution_stats(logp)
         else:
@@ -130,5 +131,6 @@ def score_targets(model, tokenizer, sources: list[str], targets: list[str], batc
                 token_logp[row, :n].cpu().numpy(),
                 mean[row, :n].cpu().numpy(),
                 std[row, :n].cpu().numpy(),
+                correct[row, :n].cpu().numpy(),
             )
     return results  # type: ignore[return-value]

@@ -14,11 +14,14 @@ class TokenScores:
     logprobs: log p(y_t | y_<t, x) for every target token (EOS included).
     mean / std: mean and standard deviation of log p(z) for z drawn from the model's own
         next-token distribution at each position (min-k%++'s normalisers).
+    correct: whether each target token is the model's most likely next token (Zhang et
+        al.'s per-token accuracy); None where the scorer does not record it.
     """
 
     logprobs: np.ndarray
     mean: np.ndarray
     std: np.ndarray
+    correct: np.ndarray | None = None
 
 
 def distribution_stats(logp):

@@ -1,0 +1,45 @@
+# Adaptive-SeqKD (P3 section 5): the teacher, fine-tuned one epoch on the pairs it already
+# translates well and confidently (or, as control, on a random subset of the same size),
+# writes a new KD corpus; the student is retrained on it with its usual settings.
+
+
+rule adaptive_subsets:
+    input:
+        quality="results/scores/teacher/kd_quality.parquet",
+    output:
+        "results/adaptive/subsets.parquet",
+    log:
+        "results/logs/adaptive/subsets.log",
+    conda:
+        "../envs/data.yaml"
+    threads: 1
+    resources:
+        mem_mb=resource(light_job(N_TRAIN), "mem_mb"),
+        runtime=resource(light_job(N_TRAIN), "runtime"),
+    params:
+        subsets=adaptive_subset_params(),
+    script:
+        "../workflow_scripts/adaptive_subsets.py"
+
+
+rule finetune_teacher:
+    input:
+        model="results/models/teacher",
+        subsets="results/adaptive/subsets.parquet",
+    output:
+        directory("results/models/teacher_{subset}"),
+    log:
+        "results/logs/adaptive/finetune_teacher_{subset}.log",
+    # On the path to the adaptive students, like the teacher's own training.
+    priority: 10
+    conda:
+        "../envs/torch.yaml"
+    threads: THREADS
+    resources:
+        mem_mb=resource(teacher_finetuning_job, "mem_mb"),
+        runtime=resource(teacher_finetuning_job, "runtime"),
+        gpu=resource(teacher_finetuning_job, "gpu"),
+    params:
+        finetune=teacher_finetuning_params(),
+    script:
+        "../workflow_scripts/finetune_teacher.py"

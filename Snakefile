@@ -37,6 +37,7 @@ include: "rules/lm_finetune.smk"
 include: "rules/membership.smk"
 include: "rules/seqkd_subgroups.smk"
 include: "rules/adaptive_seqkd.smk"
+include: "rules/acil.smk"
 
 
 report: "report/workflow.rst"

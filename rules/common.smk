@@ -84,6 +84,7 @@ def figure_input_files(wildcards):
         family: [spec.name for spec in specs] for family, specs in LM_FAMILIES.items()
     }
     families["onion"] = ONION_POOLS
+    families["acil"] = [str(k) for k in ACIL["phases"]]
     return figures.get(wildcards.figure).input_files(families)
 
 
@@ -361,3 +362,7 @@ def teacher_finetuning_job(wildcards):
     steps = max(1, math.ceil(ADAPTIVE["epochs"] * N_TRAIN / ADAPTIVE["batch_size"]))
     train = {"batch_size": ADAPTIVE["batch_size"], "steps": steps}
     return estimate.training(config["teacher"]["model"], train, VOCAB, ON_GPU, THREADS)
+
+
+# ---- ACIL (P7) ---------------------------------------------------------------------------
+ACIL = config["acil"]

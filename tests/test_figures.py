@@ -172,3 +172,25 @@ def test_seqkd_adaptive_figure_compares_each_student_with_s(tmp_path):
     assert rel["student_random_vs_student", "exmem"] == pytest.approx(0.0)
     assert np.isnan(rel["student_hq_vs_student", "nat_hallucination"])  # 0 of 1000 against 0 of 1000
     assert rel["teacher_hq", "finetuning_pairs"] == 5
+
+
+def test_acil_figures_render_from_phase_tables(tmp_path):
+    from rotelab.acil import SGDHeadConfig, run_phases
+    from rotelab.acil_figures import PHASE_TABLE
+
+    rng = np.random.default_rng(0)
+    X = np.abs(rng.normal(size=(200, 20)))
+    y = np.repeat(np.arange(4), 50)
+    paths = []
+    for k in (2, 3):
+        path = tmp_path / f"phases_{k}.parquet"
+        pd.DataFrame(run_phases(X[::2], y[::2], X[1::2], y[1::2], 2, k, 1.0, SGDHeadConfig(epochs=2), 0)).to_parquet(path)
+        paths.append(str(path))
+    out = render("acil_equivalence", {PHASE_TABLE: paths}, str(tmp_path / "e.png"), str(tmp_path / "e.pdf"),
+                 str(tmp_path / "e.csv"))
+    assert len(out) == (2 + 1) + (3 + 1) and (out["value"] < 1e-9).all()
+    out = render("acil_accuracy", {PHASE_TABLE: paths}, str(tmp_path / "a.png"), str(tmp_path / "a.pdf"),
+                 str(tmp_path / "a.csv"))
+    assert set(out["method"]) == {"acil", "joint", "sgd"} and len(out) == 3 * 7
+    assert ((out["ci_low"] <= out["value"]) & (out["value"] <= out["ci_high"])).all()
+    assert (tmp_path / "a.png").stat().st_size > 1000

@@ -15,7 +15,8 @@ pytestmark = pytest.mark.e2e
 
 TINY = REPO / "configs" / "tiny.yaml"
 FIGURES = ["seqkd_quality", "seqkd_memorization", "canary_extraction", "canary_mia", "lora_fl_memorization",
-           "lora_rank", "lora_fl_defenses", "lira_roc", "onion_effect", "seqkd_cm_subgroups", "seqkd_adaptive"]
+           "lora_rank", "lora_fl_defenses", "lira_roc", "onion_effect", "seqkd_cm_subgroups", "seqkd_adaptive",
+           "acil_equivalence", "acil_accuracy"]
 # configs/tiny.yaml plans 13 causal-LM runs: 4 (memorization) + 1 new rank + 8 defended.
 N_LM_RUNS = 13
 
@@ -201,6 +202,18 @@ def test_seqkd_extension_changes_rerun_only_their_stages(workdir, tmp_path):
                                           "seqkd_subgroups": 1, "figure": 1, "all": 1}
     buckets = overlay(tmp_path, "buckets.yaml", "seqkd_subgroups:\n  cm_buckets: [0.1, 0.3]\n")
     assert planned_jobs(workdir, [buckets]) == {"seqkd_subgroups": 1, "figure": 1, "all": 1}
+
+
+def test_acil_equals_joint_training_and_caches_per_phase_count(workdir, tmp_path):
+    accuracy = pd.read_csv(workdir / "results/tables/acil_accuracy.csv")
+    final = accuracy[accuracy["phase"] == accuracy["phases"]].set_index(["phases", "method"])["value"]
+    assert final[5, "acil"] == final[10, "acil"] == final[5, "joint"] > 0.9 and final[5, "sgd"] < 0.5
+    equivalence = pd.read_csv(workdir / "results/tables/acil_equivalence.csv")
+    assert set(equivalence["phases"]) == {5, 10} and (equivalence["value"] < 1e-9).all()
+    lr = overlay(tmp_path, "lr.yaml", "acil:\n  sgd:\n    lr: 0.1\n")
+    assert planned_jobs(workdir, [lr]) == {"acil_phases": 2, "figure": 2, "all": 1}
+    more = overlay(tmp_path, "more.yaml", "acil:\n  phases: [5, 10, 3]\n")
+    assert planned_jobs(workdir, [more]) == {"acil_phases": 1, "figure": 2, "all": 1}
 
 
 def test_artifacts_follow_the_contract(workdir):

@@ -65,6 +65,7 @@ def check_config(config: dict) -> None:
     check_finetuning(lm)
     check_membership(config["membership"])
     check_seqkd_subgroups(config["seqkd_subgroups"])
+    check_acil(config["acil"])
 
     data = config["data"]
     if data["min_words"] > data["max_words"]:
@@ -166,3 +167,11 @@ def check_seqkd_subgroups(subgroups: dict) -> None:
     edges = subgroups["cm_buckets"]
     if any(b <= a for a, b in zip(edges, edges[1:])):
         raise ConfigError(f"config key seqkd_subgroups.cm_buckets: bucket edges {edges} must increase")
+
+
+def check_acil(acil: dict) -> None:
+    check_registered("acil.dataset", acil["dataset"], classification_datasets)
+    n_classes = classification_datasets.get(acil["dataset"])().n_classes
+    if acil["base_classes"] >= n_classes:
+        raise ConfigError(f"config key acil.base_classes: {acil['base_classes']} base classes leave none of "
+                          f"{acil['dataset']!r}'s {n_classes} classes to learn incrementally")

@@ -38,6 +38,7 @@ include: "rules/membership.smk"
 include: "rules/seqkd_subgroups.smk"
 include: "rules/adaptive_seqkd.smk"
 include: "rules/acil.smk"
+include: "rules/relu_capacity.smk"
 
 
 report: "report/workflow.rst"

@@ -85,6 +85,11 @@ def figure_input_files(wildcards):
     }
     families["onion"] = ONION_POOLS
     families["acil"] = [str(k) for k in ACIL["phases"]]
+    families["relu_capacity"] = [
+        f"depth{d}_n{n}"
+        for d in config["relu_capacity"]["depths"]
+        for n in config["relu_capacity"]["sizes"]
+    ]
     return figures.get(wildcards.figure).input_files(families)
 
 

@@ -194,3 +194,21 @@ def test_acil_figures_render_from_phase_tables(tmp_path):
     assert set(out["method"]) == {"acil", "joint", "sgd"} and len(out) == 3 * 7
     assert ((out["ci_low"] <= out["value"]) & (out["value"] <= out["ci_high"])).all()
     assert (tmp_path / "a.png").stat().st_size > 1000
+
+
+def test_relu_capacity_figure_fits_each_depths_exponent(tmp_path):
+    from rotelab.capacity_figures import CAPACITY_TABLE
+
+    paths = []
+    for depth, exponent in ((1, 1.0), (2, 0.5)):
+        for n in (16, 32, 64, 128):
+            path = tmp_path / f"depth{depth}_n{n}.parquet"
+            widths = [round(0.5 * n ** exponent * f) for f in (0.9, 1.1)]
+            pd.DataFrame({"n": n, "depth": depth, "seed": [0, 1], "width": widths, "fitted": True}).to_parquet(path)
+            paths.append(str(path))
+    out = render("relu_capacity", {CAPACITY_TABLE: paths}, str(tmp_path / "c.png"), str(tmp_path / "c.pdf"),
+                 str(tmp_path / "c.csv"))
+    fits = out[out.metric == "exponent"].set_index("depth")
+    assert fits.loc[1, "value"] == pytest.approx(1.0, abs=0.1) and fits.loc[2, "value"] == pytest.approx(0.5, abs=0.1)
+    assert (fits["ci_low"] <= fits["value"]).all() and (fits["value"] <= fits["ci_high"]).all()
+    assert (tmp_path / "c.png").stat().st_size > 1000

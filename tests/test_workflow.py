@@ -16,7 +16,7 @@ pytestmark = pytest.mark.e2e
 TINY = REPO / "configs" / "tiny.yaml"
 FIGURES = ["seqkd_quality", "seqkd_memorization", "canary_extraction", "canary_mia", "lora_fl_memorization",
            "lora_rank", "lora_fl_defenses", "lira_roc", "onion_effect", "seqkd_cm_subgroups", "seqkd_adaptive",
-           "acil_equivalence", "acil_accuracy"]
+           "acil_equivalence", "acil_accuracy", "relu_capacity"]
 # configs/tiny.yaml plans 13 causal-LM runs: 4 (memorization) + 1 new rank + 8 defended.
 N_LM_RUNS = 13
 
@@ -214,6 +214,15 @@ def test_acil_equals_joint_training_and_caches_per_phase_count(workdir, tmp_path
     assert planned_jobs(workdir, [lr]) == {"acil_phases": 2, "figure": 2, "all": 1}
     more = overlay(tmp_path, "more.yaml", "acil:\n  phases: [5, 10, 3]\n")
     assert planned_jobs(workdir, [more]) == {"acil_phases": 1, "figure": 2, "all": 1}
+
+
+def test_relu_capacity_runs_one_job_per_size_and_depth(workdir, tmp_path):
+    table = pd.read_csv(workdir / "results/tables/relu_capacity.csv")
+    widths = table[table.metric == "median_width"]
+    assert set(zip(widths["depth"], widths["n"])) == {(1, 8), (1, 16), (2, 8), (2, 16)}
+    assert widths["value"].between(1, 17).all()
+    sizes = overlay(tmp_path, "sizes.yaml", "relu_capacity:\n  sizes: [8, 16, 4]\n")
+    assert planned_jobs(workdir, [sizes]) == {"relu_capacity": 2, "figure": 1, "all": 1}
 
 
 def test_artifacts_follow_the_contract(workdir):

@@ -5,7 +5,7 @@ from rotelab.finetune import trainable_parameters, train_run
 from rotelab.io import atomic_dir, read_parquet
 from rotelab.lm_data import client_documents
 from rotelab.logs import log_to
-from rotelab.models import load_model
+from rotelab.models import load_model, save_checkpoint
 from rotelab.tokenizer import load_tokenizer
 
 with log_to(snakemake.log[0]):
@@ -24,7 +24,5 @@ with log_to(snakemake.log[0]):
     summary.update(run=snakemake.wildcards.run, **params["spec"])
     print(f"done: {json.dumps(summary)}; {trainable_parameters(model)[1]:,} parameters")
     with atomic_dir(snakemake.output[0]) as tmp:
-        model.save_pretrained(tmp, safe_serialization=True)
-        tokenizer.save_pretrained(tmp)
-        history.to_parquet(tmp / "training_log.parquet", index=False, compression="zstd")
+        save_checkpoint(tmp, model, tokenizer, history)
         (tmp / "run.json").write_text(json.dumps(summary, indent=1))

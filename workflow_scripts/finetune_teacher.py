@@ -2,7 +2,7 @@ from rotelab.device import set_threads
 from rotelab.ensemble import epochs_to_steps
 from rotelab.io import atomic_dir, read_parquet
 from rotelab.logs import log_to
-from rotelab.models import load_checkpoint
+from rotelab.models import load_checkpoint, save_checkpoint
 from rotelab.training import TrainConfig, train_seq2seq
 
 with log_to(snakemake.log[0]):
@@ -14,6 +14,4 @@ with log_to(snakemake.log[0]):
     print(f"fine-tuning the teacher on {len(subset)} pairs ({snakemake.wildcards.subset}), {steps} steps")
     log = train_seq2seq(model, tokenizer, subset, TrainConfig(steps=steps, warmup_steps=0, **params))
     with atomic_dir(snakemake.output[0]) as tmp:
-        model.save_pretrained(tmp, safe_serialization=True)
-        tokenizer.save_pretrained(tmp)
-        log.to_parquet(tmp / "training_log.parquet", index=False, compression="zstd")
+        save_checkpoint(tmp, model, tokenizer, log)

@@ -2,7 +2,7 @@ from rotelab.causal_lm import LMConfig, PlateauConfig, build_lm, pretrain
 from rotelab.device import set_threads
 from rotelab.io import atomic_dir, read_parquet
 from rotelab.logs import log_to
-from rotelab.models import count_parameters
+from rotelab.models import count_parameters, save_checkpoint
 from rotelab.tokenizer import load_tokenizer
 from rotelab.training import TrainConfig
 
@@ -18,6 +18,4 @@ with log_to(snakemake.log[0]):
     log = pretrain(model, tokenizer, train["text"], valid["text"], train_cfg, PlateauConfig(**cfg["plateau"]),
                    arch.block_size)
     with atomic_dir(snakemake.output[0]) as tmp:
-        model.save_pretrained(tmp, safe_serialization=True)
-        tokenizer.save_pretrained(tmp)
-        log.to_parquet(tmp / "training_log.parquet", index=False, compression="zstd")
+        save_checkpoint(tmp, model, tokenizer, log)

@@ -1,7 +1,7 @@
 from rotelab.device import set_threads
 from rotelab.io import atomic_dir, read_parquet
 from rotelab.logs import log_to
-from rotelab.models import ModelConfig, build_model, count_parameters
+from rotelab.models import ModelConfig, build_model, count_parameters, save_checkpoint
 from rotelab.tokenizer import load_tokenizer
 from rotelab.training import TrainConfig, train_seq2seq
 
@@ -17,6 +17,4 @@ with log_to(snakemake.log[0]):
     print(f"{snakemake.wildcards.model}: {count_parameters(model):,} parameters, {len(pairs)} pairs")
     log = train_seq2seq(model, tokenizer, pairs, train_cfg)
     with atomic_dir(snakemake.output[0]) as tmp:
-        model.save_pretrained(tmp, safe_serialization=True)
-        tokenizer.save_pretrained(tmp)
-        log.to_parquet(tmp / "training_log.parquet", index=False, compression="zstd")
+        save_checkpoint(tmp, model, tokenizer, log)

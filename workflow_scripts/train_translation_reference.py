@@ -2,7 +2,7 @@ from rotelab.device import set_threads
 from rotelab.io import atomic_dir, read_parquet
 from rotelab.logs import log_to
 from rotelab.membership import from_table, members_of
-from rotelab.models import ModelConfig, build_model
+from rotelab.models import ModelConfig, build_model, save_checkpoint
 from rotelab.tokenizer import load_tokenizer
 from rotelab.training import TrainConfig, train_seq2seq
 
@@ -18,6 +18,4 @@ with log_to(snakemake.log[0]):
     model = build_model(ModelConfig(**cfg["model"]), tokenizer, seed=train_cfg.seed)
     log = train_seq2seq(model, tokenizer, members, train_cfg)
     with atomic_dir(snakemake.output[0]) as tmp:
-        model.save_pretrained(tmp, safe_serialization=True)
-        tokenizer.save_pretrained(tmp)
-        log.to_parquet(tmp / "training_log.parquet", index=False, compression="zstd")
+        save_checkpoint(tmp, model, tokenizer, log)

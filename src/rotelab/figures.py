@@ -79,6 +79,18 @@ def _yerr(rows: pd.DataFrame) -> np.ndarray:
     return np.clip(np.nan_to_num(err.astype(float)), 0, None)
 
 
+def rate_ratio_row(table: pd.DataFrame, model: str, reference: str, metric: str) -> dict | None:
+    """``model``'s rate relative to ``reference``'s in percent (Katz interval), from the
+    (value, n) rows of a score table; None when either row is missing."""
+    rows = [table[(table["model"] == m) & (table["metric"] == metric)] for m in (model, reference)]
+    if not all(len(r) for r in rows):
+        return None
+    # A rate over n = 0 pairs is NaN (e.g. ExMem when nothing replicates): count 0.
+    counts = [(int(round(np.nan_to_num(float(r["value"].iloc[0])) * int(r["n"].iloc[0]))), int(r["n"].iloc[0]))
+              for r in rows]
+    return {"model": f"{model}_vs_{reference}", "metric": metric, **relative_change(*counts[0], *counts[1])}
+
+
 def _bar_panel(ax, table: pd.DataFrame, metrics: list[str], title: str):
     width = 0.8 / len(MODELS)
     x = np.arange(len(metrics))
@@ -129,17 +141,8 @@ MEMORIZATION_METRICS = ["replication", "exmem", "exmem_secondary", "osc_hallucin
 def seqkd_memorization(inputs):
     table = _concat(inputs["results/scores/{model}/translation.parquet"])
     table = table[table["metric"].isin(MEMORIZATION_METRICS)]
-    rel = []
-    for metric in MEMORIZATION_METRICS:
-        s = table[(table.model == "student") & (table.metric == metric)]
-        b = table[(table.model == "baseline") & (table.metric == metric)]
-        if len(s) and len(b):
-            # A rate over n = 0 pairs is NaN (e.g. ExMem when nothing replicates): count 0.
-            counts = [(int(round(np.nan_to_num(float(r["value"].iloc[0])) * int(r["n"].iloc[0]))), int(r["n"].iloc[0]))
-                      for r in (s, b)]
-            rel.append({"model": "student_vs_baseline", "metric": metric,
-                        **relative_change(*counts[0], *counts[1])})
-    rel = pd.DataFrame(rel)
+    rel = pd.DataFrame([row for metric in MEMORIZATION_METRICS
+                        if (row := rate_ratio_row(table, "student", "baseline", metric)) is not None])
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.4), gridspec_kw={"width_ratios": [3, 2]})
     _bar_panel(axes[0], table, MEMORIZATION_METRICS, "Rates on training sources")
     axes[0].tick_params(axis="x", labelrotation=20)

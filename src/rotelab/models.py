@@ -109,3 +109,13 @@ def load_checkpoint(path, device: str = "auto", threads: int | None = None,
 
     set_threads(threads)
     return load_model(path, pick_device(device), auto_class), load_tokenizer(path)
+
+
+def save_checkpoint(directory, model, tokenizer, log) -> None:
+    """A trained model as a Hugging Face directory: safetensors weights, its tokenizer and
+    the training log (``training_log.parquet``). ``directory`` is usually an ``atomic_dir``."""
+    from pathlib import Path
+
+    model.save_pretrained(directory, safe_serialization=True)
+    tokenizer.save_pretrained(directory)
+    log.to_parquet(Path(directory) / "training_log.parquet", index=False, compression="zstd")

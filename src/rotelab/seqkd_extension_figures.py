@@ -6,9 +6,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from .figures import COLORS, MODEL_LABELS, MODELS, _yerr, figure
+from .adaptive_seqkd import SUBSETS
+from .figures import COLORS, MODEL_LABELS, MODELS, _yerr, figure, rate_ratio_row
 from .io import read_parquet
-from .stats import relative_change
 
 SUBGROUP_RATES = "results/scores/seqkd_subgroups/rates.parquet"
 SUBGROUP_PANELS = [("replication", "replication of the corpus target"), ("exmem", "ExMem (of all pairs)")]
@@ -54,7 +54,7 @@ def seqkd_cm_subgroups(inputs):
     return rates[["grouping", "group", "model", "metric", "value", "n", "ci_low", "ci_high"]], fig
 
 
-ADAPTIVE_STUDENTS = ("student", "student_hq", "student_random")
+ADAPTIVE_STUDENTS = ("student", *(f"student_{subset}" for subset in SUBSETS))
 ADAPTIVE_LABELS = {"student": "S (SeqKD)", "student_hq": "S, Adaptive-SeqKD (T tuned on its high-quality pairs)",
                    "student_random": "S, control (T tuned on random pairs)"}
 ADAPTIVE_COLORS = {"student": COLORS["student"], "student_hq": "#e7298a", "student_random": "#999999"}
@@ -79,15 +79,8 @@ STUDENT_SCORES = tuple(f"results/scores/{m}/translation.parquet" for m in ADAPTI
 def seqkd_adaptive(inputs):
     table = pd.concat([read_parquet(inputs[path][0]) for path in STUDENT_SCORES], ignore_index=True)
     subsets = read_parquet(inputs[ADAPTIVE_SUBSETS][0])
-    rows = []
-    for model in ADAPTIVE_STUDENTS[1:]:
-        for metric in ADAPTIVE_RATES:
-            counts = []
-            for m in (model, "student"):
-                r = table[(table["model"] == m) & (table["metric"] == metric)].iloc[0]
-                counts.append((int(round(np.nan_to_num(r["value"]) * r["n"])), int(r["n"])))
-            rows.append({"model": f"{model}_vs_student", "metric": metric, **relative_change(*counts[0], *counts[1])})
-    relative = pd.DataFrame(rows)
+    relative = pd.DataFrame([rate_ratio_row(table, model, "student", metric)
+                             for model in ADAPTIVE_STUDENTS[1:] for metric in ADAPTIVE_RATES])
     sizes = subsets.groupby("subset").size()
     size_rows = pd.DataFrame({"model": [f"teacher_{s}" for s in sizes.index], "metric": "finetuning_pairs",
                               "value": sizes.to_numpy(), "n": sizes.to_numpy()})

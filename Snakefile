@@ -39,6 +39,7 @@ include: "rules/seqkd_subgroups.smk"
 include: "rules/adaptive_seqkd.smk"
 include: "rules/acil.smk"
 include: "rules/relu_capacity.smk"
+include: "rules/score_matching.smk"
 
 
 report: "report/workflow.rst"

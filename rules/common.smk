@@ -90,6 +90,12 @@ def figure_input_files(wildcards):
         for d in config["relu_capacity"]["depths"]
         for n in config["relu_capacity"]["sizes"]
     ]
+    families["dsm"] = [
+        f"t{t:g}_lr{lr:g}" for t in DSM["times"] for lr in DSM["learning_rates"]
+    ]
+    families["dsm_diffusion"] = [
+        f"lr{lr:g}" for lr in DSM["diffusion"]["learning_rates"]
+    ]
     return figures.get(wildcards.figure).input_files(families)
 
 
@@ -371,3 +377,16 @@ def teacher_finetuning_job(wildcards):
 
 # ---- ACIL (P7) ---------------------------------------------------------------------------
 ACIL = config["acil"]
+
+
+# ---- score matching (P2) -------------------------------------------------------------------
+DSM = config["dsm"]
+# What each job depends on: the swept lists only name the jobs.
+DSM_SCORE = {
+    key: value
+    for key, value in DSM.items()
+    if key not in ("times", "learning_rates", "diffusion")
+}
+DSM_DIFFUSION = {
+    key: value for key, value in DSM["diffusion"].items() if key != "learning_rates"
+}

@@ -106,6 +106,8 @@ def test_every_schema_key_is_documented():
         ({"acil": {"base_classes": 10}}, r"config key acil\.base_classes: 10 base classes leave none of 'digits'"),
         ({"acil": {"phases": [5, 5]}}, r"config key acil\.phases"),
         ({"acil": {"dataset": "cifar"}}, r"config key acil\.dataset: unknown classification dataset"),
+        ({"dsm": {"diffusion": {"t_max": 0.01}}}, r"config key dsm\.diffusion\.t_max: 0\.01 must exceed t_min"),
+        ({"dsm": {"learning_rates": [0.5, -0.1]}}, r"config key dsm\.learning_rates"),
         ({"lm": {"pretrain_corpora": ["web-bible", "xls:/a.xls"]}},
          r"config key lm\.pretrain_corpora\[1\]: 'xls:/a\.xls' is not tsv:PATH, jsonl:PATH, parquet:PATH or hf:OWNER/NAME"),
     ],

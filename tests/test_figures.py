@@ -212,3 +212,35 @@ def test_relu_capacity_figure_fits_each_depths_exponent(tmp_path):
     assert fits.loc[1, "value"] == pytest.approx(1.0, abs=0.1) and fits.loc[2, "value"] == pytest.approx(0.5, abs=0.1)
     assert (fits["ci_low"] <= fits["value"]).all() and (fits["value"] <= fits["ci_high"]).all()
     assert (tmp_path / "c.png").stat().st_size > 1000
+
+
+def test_dsm_figures_render_from_run_tables(tmp_path):
+    from rotelab.dsm_figures import DIFFUSION_METRICS, EXCESS_RISK, SCORE_CURVES
+
+    curves, risks, metrics = [], [], []
+    grid = np.linspace(-3, 3, 50)
+    for lr, floor in ((0.5, 0.8), (0.1, 0.05)):
+        run = tmp_path / f"t0.2_lr{lr:g}"
+        run.mkdir()
+        pd.DataFrame({"t": 0.2, "lr": lr, "seed": 0, "kind": "curve", "y": grid, "learned": -grid,
+                      "optimal": -grid * (1 + floor)}).to_parquet(run / "scores.parquet")
+        pd.DataFrame({"t": 0.2, "lr": lr, "steps": 100, "seed": [0, 1, 2],
+                      "excess_risk": [floor * 0.9, floor * 1.1, np.inf]}).to_parquet(run / "risk.parquet")
+        pd.DataFrame({"lr": lr, "steps": 100, "sample_seed": [0, 0], "sampler": ["network", "optimal"],
+                      "finite": True, "mmd_train": [floor / 10, 0.01], "mmd_gaussian": [0.02, 0.05],
+                      "nearest_median": [floor, 0.2]}).to_parquet(tmp_path / f"lr{lr:g}.parquet")
+        curves.append(str(run / "scores.parquet"))
+        risks.append(str(run / "risk.parquet"))
+        metrics.append(str(tmp_path / f"lr{lr:g}.parquet"))
+    out = render("dsm_excess_risk", {EXCESS_RISK: risks}, str(tmp_path / "r.png"), str(tmp_path / "r.pdf"),
+                 str(tmp_path / "r.csv")).set_index("lr")
+    # The diverged seed is counted, not averaged in.
+    assert out.loc[0.5, "value"] == pytest.approx(0.8) and (out["diverged"] == 1).all() and (out["n"] == 2).all()
+    gaps = render("dsm_scores", {SCORE_CURVES: curves}, str(tmp_path / "s.png"), str(tmp_path / "s.pdf"),
+                  str(tmp_path / "s.csv")).set_index("lr")["value"]
+    assert gaps[0.5] > gaps[0.1] > 0
+    mmd = render("dsm_mmd", {DIFFUSION_METRICS: metrics}, str(tmp_path / "m.png"), str(tmp_path / "m.pdf"),
+                 str(tmp_path / "m.csv"))
+    network = mmd[(mmd.sampler == "network") & (mmd.metric == "mmd_train")].set_index("lr")["value"]
+    assert network[0.5] == pytest.approx(0.08) and network[0.1] == pytest.approx(0.005)
+    assert (tmp_path / "m.png").stat().st_size > 1000

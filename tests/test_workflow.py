@@ -16,7 +16,7 @@ pytestmark = pytest.mark.e2e
 TINY = REPO / "configs" / "tiny.yaml"
 FIGURES = ["seqkd_quality", "seqkd_memorization", "canary_extraction", "canary_mia", "lora_fl_memorization",
            "lora_rank", "lora_fl_defenses", "lira_roc", "onion_effect", "seqkd_cm_subgroups", "seqkd_adaptive",
-           "acil_equivalence", "acil_accuracy", "relu_capacity"]
+           "acil_equivalence", "acil_accuracy", "relu_capacity", "dsm_scores", "dsm_excess_risk", "dsm_mmd"]
 # configs/tiny.yaml plans 13 causal-LM runs: 4 (memorization) + 1 new rank + 8 defended.
 N_LM_RUNS = 13
 
@@ -223,6 +223,19 @@ def test_relu_capacity_runs_one_job_per_size_and_depth(workdir, tmp_path):
     assert widths["value"].between(1, 17).all()
     sizes = overlay(tmp_path, "sizes.yaml", "relu_capacity:\n  sizes: [8, 16, 4]\n")
     assert planned_jobs(workdir, [sizes]) == {"relu_capacity": 2, "figure": 1, "all": 1}
+
+
+def test_dsm_runs_one_job_per_learning_rate(workdir, tmp_path):
+    risk = pd.read_csv(workdir / "results/tables/dsm_excess_risk.csv")
+    assert set(risk["lr"]) == {0.5, 0.25} and (risk["value"] > 0).all() and (risk["n"] == 2).all()
+    mmd = pd.read_csv(workdir / "results/tables/dsm_mmd.csv")
+    assert set(zip(mmd["sampler"], mmd["lr"])) == {(s, lr) for s in ("network", "optimal") for lr in (1.0, 0.5)}
+    assert (mmd["value"] >= 0).all()
+    # Changing one learning rate trains only that run and redraws its two figures.
+    one = overlay(tmp_path, "dsm_lr.yaml", "dsm:\n  learning_rates: [0.5, 0.2]\n")
+    assert planned_jobs(workdir, [one]) == {"dsm_score_net": 1, "figure": 2, "all": 1}
+    bandwidth = overlay(tmp_path, "dsm_bw.yaml", "dsm:\n  diffusion:\n    bandwidth: 0.5\n")
+    assert planned_jobs(workdir, [bandwidth]) == {"dsm_diffusion": 2, "figure": 1, "all": 1}
 
 
 def test_artifacts_follow_the_contract(workdir):

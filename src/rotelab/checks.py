@@ -66,6 +66,7 @@ def check_config(config: dict) -> None:
     check_membership(config["membership"])
     check_seqkd_subgroups(config["seqkd_subgroups"])
     check_acil(config["acil"])
+    check_dsm(config["dsm"])
 
     data = config["data"]
     if data["min_words"] > data["max_words"]:
@@ -175,3 +176,10 @@ def check_acil(acil: dict) -> None:
     if acil["base_classes"] >= n_classes:
         raise ConfigError(f"config key acil.base_classes: {acil['base_classes']} base classes leave none of "
                           f"{acil['dataset']!r}'s {n_classes} classes to learn incrementally")
+
+
+def check_dsm(dsm: dict) -> None:
+    diffusion = dsm["diffusion"]
+    if not diffusion["t_end"] < diffusion["t_max"] or not diffusion["t_min"] < diffusion["t_max"]:
+        raise ConfigError(f"config key dsm.diffusion.t_max: {diffusion['t_max']} must exceed t_min "
+                          f"({diffusion['t_min']}) and t_end ({diffusion['t_end']}): sampling runs from t_max down")

@@ -225,4 +225,11 @@ def canary_mia(inputs):
     return table[["model", "attack", "replicas", "metric", "fpr", "value", "n", "ci_low", "ci_high"]], fig
 
 
-from . import acil_figures, capacity_figures, lm_figures, membership_figures, seqkd_extension_figures  # noqa: E402,F401  (register the other families)
+from . import (  # noqa: E402,F401  (register the other families)
+    acil_figures,
+    capacity_figures,
+    dsm_figures,
+    lm_figures,
+    membership_figures,
+    seqkd_extension_figures,
+)

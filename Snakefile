@@ -40,6 +40,7 @@ include: "rules/adaptive_seqkd.smk"
 include: "rules/acil.smk"
 include: "rules/relu_capacity.smk"
 include: "rules/score_matching.smk"
+include: "rules/skewed_memorization.smk"
 
 
 report: "report/workflow.rst"

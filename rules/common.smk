@@ -1,10 +1,11 @@
 # Helpers shared by the rules: the param functions that hand each stage exactly the
 # config it depends on.
+import dataclasses
 import functools
 import math
 import re
 
-from rotelab import lm_runs, onion
+from rotelab import lm_runs, onion, skewed_memorization
 from rotelab.adaptive_seqkd import SUBSETS as ADAPTIVE_SUBSETS
 from rotelab.classification_data import classification_datasets
 from rotelab import resources as estimate
@@ -96,6 +97,7 @@ def figure_input_files(wildcards):
     families["dsm_diffusion"] = [
         f"lr{lr:g}" for lr in DSM["diffusion"]["learning_rates"]
     ]
+    families["skew"] = [run.name for run in SKEW_RUNS]
     return figures.get(wildcards.figure).input_files(families)
 
 
@@ -390,3 +392,52 @@ DSM_SCORE = {
 DSM_DIFFUSION = {
     key: value for key, value in DSM["diffusion"].items() if key != "learning_rates"
 }
+
+
+# ---- skewed memorization (P4), on the causal-LM track ---------------------------------------
+SKEW = config["skewed_memorization"]
+SKEW_RUNS = skewed_memorization.plan(SKEW)
+SKEW_BY_NAME = {run.name: run for run in SKEW_RUNS}
+# Tokens per sample, for resource estimates only: QA pairs in the template are ~30 tokens.
+SKEW_SAMPLE_TOKENS = 40
+
+
+def skew_sample_params():
+    largest = max(SKEW["sizes"])
+    return {
+        "dataset": SKEW["dataset"],
+        "n_scored": largest,
+        "mixture": SKEW["mixture"]["dataset"],
+        "n_mixture": round(SKEW["mixture"]["ratio"] * largest),
+        "seed": SKEW["seed"],
+    }
+
+
+def skew_run(wildcards):
+    return SKEW_BY_NAME[wildcards.skew_run]
+
+
+def skew_run_samples(wildcards):
+    run = skew_run(wildcards)
+    return run.size + (round(SKEW["mixture"]["ratio"] * run.size) if run.mixed else 0)
+
+
+def skew_finetuning_job(wildcards):
+    train = SKEW["train"]
+    block = LM["base"]["model"]["block_size"]
+    tokens = skew_run_samples(wildcards) * SKEW_SAMPLE_TOKENS * max(SKEW["epochs"])
+    steps = math.ceil(tokens / (train["batch_size"] * block))
+    return estimate.causal_training(
+        LM["base"]["model"],
+        {"batch_size": train["batch_size"], "steps": steps},
+        LM_VOCAB,
+        ON_GPU,
+        THREADS,
+    )
+
+
+def skew_scoring_job(wildcards):
+    sequences = skew_run_samples(wildcards) * len(SKEW["epochs"])
+    return estimate.causal_decoding(
+        LM["base"]["model"], LM_VOCAB, sequences, SKEW_SAMPLE_TOKENS, ON_GPU, THREADS
+    )

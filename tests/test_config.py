@@ -132,3 +132,11 @@ def test_overlays_validate_on_top_of_the_default(overlay):
     cfg = validate_config(cfg, SCHEMA)
     if overlay == "paper.yaml":
         assert cfg["data"]["max_pairs"] is None and cfg["teacher"]["model"]["d_model"] == 512
+
+
+def test_keys_follow_the_schema_order_whichever_file_set_them():
+    # Snakemake compares a job's params with their key order: an overlay must not reorder them.
+    overlay = {"skewed_memorization": {"train": {"lr": 0.001, "batch_size": 16}}}
+    config = validate_config(overlay, REPO / "config.schema.yaml")
+    assert list(config["skewed_memorization"]["train"]) == ["batch_size", "lr", "warmup_steps", "seed"]
+    assert list(config)[:2] == list(yaml.safe_load((REPO / "config.schema.yaml").read_text())["properties"])[:2]

@@ -16,7 +16,8 @@ pytestmark = pytest.mark.e2e
 TINY = REPO / "configs" / "tiny.yaml"
 FIGURES = ["seqkd_quality", "seqkd_memorization", "canary_extraction", "canary_mia", "lora_fl_memorization",
            "lora_rank", "lora_fl_defenses", "lira_roc", "onion_effect", "seqkd_cm_subgroups", "seqkd_adaptive",
-           "acil_equivalence", "acil_accuracy", "relu_capacity", "dsm_scores", "dsm_excess_risk", "dsm_mmd"]
+           "acil_equivalence", "acil_accuracy", "relu_capacity", "dsm_scores", "dsm_excess_risk", "dsm_mmd",
+           "skew_distribution", "skew_dataset_size", "skew_mixture"]
 # configs/tiny.yaml plans 13 causal-LM runs: 4 (memorization) + 1 new rank + 8 defended.
 N_LM_RUNS = 13
 
@@ -236,6 +237,28 @@ def test_dsm_runs_one_job_per_learning_rate(workdir, tmp_path):
     assert planned_jobs(workdir, [one]) == {"dsm_score_net": 1, "figure": 2, "all": 1}
     bandwidth = overlay(tmp_path, "dsm_bw.yaml", "dsm:\n  diffusion:\n    bandwidth: 0.5\n")
     assert planned_jobs(workdir, [bandwidth]) == {"dsm_diffusion": 2, "figure": 1, "all": 1}
+
+
+def test_skew_runs_checkpoint_each_epoch_and_cache_per_run(workdir, tmp_path):
+    for run in ("n16", "n32", "n32-mixed"):
+        models = workdir / "results/skew/models" / run
+        assert sorted(p.name for p in models.glob("epoch*")) == ["epoch1", "epoch4"]
+        assert (models / "epoch4" / "model.safetensors").exists()
+    scores = pd.read_parquet(workdir / "results/skew/scores/n32-mixed.parquet")
+    assert set(scores["epoch"]) == {1, 4} and (scores.groupby(["epoch", "role"]).size() == 32).all()
+    assert (scores["n_pre"] <= scores["suffix_tokens"]).all()
+    assert (scores["token_logprobs"].map(len) == scores["suffix_tokens"]).all()
+    similarity = pd.read_parquet(workdir / "results/skew/similarity.parquet")
+    assert similarity.groupby("run").size().to_dict() == {"n16": 16, "n32": 32, "n32-mixed": 64}
+    mixture = pd.read_csv(workdir / "results/tables/skew_mixture.csv")
+    assert {"mean_n_pre", "signed_rank_p", "mean_delta_s", "spearman_delta_s_n_pre"} <= set(mixture["metric"])
+    # A new size trains one run (the sample pool is unchanged); a new learning rate retrains
+    # every run but leaves delta_S, which depends on the data only.
+    sizes = overlay(tmp_path, "skew_sizes.yaml", "skewed_memorization:\n  sizes: [16, 32, 8]\n")
+    assert planned_jobs(workdir, [sizes]) == {"skew_finetune": 1, "skew_score": 1, "skew_similarity": 1,
+                                              "figure": 3, "all": 1}
+    lr = overlay(tmp_path, "skew_lr.yaml", "skewed_memorization:\n  train:\n    lr: 0.001\n")
+    assert planned_jobs(workdir, [lr]) == {"skew_finetune": 3, "skew_score": 3, "figure": 3, "all": 1}
 
 
 def test_artifacts_follow_the_contract(workdir):

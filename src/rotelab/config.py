@@ -33,7 +33,8 @@ def _resolve(schema: dict, root: dict) -> dict:
 
 
 def fill_defaults(instance: dict, schema: dict, root: dict | None = None) -> dict:
-    """Insert schema defaults for missing keys, recursing into nested objects in place."""
+    """Insert schema defaults for missing keys and put keys in the schema's order, recursing
+    into nested objects in place."""
     root = root or schema
     schema = _resolve(schema, root)
     for key, sub in schema.get("properties", {}).items():
@@ -42,6 +43,14 @@ def fill_defaults(instance: dict, schema: dict, root: dict | None = None) -> dic
             instance[key] = copy.deepcopy(sub["default"])
         if isinstance(instance.get(key), dict):
             fill_defaults(instance[key], sub, root)
+    # Keys in the schema's order, whichever file set them first: a job's params are compared
+    # with their order, and an overlay that names `lr` before `batch_size` must not rerun it.
+    order = {key: i for i, key in enumerate(schema.get("properties", {}))}
+    ranked = sorted(instance, key=lambda k: (order.get(k, len(order)), str(k)))
+    if ranked != list(instance):
+        items = [(k, instance[k]) for k in ranked]
+        instance.clear()
+        instance.update(items)
     return instance
 
 

@@ -232,4 +232,5 @@ from . import (  # noqa: E402,F401  (register the other families)
     lm_figures,
     membership_figures,
     seqkd_extension_figures,
+    skew_figures,
 )

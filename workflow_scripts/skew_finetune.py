@@ -1,0 +1,29 @@
+import json
+
+from rotelab.device import set_threads
+from rotelab.io import atomic_dir, read_parquet
+from rotelab.logs import log_to
+from rotelab.models import load_model
+from rotelab.skewed_memorization import SkewRun, checkpoint_name, run_samples, train_with_checkpoints
+from rotelab.tokenizer import load_tokenizer
+
+with log_to(snakemake.log[0]):
+    set_threads(snakemake.threads)
+    run = SkewRun(**snakemake.params.run)
+    samples = run_samples(read_parquet(snakemake.input.samples), run, snakemake.params.ratio)
+    # Every epoch sees the samples in one seeded order per run; packing cuts them into blocks.
+    texts = list((samples["prefix"] + samples["suffix"]).sample(frac=1.0, random_state=snakemake.params.train["seed"]))
+    tokenizer = load_tokenizer(snakemake.input.base)
+    model = load_model(snakemake.input.base, "cpu", "AutoModelForCausalLM").train()
+    print(f"run {run.name}: {samples.groupby('role').size().to_dict()} samples")
+    with atomic_dir(snakemake.output[0]) as tmp:
+
+        def save(epoch, trained):
+            trained.save_pretrained(tmp / checkpoint_name(epoch), safe_serialization=True)
+            tokenizer.save_pretrained(tmp / checkpoint_name(epoch))
+
+        history = train_with_checkpoints(model, tokenizer, texts, snakemake.params.train, snakemake.params.epochs,
+                                         snakemake.params.block_size, save, snakemake.params.device)
+        history.to_parquet(tmp / "training_log.parquet", index=False)
+        (tmp / "run.json").write_text(json.dumps({"run": run.name, "samples": len(samples),
+                                                  "epochs": snakemake.params.epochs}, indent=1))

@@ -64,16 +64,17 @@ def sync(device):
         torch.cuda.synchronize()
 
 
-def measure(name: str, k: int, steps: int, device: torch.device, compile_mode: str | None = None) -> dict:
+def measure(name: str, k: int, steps: int, device: torch.device, compile_mode: str | None = None,
+            bf16: bool = False) -> dict:
     factory, kwargs, batch = MODELS[name]
     make, make_data, loss = factory(**kwargs)
     n = 2048
     data = make_data(n, device)
     rng = np.random.default_rng(0)
     members = [np.flatnonzero(rng.random(n) < 0.5) for _ in range(k)]
-    cfg = EnsembleTrainConfig(steps=steps, batch_size=batch, lr=1e-3)
-    warm = EnsembleTrainConfig(steps=2, batch_size=batch, lr=1e-3)
-    compiled = EnsembleTrainConfig(steps=steps, batch_size=batch, lr=1e-3, compile=compile_mode)
+    cfg = EnsembleTrainConfig(steps=steps, batch_size=batch, lr=1e-3, bf16=bf16)
+    warm = EnsembleTrainConfig(steps=2, batch_size=batch, lr=1e-3, bf16=bf16)
+    compiled = EnsembleTrainConfig(steps=steps, batch_size=batch, lr=1e-3, compile=compile_mode, bf16=bf16)
     quiet = dict(log=lambda *_: None, log_every=10**9)
     # warm-up both paths (CUDA context, kernels, allocator)
     train_sequential(make(0).to(device), data, members[0], loss, warm, 0)
@@ -99,7 +100,7 @@ def measure(name: str, k: int, steps: int, device: torch.device, compile_mode: s
     params = sum(p.numel() for p in make(0).parameters())
     examples = k * steps * batch
     return {"model": name, "parameters": params, "K": k, "steps": steps, "batch": batch, "device": str(device),
-            "ensemble_compile": compile_mode, "ensemble_first_run_s": round(times[0], 3),
+            "ensemble_compile": compile_mode, "bf16": bf16, "ensemble_first_run_s": round(times[0], 3),
             "sequential_s": round(sequential, 3), "ensemble_s": round(ensemble, 3),
             "sequential_examples_per_s": round(examples / sequential, 1),
             "ensemble_examples_per_s": round(examples / ensemble, 1), "speedup": round(sequential / ensemble, 2)}
@@ -114,13 +115,14 @@ def main():
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--compile", default=None, help="torch.compile mode for the ensemble (e.g. default, "
                         "reduce-overhead); its compilation counts in the timing, so use enough --steps")
+    parser.add_argument("--bf16", action="store_true", help="bfloat16 autocast on CUDA, for both paths")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.backends.cuda.matmul.allow_tf32 = True
     device = torch.device(args.device)
     for name in args.models:
         for k in args.ks:
-            print(json.dumps(measure(name, k, args.steps, device, args.compile)), flush=True)
+            print(json.dumps(measure(name, k, args.steps, device, args.compile, args.bf16)), flush=True)
 
 
 if __name__ == "__main__":

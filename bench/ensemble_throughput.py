@@ -27,13 +27,17 @@ from rotelab.classifier import build_classifier, cross_entropy_loss
 from rotelab.ensemble import EnsembleTrainConfig, train_ensemble, train_sequential
 
 
+ATTENTION = {"impl": "eager"}  # --attention: transformers' attention implementation for GPT-2
+
+
 def gpt2(d_model, layers, vocab, block):
     from transformers import GPT2Config, GPT2LMHeadModel
 
     def make(seed):
         torch.manual_seed(seed)
         cfg = GPT2Config(vocab_size=vocab, n_positions=block, n_embd=d_model, n_layer=layers, n_head=max(2, d_model // 32),
-                         resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0, attn_implementation="eager")
+                         resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0,
+                         attn_implementation=ATTENTION["impl"])
         return GPT2LMHeadModel(cfg)
 
     def data(n, device):
@@ -100,7 +104,7 @@ def measure(name: str, k: int, steps: int, device: torch.device, compile_mode: s
     params = sum(p.numel() for p in make(0).parameters())
     examples = k * steps * batch
     return {"model": name, "parameters": params, "K": k, "steps": steps, "batch": batch, "device": str(device),
-            "ensemble_compile": compile_mode, "bf16": bf16, "ensemble_first_run_s": round(times[0], 3),
+            "ensemble_compile": compile_mode, "bf16": bf16, "attention": ATTENTION["impl"] if name != "mlp" else None, "ensemble_first_run_s": round(times[0], 3),
             "sequential_s": round(sequential, 3), "ensemble_s": round(ensemble, 3),
             "sequential_examples_per_s": round(examples / sequential, 1),
             "ensemble_examples_per_s": round(examples / ensemble, 1), "speedup": round(sequential / ensemble, 2)}
@@ -116,7 +120,10 @@ def main():
     parser.add_argument("--compile", default=None, help="torch.compile mode for the ensemble (e.g. default, "
                         "reduce-overhead); its compilation counts in the timing, so use enough --steps")
     parser.add_argument("--bf16", action="store_true", help="bfloat16 autocast on CUDA, for both paths")
+    parser.add_argument("--attention", default="eager", choices=["eager", "sdpa"],
+                        help="GPT-2 attention: eager matmul-softmax-matmul or fused scaled_dot_product_attention")
     args = parser.parse_args()
+    ATTENTION["impl"] = args.attention
     torch.set_num_threads(args.threads)
     torch.backends.cuda.matmul.allow_tf32 = True
     device = torch.device(args.device)

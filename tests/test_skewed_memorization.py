@@ -125,3 +125,23 @@ def test_the_sentence_encoder_loads_offline_and_ranks_similar_text_higher():
                        normalize_embeddings=True)
     assert e.shape == (3, 384)
     assert e[0] @ e[1] > e[0] @ e[2] + 0.2
+
+
+def test_user_tables_split_as_qa_or_as_text(tmp_path):
+    from rotelab.skewed_memorization import prefix_suffix
+
+    qa = tmp_path / "qa.tsv"
+    qa.write_text("question\tanswer\nWhat is a cat?\tA small feline.\n")
+    text = tmp_path / "text.tsv"
+    text.write_text("text\none two three four five\ntoo short\n")
+    assert prefix_suffix(f"tsv:{qa}").to_dict("records") == [
+        {"prefix": "Question: What is a cat? The answer is:", "suffix": " A small feline."}]
+    # Documents under four words have no suffix worth matching.
+    assert prefix_suffix(f"tsv:{text}").to_dict("records") == [{"prefix": "one two", "suffix": " three four five"}]
+
+
+def test_a_pool_too_small_for_the_sizes_is_named():
+    from rotelab.skewed_memorization import prepare_samples
+
+    with pytest.raises(ValueError, match="dataset 'wordnet-medical' has .* samples; 100000 are needed"):
+        prepare_samples("wordnet-medical", 100_000, None, 0, 0)

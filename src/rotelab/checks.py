@@ -67,6 +67,7 @@ def check_config(config: dict) -> None:
     check_seqkd_subgroups(config["seqkd_subgroups"])
     check_acil(config["acil"])
     check_dsm(config["dsm"])
+    check_skewed_memorization(config["skewed_memorization"])
 
     data = config["data"]
     if data["min_words"] > data["max_words"]:
@@ -183,3 +184,16 @@ def check_dsm(dsm: dict) -> None:
     if not diffusion["t_end"] < diffusion["t_max"] or not diffusion["t_min"] < diffusion["t_max"]:
         raise ConfigError(f"config key dsm.diffusion.t_max: {diffusion['t_max']} must exceed t_min "
                           f"({diffusion['t_min']}) and t_end ({diffusion['t_end']}): sampling runs from t_max down")
+
+
+def check_skewed_memorization(skew: dict) -> None:
+    """Each dataset is a QA source or a text corpus (registered), or a user table."""
+    from .lm_data import qa_sources
+
+    for key, name in (("dataset", skew["dataset"]), ("mixture.dataset", skew["mixture"]["dataset"])):
+        if ":" in name:
+            check_table_source(f"skewed_memorization.{key}", name, qa_sources)
+        elif name not in qa_sources and name not in text_corpora:
+            known = ", ".join(qa_sources.names() + text_corpora.names())
+            raise ConfigError(f"config key skewed_memorization.{key}: unknown dataset {name!r}; registered QA "
+                              f"sources and text corpora: {known}")

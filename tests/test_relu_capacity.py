@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from rotelab import relu_capacity as cap
+from rotelab.stats import power_law_exponent
 
 
 def test_wide_networks_memorize_random_labels_and_width_one_does_not():
@@ -32,4 +33,4 @@ def test_binary_search_finds_the_threshold(monkeypatch):
 def test_scaling_exponent_recovers_a_power_law(exponent):
     n = np.array([16, 32, 64, 128, 16, 32, 64, 128])
     width = 3 * n ** exponent * np.array([1, 1, 1, 1, 1.05, 0.95, 1.05, 0.95])
-    assert cap.scaling_exponent(n, width) == pytest.approx(exponent, abs=0.05)
+    assert power_law_exponent(n, width) == pytest.approx(exponent, abs=0.05)

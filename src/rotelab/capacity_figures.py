@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from .figures import _concat, figure
-from .relu_capacity import scaling_exponent
+from .stats import power_law_exponent
 
 CAPACITY_TABLE = "results/relu_capacity/{run}.parquet"
 DEPTH_STYLE = {1: ("#d95f02", "one hidden layer", 1.0), 2: ("#1b9e77", "two hidden layers", 0.5)}
@@ -20,7 +20,7 @@ def _exponent_interval(rows: pd.DataFrame, n_boot: int = 1000, seed: int = 0) ->
     for _ in range(n_boot):
         sample = rows.iloc[rng.integers(0, len(rows), len(rows))]
         if sample["n"].nunique() >= 2:
-            slopes.append(scaling_exponent(sample["n"].to_numpy(), sample["width"].to_numpy()))
+            slopes.append(power_law_exponent(sample["n"].to_numpy(), sample["width"].to_numpy()))
     return (float(np.quantile(slopes, 0.025)), float(np.quantile(slopes, 0.975))) if slopes else (np.nan, np.nan)
 
 
@@ -45,7 +45,7 @@ def relu_capacity(inputs):
     for depth, part in table.groupby("depth"):
         color, label, theory = DEPTH_STYLE[int(depth)]
         fitted = part[part["fitted"]]
-        slope = scaling_exponent(fitted["n"].to_numpy(), fitted["width"].to_numpy()) if fitted["n"].nunique() >= 2 else np.nan
+        slope = power_law_exponent(fitted["n"].to_numpy(), fitted["width"].to_numpy()) if fitted["n"].nunique() >= 2 else np.nan
         low, high = _exponent_interval(fitted)
         median = part.groupby("n")["width"].median()
         ax.scatter(part["n"], part["width"], color=color, s=12, alpha=0.6)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -79,8 +78,3 @@ def smallest_width(x: torch.Tensor, y: torch.Tensor, depth: int, cfg: CapacityCo
         else:
             low = mid + 1
     return high
-
-
-def scaling_exponent(n: np.ndarray, width: np.ndarray) -> float:
-    """Slope of log(width) against log(N), by least squares: 1 for width ~ N, 0.5 for sqrt N."""
-    return float(np.polyfit(np.log(n), np.log(width), 1)[0])

@@ -159,3 +159,9 @@ def relative_change(k1: int, n1: int, k2: int, n2: int, confidence: float = 0.95
     half = z * math.sqrt(1 / k1 - 1 / n1 + 1 / k2 - 1 / n2)
     return {"value": 100 * (rr - 1), "n": n1, "ci_low": 100 * (rr * math.exp(-half) - 1),
             "ci_high": 100 * (rr * math.exp(half) - 1)}
+
+
+def power_law_exponent(x, y) -> float:
+    """Least-squares slope of log(y) on log(x): b in y ~ x^b (1 for linear growth, 0.5 for
+    square-root)."""
+    return float(np.polyfit(np.log(np.asarray(x, dtype=float)), np.log(np.asarray(y, dtype=float)), 1)[0])

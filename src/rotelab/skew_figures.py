@@ -6,7 +6,6 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from scipy.stats import spearmanr
 
 from .figures import _concat, figure
 from .skewed_memorization import (empirical_survival, geometric_survival, paired_signed_rank, per_token_survival,
@@ -189,6 +188,8 @@ def skew_mixture(inputs):
     ax.set_xlabel("epoch")
     ax.set_ylabel("mean n_pre of the same samples")
     ax.legend(fontsize=7)
+
+    from scipy.stats import spearmanr
 
     last = table[table["epoch"] == table["epoch"].max()]
     for i, (run, color) in enumerate(((plain_run, "#1b9e77"), (mixed_run, "#d95f02"))):

@@ -6,7 +6,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from .figures import _concat, figure
+from .figures import _concat, _yerr, figure
 from .stats import mean_with_interval
 
 SCORE_CURVES = "results/dsm/{run}/scores.parquet"
@@ -92,11 +92,8 @@ def dsm_excess_risk(inputs):
                          "diverged": int((~np.isfinite(g["excess_risk"])).sum()),
                          "median": float(finite.median()) if len(finite) else np.nan})
             ax.scatter(np.full(len(finite), lr), finite, color=color, s=10, alpha=0.5)
-        lrs = [lr for lr, _ in summary]
-        means = np.array([s["value"] for _, s in summary])
-        err = np.clip(np.nan_to_num(np.vstack([means - [s["ci_low"] for _, s in summary],
-                                               [s["ci_high"] for _, s in summary] - means])), 0, None)
-        ax.errorbar(lrs, means, yerr=err, color=color, marker="o", capsize=3, label=f"t = {t:g}")
+        line = pd.DataFrame([{"lr": lr, **stats} for lr, stats in summary])
+        ax.errorbar(line["lr"], line["value"], yerr=_yerr(line), color=color, marker="o", capsize=3, label=f"t = {t:g}")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("learning rate eta (log)")
@@ -138,8 +135,7 @@ def dsm_mmd(inputs):
                                ("optimal", dict(color="black", ls="--"))):
             part = out[(out["sampler"] == sampler) & (out["metric"] == metric)].sort_values("lr")
             part = part[np.isfinite(part["value"])]
-            err = np.clip(np.vstack([part["value"] - part["ci_low"], part["ci_high"] - part["value"]]), 0, None)
-            ax.errorbar(part["lr"], part["value"], yerr=err, capsize=3,
+            ax.errorbar(part["lr"], part["value"], yerr=_yerr(part), capsize=3,
                         label="network" if sampler == "network" else "empirical optimal s*", **style)
         ax.set_xscale("log")
         ax.set_xlabel("learning rate eta (log)")

@@ -7,7 +7,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from .figures import _concat, figure
+from .figures import _concat, _yerr, figure
 from .skewed_memorization import (empirical_survival, geometric_survival, paired_signed_rank, per_token_survival,
                                   tail_quantiles)
 from .stats import mean_with_interval, rate
@@ -134,8 +134,7 @@ def skew_dataset_size(inputs):
             tail_ax.plot(line["epoch"], line["value"], ls=ls, marker="o", ms=3, color=color,
                          label=f"{_size(run)} samples, {'max' if metric == 'max' else '99th pct'}")
         mean = mine[mine["metric"] == "mean"]
-        err = np.clip(np.vstack([mean["value"] - mean["ci_low"], mean["ci_high"] - mean["value"]]), 0, None)
-        mean_ax.errorbar(mean["epoch"], mean["value"], yerr=err, marker="o", capsize=3, color=color,
+        mean_ax.errorbar(mean["epoch"], mean["value"], yerr=_yerr(mean), marker="o", capsize=3, color=color,
                          label=f"{_size(run)} samples")
     for ax in (tail_ax, mean_ax):
         ax.set_xscale("log", base=2)
@@ -179,8 +178,7 @@ def skew_mixture(inputs):
     out = pd.DataFrame(rows)
     for run, color, label in ((plain_run, "#1b9e77", "alone"), (mixed_run, "#d95f02", "with the mixture")):
         line = out[(out["run"] == run) & (out["metric"] == "mean_n_pre")]
-        err = np.clip(np.vstack([line["value"] - line["ci_low"], line["ci_high"] - line["value"]]), 0, None)
-        ax.errorbar(line["epoch"], line["value"], yerr=err, marker="o", capsize=3, color=color, label=label)
+        ax.errorbar(line["epoch"], line["value"], yerr=_yerr(line), marker="o", capsize=3, color=color, label=label)
     for _, row in out[out["metric"] == "signed_rank_p"].iterrows():
         ax.annotate(f"p={row['value']:.2g}", (row["epoch"], 0), textcoords="offset points", xytext=(0, 4),
                     fontsize=6, ha="center")

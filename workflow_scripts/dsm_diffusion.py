@@ -28,11 +28,12 @@ with log_to(snakemake.log[0]):
             generated = reverse_sample(network_score(net), cfg, cfg.samples, torch.Generator().manual_seed(100 + s))
         optimal = reverse_sample(empirical_score(points), cfg, cfg.samples, torch.Generator().manual_seed(100 + s))
         gaussian = fitted.sample((cfg.samples,))
-        finite = bool(torch.isfinite(generated).all())
         for sampler, x in (("network", generated), ("optimal", optimal)):
-            rows.append({"lr": lr, "steps": steps, "sample_seed": s, "sampler": sampler, "finite": finite or sampler == "optimal",
-                         "mmd_train": mmd_squared(x, points, cfg.bandwidth) if torch.isfinite(x).all() else np.inf,
-                         "mmd_gaussian": mmd_squared(x, gaussian, cfg.bandwidth) if torch.isfinite(x).all() else np.inf,
+            # A diverged network (non-finite samples) has no distance to report: inf, not NaN.
+            finite = bool(torch.isfinite(x).all())
+            rows.append({"lr": lr, "steps": steps, "sample_seed": s, "sampler": sampler, "finite": finite,
+                         "mmd_train": mmd_squared(x, points, cfg.bandwidth) if finite else np.inf,
+                         "mmd_gaussian": mmd_squared(x, gaussian, cfg.bandwidth) if finite else np.inf,
                          "nearest_median": float(np.median(nearest_distance(x, points)))})
         if s == 0:
             kept += [pd.DataFrame({"lr": lr, "kind": kind, "x": v[:, 0].numpy(), "y": v[:, 1].numpy()})

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 
 from .figures import _concat, _yerr, figure
-from .skewed_memorization import (empirical_survival, geometric_survival, paired_signed_rank, per_token_survival,
-                                  tail_quantiles)
+from .skewed_memorization import (SkewRun, empirical_survival, geometric_survival, paired_signed_rank,
+                                  per_token_survival, tail_quantiles)
 from .stats import mean_with_interval, rate
 
 SCORES = "results/skew/scores/{run}.parquet"
@@ -21,11 +21,11 @@ def _scored(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _size(run: str) -> int:
-    return int(run.split("-")[0][1:])
+    return SkewRun.from_name(run).size
 
 
 def _largest_plain_run(table: pd.DataFrame) -> str:
-    plain = [r for r in table["run"].unique() if not r.endswith("-mixed")]
+    plain = [r for r in table["run"].unique() if not SkewRun.from_name(r).mixed]
     return max(plain, key=_size)
 
 
@@ -114,7 +114,7 @@ def skew_distribution(inputs):
 )
 def skew_dataset_size(inputs):
     table = _scored(_concat(inputs[SCORES]))
-    table = table[~table["run"].str.endswith("-mixed")]
+    table = table[~table["run"].map(lambda r: SkewRun.from_name(r).mixed)]
     fig, (tail_ax, mean_ax) = plt.subplots(1, 2, figsize=(11, 4))
     cmap = plt.get_cmap("viridis")
     runs = sorted(table["run"].unique(), key=_size)
@@ -163,8 +163,8 @@ def skew_dataset_size(inputs):
 def skew_mixture(inputs):
     table = _scored(_concat(inputs[SCORES]))
     similarity = _concat(inputs[SIMILARITY])
-    mixed_run = next(r for r in table["run"].unique() if r.endswith("-mixed"))
-    plain_run = mixed_run.removesuffix("-mixed")
+    mixed = SkewRun.from_name(next(r for r in table["run"].unique() if SkewRun.from_name(r).mixed))
+    mixed_run, plain_run = mixed.name, SkewRun(mixed.size).name
     rows = []
     fig, (ax, sim_ax) = plt.subplots(1, 2, figsize=(11, 4))
     paired = table[table["run"].isin([plain_run, mixed_run])].pivot_table(

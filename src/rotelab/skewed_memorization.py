@@ -94,6 +94,11 @@ class SkewRun:
     def name(self) -> str:
         return f"n{self.size}" + ("-mixed" if self.mixed else "")
 
+    @classmethod
+    def from_name(cls, name: str) -> SkewRun:
+        size, _, mixed = name.partition("-")
+        return cls(int(size[1:]), mixed == "mixed")
+
 
 def plan(cfg: dict) -> list[SkewRun]:
     """A run per dataset size, and the mixture run at the largest size."""

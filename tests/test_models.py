@@ -8,7 +8,15 @@ import torch
 from rotelab.decoding import DecodeConfig, continue_targets, score_targets, translate
 from rotelab.models import ModelConfig, build_model, load_model
 from rotelab.tokenizer import load_tokenizer, train_bpe
-from rotelab.training import TrainConfig, bucketed_batches, lr_at, pad, static_width, train_seq2seq
+from rotelab.training import (
+    TrainConfig,
+    bucketed_batches,
+    lr_at,
+    pad,
+    static_width,
+    train_seq2seq,
+    train_seq2seq_ensemble,
+)
 
 WORDS = "red green blue small large happy quiet river mountain city".split()
 GERMAN = dict(zip(WORDS, "rot grün blau klein groß froh still fluss berg stadt".split()))
@@ -57,6 +65,37 @@ def test_training_learns_a_toy_translation(arch, tokenizer, tmp_path):
     assert tok2("red river .")["input_ids"] == tokenizer("red river .")["input_ids"]
     for a, b in zip(model.state_dict().values(), reloaded.state_dict().values()):
         torch.testing.assert_close(a, b)
+
+
+@pytest.mark.parametrize("arch", SIZES, ids=["1+1", "2+1"])
+def test_seq2seq_ensemble_matches_separate_training(arch, tokenizer):
+    """Three models on subsets of unequal size (so their batches differ in rows and widths
+    every step) end as three train_seq2seq runs do: same schedule, clipping, label smoothing
+    and weight decay, each model's own batch order."""
+    from dataclasses import replace
+
+    torch.set_num_threads(1)
+    pairs = toy_pairs(120, seed=3)
+    subsets = [pairs.iloc[:50], pairs.iloc[30:100], pairs.iloc[::2]]
+    cfg = TrainConfig(steps=25, batch_size=16, lr=3e-3, warmup_steps=5, weight_decay=0.05, log_every=10,
+                      device="cpu")
+    seeds = [4, 5, 6]
+    separate = []
+    for subset, seed in zip(subsets, seeds):
+        model = build_model(arch, tokenizer, seed=seed)
+        train_seq2seq(model, tokenizer, subset, replace(cfg, seed=seed), log=lambda *_: None)
+        separate.append(model)
+    together = [build_model(arch, tokenizer, seed=seed) for seed in seeds]
+    logs = train_seq2seq_ensemble(together, tokenizer, subsets, cfg, seeds, log=lambda *_: None)
+    for a, b in zip(separate, together):
+        assert not b.training
+        for (name, pa), pb in zip(a.named_parameters(), b.parameters()):
+            torch.testing.assert_close(pa, pb, atol=5e-5, rtol=1e-4, msg=name)
+    assert [list(log["step"]) for log in logs] == [[10, 20, 25]] * 3
+    assert all(list(log.columns) == ["step", "loss", "lr", "tokens_per_s"] for log in logs)
+    # the models saw different data: their losses differ, and every one fell
+    assert len({round(log["loss"].iloc[0], 6) for log in logs}) == 3
+    assert all(log["loss"].iloc[-1] < log["loss"].iloc[0] for log in logs)
 
 
 def test_batched_translation_matches_one_by_one_generate(tokenizer):

@@ -58,8 +58,8 @@ class EnsembleTrainConfig:
     bf16: bool = False
 
 
-def _autocast(device: torch.device, cfg: EnsembleTrainConfig):
-    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.bf16 and device.type == "cuda")
+def _autocast(device: torch.device, bf16: bool):
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16 and device.type == "cuda")
 
 
 def epochs_to_steps(epochs: float, n_examples: int, batch_size: int) -> int:
@@ -82,6 +82,11 @@ def _gather(data: dict[str, torch.Tensor], idx: torch.Tensor) -> dict[str, torch
     return {name: tensor[idx] for name, tensor in data.items()}
 
 
+def _detach_padding_lookups(module: nn.Embedding, args, output):
+    padding = (args[0] == module.padding_idx).unsqueeze(-1)
+    return torch.where(padding, output.detach(), output)
+
+
 class Ensemble:
     """K models with stacked parameters; ``models[k]`` recovers model k as a plain module."""
 
@@ -91,6 +96,13 @@ class Ensemble:
         self.template = copy.deepcopy(models[0])
         self.params, self.buffers = stack_module_state(models)
         self.size = len(models)
+        # nn.Embedding's padding_idx keeps the padding row out of the lookup's gradient. vmap's
+        # embedding backward, with stacked weights and per-model indices, honours it for model
+        # 0's rows only, so the template detaches padding lookups itself. (The row may still
+        # learn through a tied LM head, as in plain training.)
+        for module in self.template.modules():
+            if isinstance(module, nn.Embedding) and module.padding_idx is not None:
+                module.register_forward_hook(_detach_padding_lookups)
 
     def _call(self, params, buffers, inputs: dict):
         return functional_call(self.template, (params, buffers), args=(), kwargs=inputs)
@@ -122,6 +134,52 @@ def _clip_per_model(grads: list[torch.Tensor], max_norm: float) -> None:
         g.mul_(scale.view(-1, *([1] * (g.dim() - 1))))
 
 
+def fit_ensemble(ensemble: Ensemble, next_batch: Callable[[int], dict], loss: LossFn,
+                 optimizer: torch.optim.Optimizer, steps: int, grad_clip: float | None = None,
+                 lr_at: Callable[[int], float] | None = None, bf16: bool = False, compile: str | None = None,
+                 log=print, log_every: int = 100) -> list[dict]:
+    """The loop every ensemble trains with: ``next_batch(step)`` gives every model's batch
+    (tensors with a leading K axis), ``optimizer`` holds the stacked parameters, ``lr_at(step)``
+    (if given) sets the learning rate before each step, gradients are clipped per model.
+
+    Returns one row per log step: ``{"step", "loss"}`` with each model's mean loss since the
+    previous row (a length-K array). Losses stay on the device between rows (an ``.item()``
+    per step would stall a GPU's queue)."""
+    params = [tensor for tensor in ensemble.params.values() if tensor.requires_grad]
+    device = params[0].device
+
+    def per_model(p, b, batch):
+        return loss(lambda **inputs: ensemble._call(p, b, inputs), batch)
+
+    batched_loss = vmap(per_model, randomness="different")
+    if compile:
+        batched_loss = torch.compile(batched_loss, mode=compile)
+    rows, loss_sum, count = [], torch.zeros(ensemble.size, device=device), 0
+    for step in range(steps):
+        if lr_at is not None:
+            for group in optimizer.param_groups:
+                group["lr"] = lr_at(step)
+        with _autocast(device, bf16):
+            losses = batched_loss(ensemble.params, ensemble.buffers, next_batch(step))
+        optimizer.zero_grad(set_to_none=True)
+        losses.sum().backward()
+        if grad_clip is not None:
+            _clip_per_model([p.grad for p in params], grad_clip)
+        optimizer.step()
+        loss_sum += losses.detach().float()
+        count += 1
+        if (step + 1) % log_every == 0 or step + 1 == steps:
+            mean = (loss_sum / count).cpu().numpy()
+            log(f"step {step + 1}/{steps}: mean loss {mean.mean():.4f} "
+                f"(min {mean.min():.4f}, max {mean.max():.4f}) over {ensemble.size} models")
+            rows.append({"step": step + 1, "loss": mean})
+            loss_sum.zero_()
+            count = 0
+    for tensor in params:
+        tensor.requires_grad_(False)
+    return rows
+
+
 def train_ensemble(models: list[nn.Module], data: dict[str, torch.Tensor], members: list[np.ndarray],
                    loss: LossFn, cfg: EnsembleTrainConfig, seeds: list[int], log=print,
                    log_every: int = 100) -> Ensemble:
@@ -133,33 +191,13 @@ def train_ensemble(models: list[nn.Module], data: dict[str, torch.Tensor], membe
     if not len(models) == len(members) == len(seeds):
         raise ValueError("one member list and one seed per model")
     ensemble = Ensemble(models)
-    for tensor in ensemble.params.values():
-        tensor.requires_grad_(True)
-    params = list(ensemble.params.values())
-    optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    trainable = [tensor for tensor in ensemble.params.values() if tensor.requires_grad]
+    optimizer = torch.optim.AdamW(trainable, lr=cfg.lr, weight_decay=cfg.weight_decay)
     device = next(iter(data.values())).device
     streams = torch.as_tensor(np.stack([index_stream(m, cfg.steps, cfg.batch_size, s)
                                         for m, s in zip(members, seeds)], axis=1), device=device)
-
-    def per_model(p, b, batch):
-        return loss(lambda **inputs: ensemble._call(p, b, inputs), batch)
-
-    batched_loss = vmap(per_model, randomness="different")
-    if cfg.compile:
-        batched_loss = torch.compile(batched_loss, mode=cfg.compile)
-    for step in range(cfg.steps):
-        with _autocast(device, cfg):
-            losses = batched_loss(ensemble.params, ensemble.buffers, _gather(data, streams[step]))
-        optimizer.zero_grad(set_to_none=True)
-        losses.sum().backward()
-        if cfg.grad_clip is not None:
-            _clip_per_model([p.grad for p in params], cfg.grad_clip)
-        optimizer.step()
-        if (step + 1) % log_every == 0 or step + 1 == cfg.steps:
-            log(f"step {step + 1}/{cfg.steps}: mean loss {losses.mean().item():.4f} "
-                f"(min {losses.min().item():.4f}, max {losses.max().item():.4f}) over {len(models)} models")
-    for tensor in params:
-        tensor.requires_grad_(False)
+    fit_ensemble(ensemble, lambda step: _gather(data, streams[step]), loss, optimizer, cfg.steps,
+                 cfg.grad_clip, bf16=cfg.bf16, compile=cfg.compile, log=log, log_every=log_every)
     return ensemble
 
 
@@ -172,7 +210,7 @@ def train_sequential(model: nn.Module, data: dict[str, torch.Tensor], members: n
     stream = torch.as_tensor(index_stream(members, cfg.steps, cfg.batch_size, seed), device=device)
     model.train()
     for step in range(cfg.steps):
-        with _autocast(device, cfg):
+        with _autocast(device, cfg.bf16):
             value = loss(lambda **inputs: model(**inputs), _gather(data, stream[step]))
         optimizer.zero_grad(set_to_none=True)
         value.backward()

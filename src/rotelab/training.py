@@ -102,13 +102,21 @@ def encode_pairs(tokenizer, src: list[str], tgt: list[str], max_len: int):
     return enc, dec
 
 
-def seq2seq_loss(model, batch, pad_id: int, start_id: int, label_smoothing: float):
-    """Token-level cross-entropy of the targets (teacher forcing)."""
+def seq2seq_loss(model, batch, pad_id: int, start_id: int, label_smoothing: float, additive_mask: bool = False):
+    """Token-level cross-entropy of the targets (teacher forcing).
+
+    ``additive_mask``: hand the model a prepared (batch, 1, 1, source) float mask instead of
+    the 0/1 padding mask. transformers builds its masks with a branch on the mask's values,
+    which vmap cannot trace; a 4-D mask is used as given, and this one broadcasts over the
+    query axis of both the encoder's self-attention and the decoder's cross-attention (eager
+    attention only)."""
     src, tgt = batch
     decoder_input = torch.cat([torch.full_like(tgt[:, :1], start_id), tgt[:, :-1]], dim=1)
-    logits = model(
-        input_ids=src, attention_mask=src.ne(pad_id), decoder_input_ids=decoder_input
-    ).logits
+    mask = src.ne(pad_id)
+    if additive_mask:
+        mask = torch.zeros(mask.shape, device=src.device).masked_fill(~mask, torch.finfo(torch.float32).min)
+        mask = mask[:, None, None, :]
+    logits = model(input_ids=src, attention_mask=mask, decoder_input_ids=decoder_input).logits
     # ignore_index instead of boolean masking keeps shapes static (no host sync, compiles).
     return F.cross_entropy(
         logits.float().flatten(0, 1),
@@ -139,6 +147,88 @@ def train_seq2seq(model, tokenizer, pairs: pd.DataFrame, cfg: TrainConfig, log=p
                                                                       cfg.label_smoothing), cfg, log)
 
 
+def train_seq2seq_ensemble(models: list, tokenizer, subsets: list[pd.DataFrame], cfg: TrainConfig,
+                           seeds: list[int], log=print) -> list[pd.DataFrame]:
+    """Train ``models[k]`` on ``subsets[k]`` (columns ``src``, ``tgt``) in place, all K at once
+    as one batched ensemble (:mod:`rotelab.ensemble`); return each model's training log.
+
+    Model k gets the batches :func:`train_seq2seq` would give it with ``seed=seeds[k]``, in the
+    same order, under the same AdamW, schedule, label smoothing and clipping. Each step's K
+    batches are padded to one shape, which changes no model's loss: extra rows repeat a real
+    source under an all-padding target (no target tokens: no loss, no gradient), extra source
+    columns are masked, and extra target columns follow the real tokens, where the causal
+    decoder cannot see them and the loss ignores them. So with dropout 0 the models end where
+    K runs of :func:`train_seq2seq` would, to float tolerance (tested); with dropout they draw
+    independent masks. The ensemble runs eager (``cfg.compile`` does not apply) with eager
+    attention: fused attention's backward fails under vmap on CUDA.
+    """
+    from .ensemble import Ensemble, fit_ensemble
+
+    if not len(models) == len(subsets) == len(seeds):
+        raise ValueError("one training subset and one seed per model")
+    device = pick_device(cfg.device)
+    pad_id = tokenizer.pad_token_id
+    start_id = models[0].config.decoder_start_token_id
+    streams = []
+    for subset, seed in zip(subsets, seeds):
+        enc, dec = encode_pairs(tokenizer, list(subset["src"]), list(subset["tgt"]), cfg.max_len)
+        lengths = np.array([len(e) + len(d) for e, d in zip(enc, dec)])
+        streams.append((enc, dec, lengths, bucketed_batches(lengths, cfg.batch_size, np.random.default_rng(seed))))
+    step_tokens = np.zeros((cfg.steps, len(models)))
+
+    def next_batch(step):
+        picks = [(enc, dec, next(batches)) for enc, dec, _, batches in streams]
+        src_width = max(len(enc[i]) for enc, _, idx in picks for i in idx)
+        tgt_width = max(len(dec[i]) for _, dec, idx in picks for i in idx)
+        sources, targets = [], []
+        for k, ((enc, dec, idx), (_, _, lengths, _)) in enumerate(zip(picks, streams)):
+            step_tokens[step, k] = lengths[idx].sum()
+            fill = cfg.batch_size - len(idx)
+            sources.append(pad([enc[i] for i in idx] + [enc[idx[0]]] * fill, pad_id, src_width))
+            targets.append(pad([dec[i] for i in idx] + [[]] * fill, pad_id, tgt_width))
+        return {"src": torch.stack(sources).to(device), "tgt": torch.stack(targets).to(device)}
+
+    def loss(forward, batch):
+        return seq2seq_loss(forward, (batch["src"], batch["tgt"]), pad_id, start_id, cfg.label_smoothing,
+                            additive_mask=True)
+
+    torch.manual_seed(seeds[0])  # dropout masks
+    for model in models:
+        model.to(device).train()
+    ensemble = Ensemble(models)
+    ensemble.template.set_attn_implementation("eager")
+    cuda = device.type == "cuda"
+    optimizer = adamw(list(ensemble.params.values()), cfg, fused=cuda, stacked=True)
+    start = time.perf_counter()
+    rows = fit_ensemble(ensemble, next_batch, loss, optimizer, cfg.steps, cfg.grad_clip or None,
+                        lr_at=lambda step: lr_at(step, cfg), bf16=cuda, log=log, log_every=cfg.log_every)
+    seconds = (time.perf_counter() - start) / cfg.steps  # the same for every model: they ran together
+    logs = []
+    for k, model in enumerate(models):
+        ensemble.model(k, model).eval()
+        logs.append(pd.DataFrame([{
+            "step": row["step"], "loss": float(row["loss"][k]), "lr": lr_at(row["step"] - 1, cfg),
+            "tokens_per_s": step_tokens[previous : row["step"], k].sum() / (seconds * (row["step"] - previous)),
+        } for previous, row in zip([0] + [r["step"] for r in rows], rows)]))
+        if not math.isfinite(logs[-1]["loss"].iloc[-1]):
+            raise FloatingPointError(f"training diverged: model {k}'s final loss is not finite")
+    return logs
+
+
+def adamw(params: list[torch.Tensor], cfg: TrainConfig, fused: bool, stacked: bool = False):
+    """AdamW over the trainable ``params`` with weight decay on weight matrices only (not on
+    biases and norms). ``stacked``: the parameters of an ensemble, one model per leading row."""
+    trainable = [p for p in params if p.requires_grad]
+    matrix = 3 if stacked else 2
+    return torch.optim.AdamW(
+        [{"params": [p for p in trainable if p.ndim >= matrix], "weight_decay": cfg.weight_decay},
+         {"params": [p for p in trainable if p.ndim < matrix], "weight_decay": 0.0}],
+        lr=cfg.lr,
+        betas=(0.9, 0.98),
+        fused=fused,
+    )
+
+
 def optimise(model, next_batch, loss_fn, cfg: TrainConfig, log=print, optimizer=None,
              on_log=None) -> pd.DataFrame:
     """The training loop every model family shares: AdamW (unless ``optimizer`` is given)
@@ -155,14 +245,7 @@ def optimise(model, next_batch, loss_fn, cfg: TrainConfig, log=print, optimizer=
         torch._dynamo.config.cache_size_limit = max(torch._dynamo.config.cache_size_limit, 16)
         forward = torch.compile(model, dynamic=False, mode=cfg.compile_mode)
     if optimizer is None:
-        trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
-        optimizer = torch.optim.AdamW(
-            [{"params": [p for _, p in trainable if p.ndim >= 2], "weight_decay": cfg.weight_decay},
-             {"params": [p for _, p in trainable if p.ndim < 2], "weight_decay": 0.0}],
-            lr=cfg.lr,
-            betas=(0.9, 0.98),
-            fused=cuda,
-        )
+        optimizer = adamw(list(model.parameters()), cfg, fused=cuda)
     rows = []
     tokens_since, t_since = 0, time.perf_counter()
     # Losses stay on the device until a log row is written: a .item() per step would stall

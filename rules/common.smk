@@ -332,22 +332,36 @@ def translation_reference_train(wildcards=None):
     return train
 
 
-def translation_reference_params(wildcards):
+def translation_reference_params(indices):
+    """The baseline's architecture and (halved) optimisation for the reference models
+    ``indices``; model k is seeded student.train.seed + seqkd_subgroups.seed + k."""
     train = translation_reference_train()
-    seed = train["seed"] + SUBGROUPS["seed"] + reference_index(wildcards)
     return {
         "model": config["student"]["model"],
-        "train": {**train, "seed": seed, "device": JOB_DEVICE},
+        "train": {**train, "device": JOB_DEVICE},
+        "indices": list(indices),
+        "seeds": [train["seed"] + SUBGROUPS["seed"] + k for k in indices],
     }
 
 
-def translation_reference_job(wildcards):
+def translation_reference_job(wildcards=None, n_models=1):
     return estimate.training(
         config["student"]["model"],
         translation_reference_train(),
         VOCAB,
         ON_GPU,
         THREADS,
+    ).times(n_models)
+
+
+def translation_references_job(wildcards=None):
+    return translation_reference_job(n_models=SUBGROUPS["reference_models"])
+
+
+def translation_reference_dirs():
+    return expand(
+        "results/membership/translation/models/ref{k}",
+        k=range(SUBGROUPS["reference_models"]),
     )
 
 

@@ -31,27 +31,55 @@ rule translation_matrix:
         "../workflow_scripts/membership_matrix.py"
 
 
-rule train_translation_reference:
-    input:
-        matrix="results/membership/translation/matrix.parquet",
-        train="results/data/train.parquet",
-        tokenizer="results/tokenizers/joint",
-    output:
-        directory("results/membership/translation/models/{reference}"),
-    log:
-        "results/logs/membership/translation/train_{reference}.log",
-    conda:
-        "../envs/torch.yaml"
-    threads: THREADS
-    resources:
-        mem_mb=resource(translation_reference_job, "mem_mb"),
-        runtime=resource(translation_reference_job, "runtime"),
-        gpu=resource(translation_reference_job, "gpu"),
-    params:
-        cfg=translation_reference_params,
-        index=reference_index,
-    script:
-        "../workflow_scripts/train_translation_reference.py"
+# One job per reference model (the K run side by side on CPUs), or all K as one batched
+# ensemble in one job (seqkd_subgroups.ensemble: fast on a GPU).
+if SUBGROUPS["ensemble"]:
+
+    rule train_translation_references:
+        input:
+            matrix="results/membership/translation/matrix.parquet",
+            train="results/data/train.parquet",
+            tokenizer="results/tokenizers/joint",
+        output:
+            [directory(path) for path in translation_reference_dirs()],
+        log:
+            "results/logs/membership/translation/train_references.log",
+        conda:
+            "../envs/torch.yaml"
+        threads: THREADS
+        resources:
+            mem_mb=resource(translation_references_job, "mem_mb"),
+            runtime=resource(translation_references_job, "runtime"),
+            gpu=resource(translation_references_job, "gpu"),
+        params:
+            cfg=translation_reference_params(range(SUBGROUPS["reference_models"])),
+        script:
+            "../workflow_scripts/train_translation_reference.py"
+
+else:
+
+    rule train_translation_reference:
+        input:
+            matrix="results/membership/translation/matrix.parquet",
+            train="results/data/train.parquet",
+            tokenizer="results/tokenizers/joint",
+        output:
+            directory("results/membership/translation/models/{reference}"),
+        log:
+            "results/logs/membership/translation/train_{reference}.log",
+        conda:
+            "../envs/torch.yaml"
+        threads: THREADS
+        resources:
+            mem_mb=resource(translation_reference_job, "mem_mb"),
+            runtime=resource(translation_reference_job, "runtime"),
+            gpu=resource(translation_reference_job, "gpu"),
+        params:
+            cfg=lambda wildcards: translation_reference_params(
+                [reference_index(wildcards)]
+            ),
+        script:
+            "../workflow_scripts/train_translation_reference.py"
 
 
 rule score_translation_reference:

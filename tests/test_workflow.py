@@ -2,6 +2,7 @@
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -203,6 +204,30 @@ def test_seqkd_extension_changes_rerun_only_their_stages(workdir, tmp_path):
                                           "seqkd_subgroups": 1, "figure": 1, "all": 1}
     buckets = overlay(tmp_path, "buckets.yaml", "seqkd_subgroups:\n  cm_buckets: [0.1, 0.3]\n")
     assert planned_jobs(workdir, [buckets]) == {"seqkd_subgroups": 1, "figure": 1, "all": 1}
+
+
+def test_translation_references_train_as_one_ensemble(workdir, tmp_path):
+    """seqkd_subgroups.ensemble swaps the K reference-training jobs for one batched job whose
+    models score as the separate ones do (run on a copy: the shared workdir stays as it is)."""
+    together = overlay(tmp_path, "ensemble.yaml", "seqkd_subgroups:\n  ensemble: true\n")
+    target = "results/membership/translation/counterfactual.parquet"
+    assert planned_jobs(workdir, [together], [target]) == {"train_translation_references": 1,
+                                                          "score_translation_reference": 2,
+                                                          "translation_counterfactual": 1}
+    copy = tmp_path / "copy"
+    shutil.copytree(workdir, copy)
+    snakemake(copy, "--cores", "2", target, overlays=[together])
+    models = "results/membership/translation/models"
+    for k in range(2):
+        separate = pd.read_parquet(workdir / models / f"ref{k}/training_log.parquet")
+        ensemble = pd.read_parquet(copy / models / f"ref{k}/training_log.parquet")
+        assert ensemble["step"].tolist() == separate["step"].tolist()
+        # same data order and schedule; dropout masks differ, so close but not equal
+        assert ensemble["loss"].iloc[-1] == pytest.approx(separate["loss"].iloc[-1], rel=0.02)
+    separate = pd.read_parquet(workdir / target)
+    ensemble = pd.read_parquet(copy / target)
+    assert len(ensemble) == len(separate) and ensemble.select_dtypes("number").notna().all().all()
+    assert planned_jobs(copy, [together], [target]) == {}
 
 
 def test_acil_equals_joint_training_and_caches_per_phase_count(workdir, tmp_path):

@@ -38,6 +38,11 @@ class JobResources:
     def as_dict(self) -> dict:
         return {"mem_mb": self.mem_mb, "runtime": self.runtime, "gpu": self.gpu}
 
+    def times(self, n_jobs: int) -> JobResources:
+        """``n_jobs`` of these run as one (a batched ensemble): their memory and time add up,
+        on the same device."""
+        return JobResources(self.mem_mb * n_jobs, self.runtime * n_jobs, self.gpu)
+
 
 def marian_parameters(model: dict, vocab_size: int) -> int:
     """Parameters of the ``marian`` recipe (tied embeddings, sinusoidal positions counted),

@@ -8,7 +8,11 @@ size and K. Models:
 
 * ``mlp``: the membership engine's digits MLP (64 -> 256 -> 10), batch 64;
 * ``gpt2-tiny``: configs/tiny.yaml's causal-LM base (d 64, 2 layers, 64-token blocks);
-* ``gpt2-default``: config.yaml's causal-LM base (d 128, 4 layers, 64-token blocks), 1.3M.
+* ``gpt2-default``: config.yaml's causal-LM base (d 128, 4 layers, 64-token blocks), 1.3M;
+* ``marian-tiny`` / ``marian-default``: the translation reference models of configs/tiny.yaml
+  and config.yaml (the baseline's architecture), trained the way the workflow trains them:
+  K runs of ``rotelab.training.train_seq2seq`` against one ``train_seq2seq_ensemble``
+  (length-bucketed batches of synthetic sentence pairs, warmup and decay, label smoothing).
 
     python bench/ensemble_throughput.py                       # CPU, K in 4 16 64
     python bench/ensemble_throughput.py --device cuda --steps 50
@@ -21,6 +25,7 @@ import json
 import time
 
 import numpy as np
+import pandas as pd
 import torch
 
 from rotelab.classifier import build_classifier, cross_entropy_loss
@@ -55,6 +60,26 @@ def mlp():
 
     return (lambda seed: build_classifier(64, [256], 10, seed)), data, cross_entropy_loss
 
+
+def marian(d_model, layers, ffn_dim, vocab):
+    """(make, pairs, tokenizer) for the seq2seq rows: 2,048 synthetic pairs of 4-30 words."""
+    from rotelab.models import ModelConfig, build_model
+    from rotelab.tokenizer import train_bpe
+
+    rng = np.random.default_rng(0)
+    words = ["".join(rng.choice(list("abcdefghijklmnopqrstuvwxyz"), size=rng.integers(2, 9))) for _ in range(3000)]
+    sentences = [" ".join(rng.choice(words, size=rng.integers(4, 31))) for _ in range(4096)]
+    pairs = pd.DataFrame({"src": sentences[:2048], "tgt": sentences[2048:]})
+    tokenizer = train_bpe(sentences, vocab_size=vocab)
+    arch = ModelConfig(d_model=d_model, encoder_layers=layers, decoder_layers=layers, heads=max(2, d_model // 24),
+                       ffn_dim=ffn_dim, dropout=0.0)
+    return (lambda seed: build_model(arch, tokenizer, seed=seed)), pairs, tokenizer
+
+
+SEQ2SEQ = {
+    "marian-tiny": dict(d_model=48, layers=1, ffn_dim=96, vocab=1000),
+    "marian-default": dict(d_model=96, layers=2, ffn_dim=192, vocab=4000),
+}
 
 MODELS = {
     "mlp": (mlp, {}, 64),
@@ -110,10 +135,46 @@ def measure(name: str, k: int, steps: int, device: torch.device, compile_mode: s
             "ensemble_examples_per_s": round(examples / ensemble, 1), "speedup": round(sequential / ensemble, 2)}
 
 
+def measure_seq2seq(name: str, k: int, steps: int, device: torch.device) -> dict:
+    from dataclasses import replace
+
+    from rotelab.training import TrainConfig, train_seq2seq, train_seq2seq_ensemble
+
+    make, pairs, tokenizer = marian(**SEQ2SEQ[name])
+    rng = np.random.default_rng(0)
+    subsets = [pairs[rng.random(len(pairs)) < 0.5] for _ in range(k)]
+    batch = 32
+    cfg = TrainConfig(steps=steps, batch_size=batch, warmup_steps=min(10, steps), log_every=10**9,
+                      device=device.type)
+    quiet = dict(log=lambda *_: None)
+    # warm-up both paths (CUDA context, kernels, allocator)
+    train_seq2seq(make(0), tokenizer, subsets[0], replace(cfg, steps=2), **quiet)
+    train_seq2seq_ensemble([make(i) for i in range(k)], tokenizer, subsets, replace(cfg, steps=2), list(range(k)), **quiet)
+    sync(device)
+
+    models = [make(i) for i in range(k)]
+    start = time.perf_counter()
+    for i, model in enumerate(models):
+        train_seq2seq(model, tokenizer, subsets[i], replace(cfg, seed=i), **quiet)
+    sync(device)
+    sequential = time.perf_counter() - start
+    models = [make(i) for i in range(k)]
+    start = time.perf_counter()
+    train_seq2seq_ensemble(models, tokenizer, subsets, cfg, list(range(k)), **quiet)
+    sync(device)
+    ensemble = time.perf_counter() - start
+    examples = k * steps * batch
+    return {"model": name, "parameters": sum(p.numel() for p in models[0].parameters()), "K": k, "steps": steps,
+            "batch": batch, "device": str(device), "bf16": device.type == "cuda",
+            "attention": "sequential sdpa, ensemble eager", "sequential_s": round(sequential, 3),
+            "ensemble_s": round(ensemble, 3), "sequential_examples_per_s": round(examples / sequential, 1),
+            "ensemble_examples_per_s": round(examples / ensemble, 1), "speedup": round(sequential / ensemble, 2)}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
+    parser.add_argument("--models", nargs="+", default=[*MODELS, *SEQ2SEQ], choices=[*MODELS, *SEQ2SEQ])
     parser.add_argument("--ks", nargs="+", type=int, default=[4, 16, 64])
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--threads", type=int, default=1)
@@ -129,7 +190,11 @@ def main():
     device = torch.device(args.device)
     for name in args.models:
         for k in args.ks:
-            print(json.dumps(measure(name, k, args.steps, device, args.compile, args.bf16)), flush=True)
+            if name in SEQ2SEQ:  # trained as the workflow does: bf16 on CUDA, eager ensemble
+                row = measure_seq2seq(name, k, args.steps, device)
+            else:
+                row = measure(name, k, args.steps, device, args.compile, args.bf16)
+            print(json.dumps(row), flush=True)
 
 
 if __name__ == "__main__":

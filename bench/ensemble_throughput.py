@@ -147,9 +147,11 @@ def measure_seq2seq(name: str, k: int, steps: int, device: torch.device) -> dict
     cfg = TrainConfig(steps=steps, batch_size=batch, warmup_steps=min(10, steps), log_every=10**9,
                       device=device.type)
     quiet = dict(log=lambda *_: None)
-    # warm-up both paths (CUDA context, kernels, allocator)
-    train_seq2seq(make(0), tokenizer, subsets[0], replace(cfg, steps=2), **quiet)
-    train_seq2seq_ensemble([make(i) for i in range(k)], tokenizer, subsets, replace(cfg, steps=2), list(range(k)), **quiet)
+    # Warm-up: one full run of each path first. Length-bucketed batches change shape every
+    # step, and each new shape pays kernel selection once; without this the first models of
+    # the sequential side would pay it all.
+    train_seq2seq(make(0), tokenizer, subsets[0], cfg, **quiet)
+    train_seq2seq_ensemble([make(i) for i in range(k)], tokenizer, subsets, cfg, list(range(k)), **quiet)
     sync(device)
 
     models = [make(i) for i in range(k)]

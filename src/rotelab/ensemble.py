@@ -82,6 +82,20 @@ def _gather(data: dict[str, torch.Tensor], idx: torch.Tensor) -> dict[str, torch
     return {name: tensor[idx] for name, tensor in data.items()}
 
 
+class _Never:
+    """A layerdrop of 0 that also answers ``p < layerdrop`` for a batched tensor ``p`` (False)
+    without looking at its value."""
+
+    def __gt__(self, other):
+        return False
+
+    def __lt__(self, other):
+        return False
+
+
+_NEVER = _Never()
+
+
 def _detach_padding_lookups(module: nn.Embedding, args, output):
     padding = (args[0] == module.padding_idx).unsqueeze(-1)
     return torch.where(padding, output.detach(), output)
@@ -103,6 +117,13 @@ class Ensemble:
         for module in self.template.modules():
             if isinstance(module, nn.Embedding) and module.padding_idx is not None:
                 module.register_forward_hook(_detach_padding_lookups)
+            # Older transformers (5.17) draw a layer-skip probability in training even at
+            # layerdrop 0 and branch on it, which vmap cannot trace with per-model randomness.
+            if isinstance(getattr(module, "layerdrop", None), (int, float)):
+                if module.layerdrop > 0:
+                    raise ValueError(f"{type(module).__name__} uses layerdrop {module.layerdrop}: a random "
+                                     "per-batch branch cannot run batched; train ensembles with layerdrop 0")
+                module.layerdrop = _NEVER
 
     def _call(self, params, buffers, inputs: dict):
         return functional_call(self.template, (params, buffers), args=(), kwargs=inputs)

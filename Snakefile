@@ -34,6 +34,7 @@ include: "rules/score.smk"
 include: "rules/plots.smk"
 include: "rules/lm.smk"
 include: "rules/lm_finetune.smk"
+include: "rules/lm_references.smk"
 include: "rules/membership.smk"
 include: "rules/seqkd_subgroups.smk"
 include: "rules/adaptive_seqkd.smk"
@@ -50,3 +51,4 @@ rule all:
     default_target: True
     input:
         figure_targets(),
+        lm_reference_targets(),

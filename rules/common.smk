@@ -214,6 +214,36 @@ def lm_run_spec(wildcards):
     return lm_run_params(wildcards)["spec"]
 
 
+LM_REFERENCES = LM["references"]
+
+
+def lm_reference_targets():
+    """The causal-LM membership tables, when lm.references.models > 0."""
+    if not LM_REFERENCES["models"]:
+        return []
+    return [
+        "results/lm/references/attacks.parquet",
+        "results/lm/references/counterfactual_summary.parquet",
+    ]
+
+
+def lm_references_job(wildcards):
+    """K centralized full fine-tunes (about the P1 runs' data each) and their scoring."""
+    train = LM["finetune"]["train"]
+    block = LM["base"]["model"]["block_size"]
+    steps = math.ceil(
+        train["epochs"] * LM_FINETUNE_TOKENS / (train["batch_size"] * block)
+    )
+    one = estimate.causal_training(
+        LM["base"]["model"],
+        {"batch_size": train["batch_size"], "steps": steps},
+        LM_VOCAB,
+        ON_GPU,
+        THREADS,
+    )
+    return one.times(LM_REFERENCES["models"])
+
+
 def finetuning_job(wildcards):
     spec = LM_RUNS[wildcards.run]
     train = LM["finetune"]["train"]

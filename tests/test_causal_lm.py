@@ -5,7 +5,16 @@ import pandas as pd
 import pytest
 import torch
 
-from rotelab.causal_lm import LMConfig, PlateauConfig, build_lm, mean_loss, pack, pretrain
+from rotelab.causal_lm import (
+    LMConfig,
+    PlateauConfig,
+    build_lm,
+    mean_loss,
+    pack,
+    pretrain,
+    train_lm,
+    train_lm_ensemble,
+)
 from rotelab.tokenizer import train_bpe
 from rotelab.training import TrainConfig
 
@@ -46,3 +55,30 @@ def test_pretraining_lowers_validation_loss_and_stops_at_a_plateau(arch, tokeniz
     assert evaluated["val_loss"].iloc[-1] < 0.6 * before
     assert log["step"].iloc[-1] < 400  # the toy language is learnt long before 400 steps
     assert isinstance(log, pd.DataFrame) and {"val_loss", "val_ppl"} <= set(log.columns)
+
+
+def test_lm_ensemble_matches_separate_fine_tunes_of_one_base(tokenizer):
+    """K copies of one base, each fine-tuned on its own texts: together as one ensemble they
+    end where K train_lm runs end (same blocks, schedule, clipping, weight decay)."""
+    import copy
+    from dataclasses import replace
+
+    torch.set_num_threads(1)
+    base = build_lm(LMConfig(d_model=32, layers=2, heads=2, block_size=16, dropout=0.0), tokenizer, seed=0)
+    texts = [sentences(80, 10), sentences(120, 11), sentences(60, 12)]
+    cfg = TrainConfig(steps=20, batch_size=8, lr=3e-3, warmup_steps=4, weight_decay=0.05, log_every=10,
+                      device="cpu")
+    seeds = [1, 2, 3]
+    separate = []
+    for model_texts, seed in zip(texts, seeds):
+        model = copy.deepcopy(base)
+        train_lm(model, tokenizer, model_texts, replace(cfg, seed=seed), block_size=16, log=lambda *_: None)
+        separate.append(model)
+    together = [copy.deepcopy(base) for _ in seeds]
+    logs = train_lm_ensemble(together, tokenizer, texts, cfg, 16, seeds, log=lambda *_: None)
+    for a, b in zip(separate, together):
+        for (name, pa), pb in zip(a.named_parameters(), b.parameters()):
+            torch.testing.assert_close(pa, pb, atol=5e-5, rtol=1e-4, msg=name)
+    assert [log["step"].tolist() for log in logs] == [[10, 20]] * 3
+    assert len({round(log["loss"].iloc[-1], 6) for log in logs}) == 3
+    assert all((log["tokens_per_s"] > 0).all() for log in logs)

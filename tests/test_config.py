@@ -113,6 +113,8 @@ def test_every_schema_key_is_documented():
         ({"skewed_memorization": {"dataset": "tsv:/nonexistent.tsv"}},
          r"config key skewed_memorization\.dataset: file '/nonexistent.tsv' does not exist"),
         ({"skewed_memorization": {"epochs": [0, 2]}}, r"config key skewed_memorization\.epochs"),
+        ({"lm": {"references": {"models": 4}}}, r"config key lm\.references\.models: 4 reference models"),
+        ({"lm": {"references": {"models": 7}}}, r"config key lm\.references\.models: 7 is not a multiple of 2"),
         ({"lm": {"pretrain_corpora": ["web-bible", "xls:/a.xls"]}},
          r"config key lm\.pretrain_corpora\[1\]: 'xls:/a\.xls' is not tsv:PATH, jsonl:PATH, parquet:PATH or hf:OWNER/NAME"),
     ],

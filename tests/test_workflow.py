@@ -161,6 +161,26 @@ def test_onion_changes_rerun_only_the_pools_they_touch(workdir, tmp_path):
                                           "score_reference_models": 3, "figure": 2, "all": 1}
 
 
+def test_lm_reference_models_score_every_note(workdir, tmp_path):
+    """configs/tiny.yaml trains 6 reference fine-tunes of the base as one ensemble; every
+    note is IN for 3 of them, and LiRA scores each (model, note) pair."""
+    refs = workdir / "results/lm/references"
+    notes = pd.read_parquet(workdir / "results/lm/canaries.parquet")
+    observations = pd.read_parquet(refs / "observations.parquet")
+    assert len(observations) == 6 * len(notes)
+    assert (observations.groupby("example")["member"].sum() == 3).all()
+    assert observations[["phi", "logprob", "prob", "correct"]].notna().all().all()
+    attacks = pd.read_parquet(refs / "attacks.parquet")
+    auc = attacks[attacks["metric"] == "auc"].set_index("attack")
+    assert {"lira_online", "lira_online_fixed", "lira_offline_fixed", "loss"} <= set(auc.index)
+    assert (auc["n"] == 6 * len(notes)).all() and auc["value"].between(0, 1).all()
+    assert sorted(p.name for p in (refs / "models").iterdir() if p.is_dir()) == [f"model_{k:03d}" for k in range(6)]
+    assert (refs / "models/model_005/model.safetensors").exists()
+    more = overlay(tmp_path, "refs.yaml", "lm:\n  references:\n    models: 8\n")
+    assert planned_jobs(workdir, [more]) == {"lm_reference_matrix": 1, "train_lm_references": 1,
+                                             "score_lm_references": 1, "all": 1}
+
+
 def test_seqkd_subgroup_and_adaptive_tables(workdir):
     translation = workdir / "results/membership/translation"
     matrix = pd.read_parquet(translation / "matrix.parquet")

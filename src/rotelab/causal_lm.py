@@ -16,7 +16,8 @@ import torch.nn.functional as F
 
 from .models import build_model, from_pretrained
 from .registry import Registry
-from .training import TrainConfig, optimise
+from .device import pick_device
+from .training import TrainConfig, optimise, optimise_ensemble
 
 lm_recipes: Registry = Registry("causal LM recipe")
 
@@ -128,6 +129,32 @@ def train_lm(model, tokenizer, texts, cfg: TrainConfig, block_size: int, log=pri
 
     loss_fn = loss_fn or (lambda fwd, batch: next_token_loss(fwd, batch, tokenizer.pad_token_id))
     return optimise(model, next_batch, loss_fn, cfg, log, on_log=on_log)
+
+
+def train_lm_ensemble(models: list, tokenizer, texts: list[list[str]], cfg: TrainConfig, block_size: int,
+                      seeds: list[int], log=print) -> list[pd.DataFrame]:
+    """Train ``models[k]`` on ``texts[k]`` in place, all K at once as one batched ensemble
+    (e.g. K reference fine-tunes of one base); return each model's training log.
+
+    Model k draws the packed blocks :func:`train_lm` would draw with ``seed=seeds[k]``, under
+    the same optimisation (:func:`training.optimise_ensemble`); every block is full, so the
+    K batches stack without padding. With dropout 0 the models end where K runs of
+    :func:`train_lm` would, to float tolerance (tested)."""
+    if not len(models) == len(texts) == len(seeds):
+        raise ValueError("one text list and one seed per model")
+    device = pick_device(cfg.device)
+    blocks = [pack(tokenizer, model_texts, block_size) for model_texts in texts]
+    rngs = [np.random.default_rng(seed) for seed in seeds]
+    step_tokens = np.full((cfg.steps, len(models)), cfg.batch_size * block_size)
+
+    def next_batch(step):
+        rows = [b[rng.integers(0, len(b), size=cfg.batch_size)] for b, rng in zip(blocks, rngs)]
+        return {"blocks": torch.from_numpy(np.stack(rows)).to(device)}
+
+    def loss(forward, batch):
+        return next_token_loss(forward, batch["blocks"], tokenizer.pad_token_id)
+
+    return optimise_ensemble(models, next_batch, loss, cfg, seeds, step_tokens, log)
 
 
 def pretrain(model, tokenizer, train_texts, valid_texts, cfg: TrainConfig, plateau: PlateauConfig,

@@ -144,6 +144,10 @@ def check_finetuning(lm: dict) -> None:
         raise ConfigError("config key lm.qa.sources: FedAvg needs at least two clients (one per source)")
     if defenses["dp"]["epsilons"] and lm["finetune"]["train"]["batch_size"] < 2:
         raise ConfigError("config key lm.finetune.train.batch_size: DP-SGD needs an expected batch of at least 2")
+    references = lm["references"]["models"]
+    if 0 < references < 6:
+        raise ConfigError(f"config key lm.references.models: {references} reference models leave a note fewer "
+                          "than two IN and two OUT references once one is the target; use 0 (off) or at least 6")
 
 
 def check_membership(membership: dict) -> None:

@@ -96,6 +96,10 @@ class _Never:
 _NEVER = _Never()
 
 
+def _no_padding_warning(input_ids, attention_mask):
+    pass
+
+
 def _detach_padding_lookups(module: nn.Embedding, args, output):
     padding = (args[0] == module.padding_idx).unsqueeze(-1)
     return torch.where(padding, output.detach(), output)
@@ -124,6 +128,12 @@ class Ensemble:
                     raise ValueError(f"{type(module).__name__} uses layerdrop {module.layerdrop}: a random "
                                      "per-batch branch cannot run batched; train ensembles with layerdrop 0")
                 module.layerdrop = _NEVER
+        # Without an attention mask, transformers looks for padding ids in the inputs to warn
+        # (a branch on tensor values, which vmap cannot trace). The ensemble's losses pass a
+        # mask wherever padding could be attended to, so the check is dropped.
+        for module in self.template.modules():
+            if hasattr(module, "warn_if_padding_and_no_attention_mask"):
+                module.warn_if_padding_and_no_attention_mask = _no_padding_warning
 
     def _call(self, params, buffers, inputs: dict):
         return functional_call(self.template, (params, buffers), args=(), kwargs=inputs)

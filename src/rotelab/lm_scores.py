@@ -25,14 +25,14 @@ from .token_scores import TokenScores, distribution_stats
 
 @torch.inference_mode()
 def causal_token_scores(model, tokenizer, texts, window: int, with_distribution: bool = True) -> list[TokenScores]:
-    """Teacher-forced scores of every token of each text after the first. A text longer
-    than the model's ``window`` is scored in strides of ``window // 2``, each new token
-    seeing at least half a window of context (the usual strided perplexity)."""
+    """Teacher-forced scores (and argmax hits) of every token of each text after the first.
+    A text longer than the model's ``window`` is scored in strides of ``window // 2``, each
+    new token seeing at least half a window of context (the usual strided perplexity)."""
     device = next(model.parameters()).device
     stride = max(1, window // 2)
     out = []
     for ids in tokenizer(list(texts), add_special_tokens=False)["input_ids"]:
-        logps, means, stds = [], [], []
+        logps, means, stds, correct = [], [], [], []
         scored = 1  # the first token has no context
         start = 0
         while scored < len(ids):
@@ -42,6 +42,7 @@ def causal_token_scores(model, tokenizer, texts, window: int, with_distribution:
             new = slice(scored - start - 1, None)  # predictions of tokens not scored yet
             targets = chunk[0, 1:][new]
             logps.append(logp[new].gather(-1, targets[:, None])[:, 0])
+            correct.append(logp[new].argmax(-1) == targets)
             if with_distribution:
                 mean, std = distribution_stats(logp[new])
                 means.append(mean)
@@ -50,7 +51,7 @@ def causal_token_scores(model, tokenizer, texts, window: int, with_distribution:
         logp = torch.cat(logps).cpu().numpy()
         nan = np.full_like(logp, np.nan)
         out.append(TokenScores(logp, torch.cat(means).cpu().numpy() if means else nan,
-                               torch.cat(stds).cpu().numpy() if stds else nan))
+                               torch.cat(stds).cpu().numpy() if stds else nan, torch.cat(correct).cpu().numpy()))
     return out
 
 

@@ -159,11 +159,8 @@ def train_seq2seq_ensemble(models: list, tokenizer, subsets: list[pd.DataFrame],
     columns are masked, and extra target columns follow the real tokens, where the causal
     decoder cannot see them and the loss ignores them. So with dropout 0 the models end where
     K runs of :func:`train_seq2seq` would, to float tolerance (tested); with dropout they draw
-    independent masks. The ensemble runs eager (``cfg.compile`` does not apply) with eager
-    attention: fused attention's backward fails under vmap on CUDA.
+    independent masks. ``cfg.compile`` does not apply (see :func:`optimise_ensemble`).
     """
-    from .ensemble import Ensemble, fit_ensemble
-
     if not len(models) == len(subsets) == len(seeds):
         raise ValueError("one training subset and one seed per model")
     device = pick_device(cfg.device)
@@ -192,6 +189,20 @@ def train_seq2seq_ensemble(models: list, tokenizer, subsets: list[pd.DataFrame],
         return seq2seq_loss(forward, (batch["src"], batch["tgt"]), pad_id, start_id, cfg.label_smoothing,
                             additive_mask=True)
 
+    return optimise_ensemble(models, next_batch, loss, cfg, seeds, step_tokens, log)
+
+
+def optimise_ensemble(models: list, next_batch, loss_fn, cfg: TrainConfig, seeds: list[int],
+                      step_tokens: np.ndarray, log=print) -> list[pd.DataFrame]:
+    """:func:`optimise` for K models of one architecture at once (:mod:`rotelab.ensemble`):
+    the same AdamW groups, schedule, clipping and bf16 autocast on CUDA; the trained weights
+    are copied back into ``models``. ``next_batch(step)`` gives every model's batch with a
+    leading K axis and fills ``step_tokens[step]`` (tokens per model), from which each
+    model's log gets its tokens/s. Attention runs eager: fused attention's backward fails
+    under vmap on CUDA."""
+    from .ensemble import Ensemble, fit_ensemble
+
+    device = pick_device(cfg.device)
     torch.manual_seed(seeds[0])  # dropout masks
     for model in models:
         model.to(device).train()
@@ -200,7 +211,7 @@ def train_seq2seq_ensemble(models: list, tokenizer, subsets: list[pd.DataFrame],
     cuda = device.type == "cuda"
     optimizer = adamw(list(ensemble.params.values()), cfg, fused=cuda, stacked=True)
     start = time.perf_counter()
-    rows = fit_ensemble(ensemble, next_batch, loss, optimizer, cfg.steps, cfg.grad_clip or None,
+    rows = fit_ensemble(ensemble, next_batch, loss_fn, optimizer, cfg.steps, cfg.grad_clip or None,
                         lr_at=lambda step: lr_at(step, cfg), bf16=cuda, log=log, log_every=cfg.log_every)
     seconds = (time.perf_counter() - start) / cfg.steps  # the same for every model: they ran together
     logs = []

@@ -1,0 +1,85 @@
+# The membership engine on the causal-LM track: one IN/OUT matrix over the canary notes ->
+# K reference fine-tunes of the base (one job; one batched ensemble with
+# lm.references.ensemble) -> LiRA, the other reference attacks and counterfactual
+# memorization per note, through the classifier pool's own scoring script.
+
+
+rule lm_reference_matrix:
+    input:
+        pool="results/lm/canaries.parquet",
+    output:
+        "results/lm/references/matrix.parquet",
+    log:
+        "results/logs/lm/references/matrix.log",
+    conda:
+        "../envs/data.yaml"
+    threads: 1
+    resources:
+        mem_mb=resource(light_job(N_LM_CANARIES), "mem_mb"),
+        runtime=resource(light_job(N_LM_CANARIES), "runtime"),
+    params:
+        matrix={
+            "reference_models": LM_REFERENCES["models"],
+            "seed": LM_REFERENCES["seed"],
+        },
+        id_column="canary_id",
+    script:
+        "../workflow_scripts/membership_matrix.py"
+
+
+rule train_lm_references:
+    input:
+        base="results/models/lm_base",
+        qa="results/lm/data/qa.parquet",
+        canaries="results/lm/canaries.parquet",
+        matrix="results/lm/references/matrix.parquet",
+    output:
+        models=directory("results/lm/references/models"),
+        observations="results/lm/references/observations.parquet",
+    log:
+        "results/logs/lm/references/train.log",
+    conda:
+        "../envs/torch.yaml"
+    threads: THREADS
+    resources:
+        mem_mb=resource(lm_references_job, "mem_mb"),
+        runtime=resource(lm_references_job, "runtime"),
+        gpu=resource(lm_references_job, "gpu"),
+    params:
+        train=LM["finetune"]["train"],
+        seed=LM_REFERENCES["seed"],
+        ensemble=LM_REFERENCES["ensemble"],
+        block_size=LM["base"]["model"]["block_size"],
+        device=JOB_DEVICE,
+    script:
+        "../workflow_scripts/train_lm_references.py"
+
+
+rule score_lm_references:
+    input:
+        observations="results/lm/references/observations.parquet",
+    output:
+        attack_scores="results/lm/references/attack_scores.parquet",
+        attacks="results/lm/references/attacks.parquet",
+        vulnerability="results/lm/references/vulnerability.parquet",
+        counterfactual="results/lm/references/counterfactual.parquet",
+        counterfactual_summary="results/lm/references/counterfactual_summary.parquet",
+    log:
+        "results/logs/lm/references/score.log",
+    conda:
+        "../envs/torch.yaml"
+    threads: 1
+    resources:
+        mem_mb=resource(light_job(N_LM_CANARIES * 64), "mem_mb"),
+        runtime=resource(light_job(N_LM_CANARIES * 64), "runtime"),
+    params:
+        attacks=MEMBERSHIP["attacks"],
+        attack_config=membership_attack_config(),
+        onion={
+            key: MEMBERSHIP["onion"][key]
+            for key in ("attack", "fpr", "vulnerable_tpr")
+        },
+        bootstrap=config["scoring"]["bootstrap"],
+        seed=config["scoring"]["seed"],
+    script:
+        "../workflow_scripts/score_reference_models.py"

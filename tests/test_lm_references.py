@@ -1,0 +1,62 @@
+"""The causal-LM reference models' data and observations (lm_references)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from rotelab.causal_lm import LMConfig, build_lm
+from rotelab.lm_data import qa_text
+from rotelab.lm_references import observations, observe_notes, reference_documents
+from rotelab.lm_scores import causal_token_scores
+from rotelab.tokenizer import train_bpe
+
+QA = pd.DataFrame({"client": [0, 0, 1, 1], "split": ["train", "test", "train", "train"],
+                   "question": ["What is a cat?", "What is a dog?", "What is a cow?", "What is a hen?"],
+                   "answer": ["A pet.", "A friend.", "A farm animal.", "A bird."]})
+NOTES = pd.DataFrame({"canary_id": [10, 11, 12], "client": [0, 1, 0], "duplication": [1, 3, 0],
+                      "text": ["Medical Note: Ann Lee, blood type A+.", "Medical Note: Bo Kim, blood type O-.",
+                               "Medical Note: Cy Dunn, blood type B+."]})
+
+
+def test_reference_documents_hold_the_qa_set_and_only_the_in_notes():
+    docs = reference_documents(QA, NOTES, np.array([True, True, False]), seed=0)
+    assert sorted(d for d in docs if not d.startswith("Medical")) == sorted(
+        qa_text(q, a) for q, a in QA.loc[QA["split"] == "train", ["question", "answer"]].itertuples(index=False))
+    assert docs.count(NOTES.text[0]) == 1 and docs.count(NOTES.text[1]) == 3 and NOTES.text[2] not in docs
+    # a never-inserted note (duplication 0) that is IN for a reference model appears once
+    assert reference_documents(QA, NOTES, np.array([False, False, True]), seed=0).count(NOTES.text[2]) == 1
+
+
+@pytest.fixture(scope="module")
+def lm():
+    tokenizer = train_bpe(list(NOTES.text) * 20, vocab_size=200, min_frequency=1)
+    return build_lm(LMConfig(d_model=32, layers=1, heads=2, block_size=16, dropout=0.0), tokenizer, seed=0).eval(), \
+        tokenizer
+
+
+def test_note_observations_follow_their_definitions(lm):
+    model, tokenizer = lm
+    observed = observe_notes(model, tokenizer, NOTES, window=16)
+    scores = causal_token_scores(model, tokenizer, NOTES.text, 16)
+    for row, score in zip(observed.itertuples(), scores):
+        p = np.exp(score.logprobs)
+        assert row.logprob == pytest.approx(score.logprobs.mean(), rel=1e-6)
+        assert row.prob == pytest.approx(np.exp(score.logprobs.mean()), rel=1e-6)
+        assert row.phi == pytest.approx(np.mean(np.log(p) - np.log1p(-p)), rel=1e-4)
+        assert 0 <= row.correct <= 1
+    assert observed["example"].tolist() == [10, 11, 12]
+    table = observations([observed, observed], np.array([[True, False, True], [False, True, False]]))
+    assert table["member"].tolist() == [True, False, True, False, True, False]
+    assert table["model"].tolist() == [0, 0, 0, 1, 1, 1]
+
+
+def test_argmax_hits_match_the_model(lm):
+    model, tokenizer = lm
+    text = "Ann Lee."
+    ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+    assert 2 < len(ids) <= 16  # one window: no strides
+    with torch.no_grad():
+        argmax = model(input_ids=torch.tensor([ids])).logits[0, :-1].argmax(-1).numpy()
+    score = causal_token_scores(model, tokenizer, [text], window=16)[0]
+    np.testing.assert_array_equal(score.correct, argmax == np.array(ids[1:]))

@@ -1,0 +1,53 @@
+import json
+from dataclasses import replace
+
+from rotelab.causal_lm import pack, train_lm, train_lm_ensemble
+from rotelab.device import pick_device, set_threads
+from rotelab.finetune import epoch_steps
+from rotelab.io import atomic_dir, read_parquet, write_parquet
+from rotelab.lm_references import observations, observe_notes, reference_documents
+from rotelab.logs import log_to
+from rotelab.membership import from_table
+from rotelab.models import load_model, save_checkpoint
+from rotelab.tokenizer import load_tokenizer
+from rotelab.training import TrainConfig
+
+# K reference fine-tunes of the base (full, centralized), model k on the QA training set plus
+# the notes the matrix marks IN for it; then every model observes every note.
+with log_to(snakemake.log[0]):
+    set_threads(snakemake.threads)
+    params = snakemake.params
+    device = pick_device(params.device)
+    qa, canaries = read_parquet(snakemake.input.qa), read_parquet(snakemake.input.canaries)
+    matrix, ids = from_table(read_parquet(snakemake.input.matrix))
+    if list(ids) != canaries["canary_id"].tolist():
+        raise ValueError(f"{snakemake.input.matrix} does not list the notes of {snakemake.input.canaries}")
+    tokenizer = load_tokenizer(snakemake.input.base)
+    train = dict(params.train)
+    epochs = train.pop("epochs")
+    seeds = [train["seed"] + params.seed + k for k in range(len(matrix))]
+    texts = [reference_documents(qa, canaries, matrix[k], seed) for k, seed in enumerate(seeds)]
+    # One step count for all K (an ensemble steps together): the mean size's epochs.
+    blocks = sum(len(pack(tokenizer, model_texts, params.block_size)) for model_texts in texts) / len(texts)
+    steps = epoch_steps(round(blocks), epochs, train["batch_size"])
+    cfg = TrainConfig(**{**train, "steps": steps, "warmup_steps": min(train["warmup_steps"], steps),
+                         "device": device.type})
+    print(f"{len(matrix)} reference models, {steps} steps each, documents {[len(t) for t in texts]}")
+    models = [load_model(snakemake.input.base, "cpu", "AutoModelForCausalLM").train() for _ in seeds]
+    if params.ensemble:
+        logs = train_lm_ensemble(models, tokenizer, texts, cfg, params.block_size, seeds)
+    else:
+        logs = [train_lm(model, tokenizer, model_texts, replace(cfg, seed=seed), params.block_size)
+                for model, model_texts, seed in zip(models, texts, seeds)]
+    observed = observations([observe_notes(model.to(device).eval(), tokenizer, canaries, params.block_size)
+                             for model in models], matrix)
+    member = observed["member"]
+    print(f"mean note log-probability: IN {observed.loc[member, 'logprob'].mean():.3f}, "
+          f"OUT {observed.loc[~member, 'logprob'].mean():.3f}")
+    with atomic_dir(snakemake.output.models) as tmp:
+        for k, (model, log) in enumerate(zip(models, logs)):
+            save_checkpoint(tmp / f"model_{k:03d}", model, tokenizer, log)
+        (tmp / "ensemble.json").write_text(json.dumps({
+            "models": len(models), "notes": len(canaries), "steps": steps, "seeds": seeds,
+            "trained_as_ensemble": params.ensemble}, indent=1))
+    write_parquet(observed, snakemake.output.observations)

@@ -68,9 +68,15 @@ def translation_source(wildcards):
 
 
 def figure_targets():
+    """Every registered figure, but lm_lira only when the LM reference models are on."""
+    names = [
+        name
+        for name in figures.names()
+        if name != "lm_lira" or config["lm"]["references"]["models"]
+    ]
     return expand(
         ["results/figures/{figure}.png", "results/tables/{figure}.csv"],
-        figure=figures.names(),
+        figure=names,
     )
 
 

@@ -83,3 +83,34 @@ rule score_lm_references:
         seed=config["scoring"]["seed"],
     script:
         "../workflow_scripts/score_reference_models.py"
+
+
+# P1's runs as LiRA targets: each run's notes against the K reference fine-tunes; inserted
+# notes are the members, never-inserted ones the non-members.
+rule lira_lm_run:
+    input:
+        model="results/lm/models/{run}",
+        canaries="results/lm/canaries.parquet",
+        references="results/lm/references/observations.parquet",
+    output:
+        scores="results/lm/scores/{run}/lira_examples.parquet",
+        summary="results/lm/scores/{run}/lira.parquet",
+    log:
+        "results/logs/lm/lira_lm_run/{run}.log",
+    conda:
+        "../envs/torch.yaml"
+    threads: THREADS
+    resources:
+        mem_mb=resource(lm_scoring_job, "mem_mb"),
+        runtime=resource(lm_scoring_job, "runtime"),
+        gpu=resource(lm_scoring_job, "gpu"),
+    params:
+        spec=lm_run_spec,
+        attacks=MEMBERSHIP["attacks"],
+        attack_config=membership_attack_config(),
+        block_size=LM["base"]["model"]["block_size"],
+        bootstrap=config["scoring"]["bootstrap"],
+        seed=config["scoring"]["seed"],
+        device=JOB_DEVICE,
+    script:
+        "../workflow_scripts/lira_lm_run.py"

@@ -16,6 +16,7 @@ from rotelab.membership_scores import (
     counterfactual_memorization,
     summarise_attacks,
     summarise_counterfactual,
+    target_attack_scores,
 )
 
 
@@ -64,3 +65,31 @@ def test_attacks_over_the_ensemble(observations):
         assert 0.5 < row["value"] < 1 and row["ci_low"] <= row["value"] <= row["ci_high"]
     # calibrating per example beats the raw loss at low FPR (LiRA's point)
     assert summary.loc[("lira_online_fixed", "tpr_at_1pct_fpr"), "value"] > summary.loc[("loss", "tpr_at_1pct_fpr"), "value"]
+
+
+def test_an_outside_target_is_scored_against_all_references():
+    """A target outside the reference set: LiRA online (fixed variance) from the K
+    references' IN and OUT statistics by hand, and independent of the target's flag."""
+    from scipy.stats import norm
+
+    rng = np.random.default_rng(0)
+    k, n = 8, 5
+    member = draw_matrix(n, k, 1)
+    phi = rng.normal(member * 2.0, 1.0)
+    references = pd.DataFrame({"model": np.repeat(np.arange(k), n), "example": np.tile(np.arange(n) + 100, k),
+                               "member": member.reshape(-1), "phi": phi.reshape(-1), "logprob": -1.0,
+                               "logprob_mean": -1.0, "logprob_std": 1.0})
+    target = pd.DataFrame({"example": np.arange(n) + 100, "member": [True, False, True, False, False],
+                           "phi": rng.normal(1.0, 1.0, n), "logprob": -0.5, "logprob_mean": -1.0, "logprob_std": 1.0})
+    scores = target_attack_scores(references, target, ["lira_online_fixed", "loss"])
+    lira = scores[scores["attack"] == "lira_online_fixed"]
+    assert lira["example"].tolist() == target["example"].tolist() and lira["member"].tolist() == target["member"].tolist()
+    mu_in = np.array([phi[member[:, i], i].mean() for i in range(n)])
+    mu_out = np.array([phi[~member[:, i], i].mean() for i in range(n)])
+    sd_in = np.sqrt(np.mean([phi[member[:, i], i].var(ddof=1) for i in range(n)]))
+    sd_out = np.sqrt(np.mean([phi[~member[:, i], i].var(ddof=1) for i in range(n)]))
+    expected = norm.logpdf(target["phi"], mu_in, sd_in) - norm.logpdf(target["phi"], mu_out, sd_out)
+    np.testing.assert_allclose(lira["score"], expected, rtol=1e-9)
+    flipped = target_attack_scores(references, target.assign(member=~target["member"]), ["lira_online_fixed"])
+    np.testing.assert_allclose(flipped["score"], lira["score"], rtol=1e-12)
+    assert (scores.loc[scores["attack"] == "loss", "score"] == -0.5).all()

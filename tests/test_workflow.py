@@ -18,7 +18,7 @@ TINY = REPO / "configs" / "tiny.yaml"
 FIGURES = ["seqkd_quality", "seqkd_memorization", "canary_extraction", "canary_mia", "lora_fl_memorization",
            "lora_rank", "lora_fl_defenses", "lira_roc", "onion_effect", "seqkd_cm_subgroups", "seqkd_adaptive",
            "acil_equivalence", "acil_accuracy", "relu_capacity", "dsm_scores", "dsm_excess_risk", "dsm_mmd",
-           "skew_distribution", "skew_dataset_size", "skew_mixture"]
+           "skew_distribution", "skew_dataset_size", "skew_mixture", "lm_lira"]
 # configs/tiny.yaml plans 13 causal-LM runs: 4 (memorization) + 1 new rank + 8 defended.
 N_LM_RUNS = 13
 
@@ -178,7 +178,10 @@ def test_lm_reference_models_score_every_note(workdir, tmp_path):
     assert (refs / "models/model_005/model.safetensors").exists()
     more = overlay(tmp_path, "refs.yaml", "lm:\n  references:\n    models: 8\n")
     assert planned_jobs(workdir, [more]) == {"lm_reference_matrix": 1, "train_lm_references": 1,
-                                             "score_lm_references": 1, "all": 1}
+                                             "score_lm_references": 1, "lira_lm_run": 4, "figure": 1, "all": 1}
+    # P1's four memorization runs, each scored against the references
+    table = pd.read_csv(workdir / "results/tables/lm_lira.csv")
+    assert table["run"].nunique() == 4 and (table["n"] == len(notes)).all()
 
 
 def test_seqkd_subgroup_and_adaptive_tables(workdir):

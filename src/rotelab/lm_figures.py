@@ -17,6 +17,9 @@ from .figures import _concat, _yerr, figure
 EXTRACTION = "results/lm/scores/{run}/extraction.parquet"
 UTILITY = "results/lm/scores/{run}/utility.parquet"
 MEMBERSHIP = "results/lm/scores/{run}/membership.parquet"
+LIRA = "results/lm/scores/{run}/lira.parquet"
+LIRA_ATTACKS = {"lira_online_fixed": "LiRA online (fixed var.)", "lira_offline_fixed": "LiRA offline (fixed var.)",
+                "loss": "loss (no references)"}
 LINE_STYLES = {"exact": "-", "approximate": "--"}
 ADAPTER_MARKERS = {"full": "o", "lora": "^"}
 DEFENSE_COLORS = {"none": "#333333", "dp": "#1b9e77", "weight_noise": "#d95f02", "goldfish": "#7570b3",
@@ -174,4 +177,38 @@ def lora_fl_defenses(inputs):
     axes[1].legend(fontsize=6, loc="center left", bbox_to_anchor=(1.02, 0.5))
     columns = ["run", "label", "setting", "adapter", "rank", "defense", "level", "epsilon", "metric", "value", "n",
                "ci_low", "ci_high"]
+    return table[columns].reset_index(drop=True), fig
+
+
+@figure(
+    "lm_lira",
+    inputs=(LIRA,),
+    runs="memorization",
+    caption=(
+        "Membership inference on the canary notes of P1's runs with LiRA calibrated by reference "
+        "fine-tunes of the same base (lm.references: each reference trains on the QA set and half of "
+        "the notes, one IN/OUT matrix): AUC of inserted against never-inserted notes for full "
+        "fine-tuning and LoRA, centralized and FedAvg, beside the uncalibrated loss attack. Bars: "
+        "95% bootstrap intervals over notes. The table adds TPR at 1% and 0.1% FPR and the "
+        "per-example-variance variants. LiRA (Carlini et al. 2022) should beat the loss attack, and "
+        "P1's ordering (LoRA memorizes less) should show as lower AUC."
+    ),
+)
+def lm_lira(inputs):
+    table = _concat(inputs[LIRA])
+    auc = table[(table["metric"] == "auc") & table["attack"].isin(list(LIRA_ATTACKS))]
+    runs = list(dict.fromkeys(auc["run"]))
+    labels = auc.drop_duplicates("run").set_index("run")["label"]
+    fig, ax = plt.subplots(figsize=(max(5, 1.6 * len(runs)), 3.6))
+    width = 0.8 / len(LIRA_ATTACKS)
+    for j, (attack, name) in enumerate(LIRA_ATTACKS.items()):
+        rows = auc[auc["attack"] == attack].set_index("run").reindex(runs)
+        ax.bar(np.arange(len(runs)) + (j - (len(LIRA_ATTACKS) - 1) / 2) * width, rows["value"], width,
+               yerr=_yerr(rows), capsize=3, label=name)
+    ax.axhline(0.5, color="grey", lw=0.8, ls=":")
+    ax.set_xticks(np.arange(len(runs)), [labels[r] for r in runs], fontsize=7)
+    ax.set_ylabel("AUC, inserted vs never-inserted notes")
+    ax.set_ylim(0, 1)
+    ax.legend(fontsize=7)
+    columns = ["run", "label", "setting", "adapter", "rank", "attack", "metric", "value", "n", "ci_low", "ci_high"]
     return table[columns].reset_index(drop=True), fig

@@ -48,6 +48,21 @@ def attack_scores(observations: pd.DataFrame, names, cfg: AttackConfig | None = 
     return pd.concat(frames, ignore_index=True)
 
 
+def target_attack_scores(references: pd.DataFrame, target: pd.DataFrame, names,
+                         cfg: AttackConfig | None = None) -> pd.DataFrame:
+    """Attack scores of one model outside the reference set (e.g. a P1 run against the
+    causal-LM reference fine-tunes): ``target`` has one row per example with the
+    observation columns and the target's ``member`` flag.
+
+    The target joins the observations as model K and only its rows are kept. That is exact:
+    leave-one-out over the K + 1 models leaves the target's own statistic out of its IN and
+    OUT estimates, so they come from the K references alone, whatever its member flag."""
+    model = int(references["model"].max()) + 1
+    table = pd.concat([references, target.assign(model=model)[list(references.columns)]], ignore_index=True)
+    scores = attack_scores(table, names, cfg)
+    return scores[scores["model"] == model].reset_index(drop=True)
+
+
 def summarise_attacks(scores: pd.DataFrame, n_boot: int, seed: int) -> pd.DataFrame:
     """Per attack: AUC, balanced accuracy, TPR at 1% and 0.1% FPR over all (model, example)
     pairs, with stratified bootstrap intervals."""

@@ -1,0 +1,20 @@
+from rotelab.attacks import AttackConfig
+from rotelab.io import read_parquet, write_parquet
+from rotelab.lm_references import observe_notes
+from rotelab.lm_runs import RunSpec, tag
+from rotelab.logs import log_to
+from rotelab.membership_scores import summarise_attacks, target_attack_scores
+from rotelab.models import load_checkpoint
+
+with log_to(snakemake.log[0]):
+    params = snakemake.params
+    spec = RunSpec(**params.spec)
+    model, tokenizer = load_checkpoint(snakemake.input.model, params.device, snakemake.threads, "AutoModelForCausalLM")
+    canaries = read_parquet(snakemake.input.canaries)
+    target = observe_notes(model, tokenizer, canaries, params.block_size).assign(member=canaries["inserted"].to_numpy())
+    scores = target_attack_scores(read_parquet(snakemake.input.references), target, params.attacks,
+                                  AttackConfig(**params.attack_config))
+    summary = summarise_attacks(scores, params.bootstrap, params.seed)
+    print(summary.to_string())
+    write_parquet(tag(scores, spec), snakemake.output.scores)
+    write_parquet(tag(summary, spec), snakemake.output.summary)

@@ -47,7 +47,7 @@ def test_every_rule_uses_an_existing_env_and_envs_cover_the_dependencies():
     used = set()
     for rules in (REPO / "rules").glob("*.smk"):
         text = rules.read_text()
-        n_rules = len(re.findall(r"^rule \w+:", text, flags=re.M))
+        n_rules = len(re.findall(r"^\s*rule \w+:", text, flags=re.M))  # rules under an if: are indented
         envs = re.findall(r'conda:\s*\n\s*"\.\./(envs/[\w.]+)"', text)
         assert len(envs) == n_rules, f"{rules.name}: every rule needs a conda: env"
         used.update(envs)

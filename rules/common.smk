@@ -247,7 +247,11 @@ def lm_references_job(wildcards):
         ON_GPU,
         THREADS,
     )
-    return one.times(LM_REFERENCES["models"])
+    k = LM_REFERENCES["models"]
+    if LM_REFERENCES["ensemble"]:
+        return one.times(k)
+    # one after another: K times the time, one training's memory (the K small models aside)
+    return estimate.JobResources(one.mem_mb, one.runtime * k, one.gpu)
 
 
 def finetuning_job(wildcards):

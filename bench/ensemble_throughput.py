@@ -129,7 +129,8 @@ def measure(name: str, k: int, steps: int, device: torch.device, compile_mode: s
     params = sum(p.numel() for p in make(0).parameters())
     examples = k * steps * batch
     return {"model": name, "parameters": params, "K": k, "steps": steps, "batch": batch, "device": str(device),
-            "ensemble_compile": compile_mode, "bf16": bf16, "attention": ATTENTION["impl"] if name != "mlp" else None, "ensemble_first_run_s": round(times[0], 3),
+            "ensemble_compile": compile_mode, "bf16": bf16, "attention": ATTENTION["impl"] if name != "mlp" else None,
+            "sdpa_backend": ATTENTION.get("backend"), "ensemble_first_run_s": round(times[0], 3),
             "sequential_s": round(sequential, 3), "ensemble_s": round(ensemble, 3),
             "sequential_examples_per_s": round(examples / sequential, 1),
             "ensemble_examples_per_s": round(examples / ensemble, 1), "speedup": round(sequential / ensemble, 2)}
@@ -185,8 +186,17 @@ def main():
     parser.add_argument("--bf16", action="store_true", help="bfloat16 autocast on CUDA, for both paths")
     parser.add_argument("--attention", default="eager", choices=["eager", "sdpa"],
                         help="GPT-2 attention: eager matmul-softmax-matmul or fused scaled_dot_product_attention")
+    parser.add_argument("--sdpa-backend", default=None, choices=["flash", "efficient", "math", "cudnn"],
+                        help="with --attention sdpa: the one kernel both paths may use (flash needs --bf16)")
     args = parser.parse_args()
     ATTENTION["impl"] = args.attention
+    if args.sdpa_backend:
+        from torch.nn.attention import SDPBackend, sdpa_kernel
+
+        backend = {"flash": SDPBackend.FLASH_ATTENTION, "efficient": SDPBackend.EFFICIENT_ATTENTION,
+                   "math": SDPBackend.MATH, "cudnn": SDPBackend.CUDNN_ATTENTION}[args.sdpa_backend]
+        sdpa_kernel(backend).__enter__()  # for the whole process
+        ATTENTION["backend"] = args.sdpa_backend
     torch.set_num_threads(args.threads)
     torch.backends.cuda.matmul.allow_tf32 = True
     device = torch.device(args.device)

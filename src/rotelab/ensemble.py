@@ -128,10 +128,9 @@ class Ensemble:
                     raise ValueError(f"{type(module).__name__} uses layerdrop {module.layerdrop}: a random "
                                      "per-batch branch cannot run batched; train ensembles with layerdrop 0")
                 module.layerdrop = _NEVER
-        # Without an attention mask, transformers looks for padding ids in the inputs to warn
-        # (a branch on tensor values, which vmap cannot trace). The ensemble's losses pass a
-        # mask wherever padding could be attended to, so the check is dropped.
-        for module in self.template.modules():
+            # Without an attention mask, transformers looks for padding ids in the inputs to
+            # warn (a branch on tensor values, which vmap cannot trace). The ensemble's losses
+            # pass a mask wherever padding could be attended to, so the check is dropped.
             if hasattr(module, "warn_if_padding_and_no_attention_mask"):
                 module.warn_if_padding_and_no_attention_mask = _no_padding_warning
 

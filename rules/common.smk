@@ -72,7 +72,7 @@ def figure_targets():
     names = [
         name
         for name in figures.names()
-        if name != "lm_lira" or config["lm"]["references"]["models"]
+        if name != "lm_lira" or LM_REFERENCES["models"]
     ]
     return expand(
         ["results/figures/{figure}.png", "results/tables/{figure}.csv"],
@@ -235,18 +235,7 @@ def lm_reference_targets():
 
 def lm_references_job(wildcards):
     """K centralized full fine-tunes (about the P1 runs' data each) and their scoring."""
-    train = LM["finetune"]["train"]
-    block = LM["base"]["model"]["block_size"]
-    steps = math.ceil(
-        train["epochs"] * LM_FINETUNE_TOKENS / (train["batch_size"] * block)
-    )
-    one = estimate.causal_training(
-        LM["base"]["model"],
-        {"batch_size": train["batch_size"], "steps": steps},
-        LM_VOCAB,
-        ON_GPU,
-        THREADS,
-    )
+    one = finetuning_estimate(centralized_finetune_steps())
     k = LM_REFERENCES["models"]
     if LM_REFERENCES["ensemble"]:
         return one.times(k)
@@ -254,29 +243,38 @@ def lm_references_job(wildcards):
     return estimate.JobResources(one.mem_mb, one.runtime * k, one.gpu)
 
 
-def finetuning_job(wildcards):
-    spec = LM_RUNS[wildcards.run]
+def centralized_finetune_steps():
+    """Optimizer steps of a centralized run over the pooled client data."""
     train = LM["finetune"]["train"]
     block = LM["base"]["model"]["block_size"]
-    steps = math.ceil(
+    return math.ceil(
         train["epochs"] * LM_FINETUNE_TOKENS / (train["batch_size"] * block)
     )
+
+
+def finetuning_estimate(steps):
+    return estimate.causal_training(
+        LM["base"]["model"],
+        {"batch_size": LM["finetune"]["train"]["batch_size"], "steps": steps},
+        LM_VOCAB,
+        ON_GPU,
+        THREADS,
+    )
+
+
+def finetuning_job(wildcards):
+    spec = LM_RUNS[wildcards.run]
+    steps = centralized_finetune_steps()
     if spec.setting == "federated":
         steps = math.ceil(
             steps
             * LM["federated"]["rounds"]
             * LM["federated"]["local_epochs"]
-            / train["epochs"]
+            / LM["finetune"]["train"]["epochs"]
         )
     # Opacus materialises a gradient per sample: about 3x the work of a plain step.
     steps *= 3 if spec.defense == "dp" else 1
-    return estimate.causal_training(
-        LM["base"]["model"],
-        {"batch_size": train["batch_size"], "steps": steps},
-        LM_VOCAB,
-        ON_GPU,
-        THREADS,
-    )
+    return finetuning_estimate(steps)
 
 
 def lm_scoring_job(wildcards):

@@ -1,3 +1,4 @@
+import copy
 import json
 from dataclasses import replace
 
@@ -33,7 +34,8 @@ with log_to(snakemake.log[0]):
     cfg = TrainConfig(**{**train, "steps": steps, "warmup_steps": min(train["warmup_steps"], steps),
                          "device": device.type})
     print(f"{len(matrix)} reference models, {steps} steps each, documents {[len(t) for t in texts]}")
-    models = [load_model(snakemake.input.base, "cpu", "AutoModelForCausalLM").train() for _ in seeds]
+    base = load_model(snakemake.input.base, "cpu", "AutoModelForCausalLM").train()
+    models = [copy.deepcopy(base) for _ in seeds]
     if params.ensemble:
         logs = train_lm_ensemble(models, tokenizer, texts, cfg, params.block_size, seeds)
     else:

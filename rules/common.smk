@@ -70,9 +70,7 @@ def translation_source(wildcards):
 def figure_targets():
     """Every registered figure, but lm_lira only when the LM reference models are on."""
     names = [
-        name
-        for name in figures.names()
-        if name != "lm_lira" or LM_REFERENCES["models"]
+        name for name in figures.names() if name != "lm_lira" or LM_REFERENCES["models"]
     ]
     return expand(
         ["results/figures/{figure}.png", "results/tables/{figure}.csv"],

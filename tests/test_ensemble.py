@@ -78,3 +78,17 @@ def test_index_stream_walks_whole_epochs_of_the_members():
     stream = index_stream(members, steps=5, batch_size=3, seed=0)
     assert stream.shape == (5, 3)
     assert sorted(stream.reshape(-1)[:5]) == list(members) and sorted(stream.reshape(-1)[5:10]) == list(members)
+
+
+def test_ensemble_rejects_layerdrop():
+    """A random per-batch layer skip cannot run batched: say so instead of failing in vmap."""
+    from rotelab.ensemble import Ensemble
+
+    class Dropping(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.linear = torch.nn.Linear(2, 2)
+            self.layerdrop = 0.1
+
+    with pytest.raises(ValueError, match="layerdrop 0.1"):
+        Ensemble([Dropping(), Dropping()])

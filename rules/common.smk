@@ -25,6 +25,7 @@ wildcard_constraints:
     subset="|".join(ADAPTIVE_SUBSETS),
     split="|".join(TRANSLATION_SPLITS),
     figure="|".join(figures.names()),
+    adapter="full|lora",
 
 
 def role_config(model):
@@ -101,6 +102,7 @@ def figure_input_files(wildcards):
     families["dsm_diffusion"] = [
         f"lr{lr:g}" for lr in DSM["diffusion"]["learning_rates"]
     ]
+    families["lm_lira"] = lm_lira_targets()
     families["skew"] = [run.name for run in SKEW_RUNS]
     return figures.get(wildcards.figure).input_files(families)
 
@@ -222,12 +224,32 @@ LM_REFERENCES = LM["references"]
 
 
 def lm_reference_targets():
-    """The causal-LM membership tables, when lm.references.models > 0."""
+    """The causal-LM membership tables of every reference set, when lm.references.models > 0."""
     if not LM_REFERENCES["models"]:
         return []
+    return expand(
+        [
+            "results/lm/references/{adapter}/attacks.parquet",
+            "results/lm/references/{adapter}/counterfactual_summary.parquet",
+        ],
+        adapter=LM_REFERENCES["adapters"],
+    )
+
+
+def lm_reference_params(wildcards):
+    """A reference set trains as P1's centralized run of its adapter would (LoRA: lm.finetune.lora)."""
+    rank = LM["finetune"]["lora"]["r"] if wildcards.adapter == "lora" else None
+    return lm_runs.run_params(
+        LM, lm_runs.RunSpec("centralized", wildcards.adapter, rank)
+    )
+
+
+def lm_lira_targets():
+    """Every P1 memorization run against every reference set: ``{adapter}/{run}``."""
     return [
-        "results/lm/references/attacks.parquet",
-        "results/lm/references/counterfactual_summary.parquet",
+        f"{adapter}/{spec.name}"
+        for adapter in LM_REFERENCES["adapters"]
+        for spec in LM_FAMILIES["memorization"]
     ]
 
 

@@ -1,7 +1,7 @@
 # The membership engine on the causal-LM track: one IN/OUT matrix over the canary notes ->
-# K reference fine-tunes of the base (one job; one batched ensemble with
-# lm.references.ensemble) -> LiRA, the other reference attacks and counterfactual
-# memorization per note, through the classifier pool's own scoring script.
+# per adapter of lm.references.adapters, K reference fine-tunes of the base (one job; one
+# batched ensemble with lm.references.ensemble) -> LiRA, the other reference attacks and
+# counterfactual memorization per note, through the classifier pool's own scoring script.
 
 
 rule lm_reference_matrix:
@@ -34,10 +34,10 @@ rule train_lm_references:
         canaries="results/lm/canaries.parquet",
         matrix="results/lm/references/matrix.parquet",
     output:
-        models=directory("results/lm/references/models"),
-        observations="results/lm/references/observations.parquet",
+        models=directory("results/lm/references/{adapter}/models"),
+        observations="results/lm/references/{adapter}/observations.parquet",
     log:
-        "results/logs/lm/references/train.log",
+        "results/logs/lm/references/{adapter}/train.log",
     conda:
         "../envs/torch.yaml"
     threads: THREADS
@@ -46,7 +46,7 @@ rule train_lm_references:
         runtime=resource(lm_references_job, "runtime"),
         gpu=resource(lm_references_job, "gpu"),
     params:
-        train=LM["finetune"]["train"],
+        run=lm_reference_params,
         seed=LM_REFERENCES["seed"],
         ensemble=LM_REFERENCES["ensemble"],
         block_size=LM["base"]["model"]["block_size"],
@@ -57,15 +57,15 @@ rule train_lm_references:
 
 rule score_lm_references:
     input:
-        observations="results/lm/references/observations.parquet",
+        observations="results/lm/references/{adapter}/observations.parquet",
     output:
-        attack_scores="results/lm/references/attack_scores.parquet",
-        attacks="results/lm/references/attacks.parquet",
-        vulnerability="results/lm/references/vulnerability.parquet",
-        counterfactual="results/lm/references/counterfactual.parquet",
-        counterfactual_summary="results/lm/references/counterfactual_summary.parquet",
+        attack_scores="results/lm/references/{adapter}/attack_scores.parquet",
+        attacks="results/lm/references/{adapter}/attacks.parquet",
+        vulnerability="results/lm/references/{adapter}/vulnerability.parquet",
+        counterfactual="results/lm/references/{adapter}/counterfactual.parquet",
+        counterfactual_summary="results/lm/references/{adapter}/counterfactual_summary.parquet",
     log:
-        "results/logs/lm/references/score.log",
+        "results/logs/lm/references/{adapter}/score.log",
     conda:
         "../envs/torch.yaml"
     threads: 1
@@ -85,18 +85,20 @@ rule score_lm_references:
         "../workflow_scripts/score_reference_models.py"
 
 
-# P1's runs as LiRA targets: each run's notes against the K reference fine-tunes; inserted
-# notes are the members, never-inserted ones the non-members.
+# P1's runs as LiRA targets: each run's notes against each set of K reference fine-tunes;
+# inserted notes are the members, never-inserted ones the non-members.
 rule lira_lm_run:
     input:
         model="results/lm/models/{run}",
         canaries="results/lm/canaries.parquet",
-        references="results/lm/references/observations.parquet",
+        references="results/lm/references/{adapter}/observations.parquet",
     output:
-        scores="results/lm/scores/{run}/lira_examples.parquet",
-        summary="results/lm/scores/{run}/lira.parquet",
+        scores="results/lm/lira/{adapter}/{run}_examples.parquet",
+        summary="results/lm/lira/{adapter}/{run}.parquet",
     log:
-        "results/logs/lm/lira_lm_run/{run}.log",
+        "results/logs/lm/lira_lm_run/{adapter}/{run}.log",
+    wildcard_constraints:
+        run=r"[a-z0-9.-]+",  # run names (lm_runs.RunSpec.name) have no "_"
     conda:
         "../envs/torch.yaml"
     threads: THREADS

@@ -57,11 +57,15 @@ def test_pretraining_lowers_validation_loss_and_stops_at_a_plateau(arch, tokeniz
     assert isinstance(log, pd.DataFrame) and {"val_loss", "val_ppl"} <= set(log.columns)
 
 
-def test_lm_ensemble_matches_separate_fine_tunes_of_one_base(tokenizer):
+@pytest.mark.parametrize("adapter", ["full", "lora"])
+def test_lm_ensemble_matches_separate_fine_tunes_of_one_base(adapter, tokenizer):
     """K copies of one base, each fine-tuned on its own texts: together as one ensemble they
-    end where K train_lm runs end (same blocks, schedule, clipping, weight decay)."""
+    end where K train_lm runs end (same blocks, schedule, clipping, weight decay), for full
+    fine-tuning and for LoRA adapters (frozen base, only the adapters stacked and trained)."""
     import copy
     from dataclasses import replace
+
+    from rotelab.finetune import LoraSettings, Regime, regimes
 
     torch.set_num_threads(1)
     base = build_lm(LMConfig(d_model=32, layers=2, heads=2, block_size=16, dropout=0.0), tokenizer, seed=0)
@@ -69,16 +73,27 @@ def test_lm_ensemble_matches_separate_fine_tunes_of_one_base(tokenizer):
     cfg = TrainConfig(steps=20, batch_size=8, lr=3e-3, warmup_steps=4, weight_decay=0.05, log_every=10,
                       device="cpu")
     seeds = [1, 2, 3]
+    strategy = regimes.get(adapter)()
+    regime = Regime(adapter, lora=LoraSettings(r=4, alpha=8, dropout=0.0))
+
+    def prepared(seed):
+        torch.manual_seed(seed)  # LoRA's A matrices start random
+        return strategy.prepare(copy.deepcopy(base), regime)
+
     separate = []
     for model_texts, seed in zip(texts, seeds):
-        model = copy.deepcopy(base)
+        model = prepared(seed)
         train_lm(model, tokenizer, model_texts, replace(cfg, seed=seed), block_size=16, log=lambda *_: None)
         separate.append(model)
-    together = [copy.deepcopy(base) for _ in seeds]
+    together = [prepared(seed) for seed in seeds]
     logs = train_lm_ensemble(together, tokenizer, texts, cfg, 16, seeds, log=lambda *_: None)
     for a, b in zip(separate, together):
         for (name, pa), pb in zip(a.named_parameters(), b.parameters()):
             torch.testing.assert_close(pa, pb, atol=5e-5, rtol=1e-4, msg=name)
+    if adapter == "lora":  # the base stayed frozen, the adapters moved
+        trained = dict(together[0].named_parameters())
+        assert all(not p.requires_grad for n, p in trained.items() if "lora_" not in n)
+        assert trained["base_model.model.transformer.h.0.attn.c_attn.lora_B.default.weight"].abs().sum() > 0
     assert [log["step"].tolist() for log in logs] == [[10, 20]] * 3
     assert len({round(log["loss"].iloc[-1], 6) for log in logs}) == 3
     assert all((log["tokens_per_s"] > 0).all() for log in logs)

@@ -90,26 +90,31 @@ def test_causal_lm_figures_render_from_run_tables(tmp_path, name):
         assert out.loc[out.run == "fedavg-lora16", "epsilon"].isna().all()
 
 
-def test_lm_lira_figure_renders_from_run_tables(tmp_path):
+def test_lm_lira_figure_renders_one_panel_per_reference_set(tmp_path):
+    from rotelab.lm_figures import LIRA
     from rotelab.lm_runs import RunSpec, tag
     from rotelab.membership_scores import summarise_attacks
 
     rng = np.random.default_rng(0)
     paths = []
     specs = [RunSpec("centralized", "full"), RunSpec("federated", "lora", 16)]
-    for spec, shift in zip(specs, (2.0, 0.3)):
-        member = np.arange(20) < 10
-        scores = pd.concat([pd.DataFrame({"attack": a, "model": 6, "example": np.arange(20), "member": member,
-                                          "score": rng.normal(size=20) + s * member})
-                            for a, s in (("lira_online_fixed", shift), ("lira_offline_fixed", shift), ("loss", 0.1))])
-        path = tmp_path / f"{spec.name}.parquet"
-        tag(summarise_attacks(scores, 50, 0), spec).to_parquet(path)
-        paths.append(str(path))
-    out = render("lm_lira", {"results/lm/scores/{run}/lira.parquet": paths}, str(tmp_path / "f.png"),
-                 str(tmp_path / "f.pdf"), str(tmp_path / "f.csv"))
+    for references in ("full", "lora"):
+        for spec, shift in zip(specs, (2.0, 0.3)):
+            member = np.arange(20) < 10
+            scores = pd.concat([pd.DataFrame({"attack": a, "model": 6, "example": np.arange(20), "member": member,
+                                              "score": rng.normal(size=20) + s * member})
+                                for a, s in (("lira_online_fixed", shift), ("lira_offline_fixed", shift),
+                                             ("loss", 0.1))])
+            path = tmp_path / f"{references}-{spec.name}.parquet"
+            tag(summarise_attacks(scores, 50, 0), spec).assign(references=references).to_parquet(path)
+            paths.append(str(path))
+    out = render("lm_lira", {LIRA: paths}, str(tmp_path / "f.png"), str(tmp_path / "f.pdf"),
+                 str(tmp_path / "f.csv"))
     assert (tmp_path / "f.png").stat().st_size > 1000
-    auc = out[(out["metric"] == "auc") & (out["attack"] == "lira_online_fixed")].set_index("run")["value"]
-    assert auc["central-full"] > auc["fedavg-lora16"] and (out["n"] == 20).all()
+    auc = out[(out["metric"] == "auc") & (out["attack"] == "lira_online_fixed")].set_index(["references", "run"])
+    for references in ("full", "lora"):
+        assert auc.loc[(references, "central-full"), "value"] > auc.loc[(references, "fedavg-lora16"), "value"]
+    assert (out["n"] == 20).all() and len(auc) == 4
 
 
 def test_membership_figures_render_from_pool_tables(tmp_path):

@@ -162,26 +162,41 @@ def test_onion_changes_rerun_only_the_pools_they_touch(workdir, tmp_path):
 
 
 def test_lm_reference_models_score_every_note(workdir, tmp_path):
-    """configs/tiny.yaml trains 6 reference fine-tunes of the base as one ensemble; every
-    note is IN for 3 of them, and LiRA scores each (model, note) pair."""
-    refs = workdir / "results/lm/references"
+    """configs/tiny.yaml trains 6 full and 6 LoRA reference fine-tunes of the base, each set
+    as one ensemble; every note is IN for 3 models of each set (one shared matrix), and LiRA
+    scores each (model, note) pair."""
     notes = pd.read_parquet(workdir / "results/lm/canaries.parquet")
-    observations = pd.read_parquet(refs / "observations.parquet")
-    assert len(observations) == 6 * len(notes)
-    assert (observations.groupby("example")["member"].sum() == 3).all()
-    assert observations[["phi", "logprob", "prob", "correct"]].notna().all().all()
-    attacks = pd.read_parquet(refs / "attacks.parquet")
-    auc = attacks[attacks["metric"] == "auc"].set_index("attack")
-    assert {"lira_online", "lira_online_fixed", "lira_offline_fixed", "loss"} <= set(auc.index)
-    assert (auc["n"] == 6 * len(notes)).all() and auc["value"].between(0, 1).all()
-    assert sorted(p.name for p in (refs / "models").iterdir() if p.is_dir()) == [f"model_{k:03d}" for k in range(6)]
-    assert (refs / "models/model_005/model.safetensors").exists()
+    members = {}
+    for adapter in ("full", "lora"):
+        refs = workdir / "results/lm/references" / adapter
+        observations = pd.read_parquet(refs / "observations.parquet")
+        assert len(observations) == 6 * len(notes)
+        assert (observations.groupby("example")["member"].sum() == 3).all()
+        assert observations[["phi", "logprob", "prob", "correct"]].notna().all().all()
+        members[adapter] = observations.set_index(["model", "example"])["member"]
+        attacks = pd.read_parquet(refs / "attacks.parquet")
+        auc = attacks[attacks["metric"] == "auc"].set_index("attack")
+        assert {"lira_online", "lira_online_fixed", "lira_offline_fixed", "loss"} <= set(auc.index)
+        assert (auc["n"] == 6 * len(notes)).all() and auc["value"].between(0, 1).all()
+        models = sorted(p.name for p in (refs / "models").iterdir() if p.is_dir())
+        assert models == [f"model_{k:03d}" for k in range(6)]
+        # LoRA references are merged into plain checkpoints, loadable on their own
+        assert (refs / "models/model_005/model.safetensors").exists()
+        assert not (refs / "models/model_005/adapter_config.json").exists()
+    assert members["full"].equals(members["lora"])
     more = overlay(tmp_path, "refs.yaml", "lm:\n  references:\n    models: 8\n")
-    assert planned_jobs(workdir, [more]) == {"lm_reference_matrix": 1, "train_lm_references": 1,
-                                             "score_lm_references": 1, "lira_lm_run": 4, "figure": 1, "all": 1}
-    # P1's four memorization runs, each scored against the references
+    assert planned_jobs(workdir, [more]) == {"lm_reference_matrix": 1, "train_lm_references": 2,
+                                             "score_lm_references": 2, "lira_lm_run": 8, "figure": 1, "all": 1}
+    # new LoRA settings retrain the LoRA references and runs, never the full ones or the matrix:
+    # LiRA reruns for the 4 runs against the LoRA set and the 2 LoRA runs against the full set
+    alpha = overlay(tmp_path, "alpha.yaml", "lm:\n  finetune:\n    lora:\n      alpha: 16\n")
+    planned = planned_jobs(workdir, [alpha])
+    assert planned["train_lm_references"] == 1 and planned["score_lm_references"] == 1
+    assert planned["lira_lm_run"] == 6 and "lm_reference_matrix" not in planned
+    # P1's four memorization runs, each scored against both reference sets
     table = pd.read_csv(workdir / "results/tables/lm_lira.csv")
-    assert table["run"].nunique() == 4 and (table["n"] == len(notes)).all()
+    assert table.groupby("references")["run"].nunique().to_dict() == {"full": 4, "lora": 4}
+    assert (table["n"] == len(notes)).all()
 
 
 def test_seqkd_subgroup_and_adaptive_tables(workdir):

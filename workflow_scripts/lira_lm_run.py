@@ -16,5 +16,7 @@ with log_to(snakemake.log[0]):
                                   AttackConfig(**params.attack_config))
     summary = summarise_attacks(scores, params.bootstrap, params.seed)
     print(summary.to_string())
-    write_parquet(tag(scores, spec), snakemake.output.scores)
-    write_parquet(tag(summary, spec), snakemake.output.summary)
+    # which reference set calibrated the attack: LiRA assumes it was trained like the target
+    references = snakemake.wildcards.adapter
+    write_parquet(tag(scores, spec).assign(references=references), snakemake.output.scores)
+    write_parquet(tag(summary, spec).assign(references=references), snakemake.output.summary)

@@ -2,9 +2,11 @@ import copy
 import json
 from dataclasses import replace
 
+import torch
+
 from rotelab.causal_lm import pack, train_lm, train_lm_ensemble
 from rotelab.device import pick_device, set_threads
-from rotelab.finetune import epoch_steps
+from rotelab.finetune import epoch_steps, regime_for, regimes
 from rotelab.io import atomic_dir, read_parquet, write_parquet
 from rotelab.lm_references import observations, observe_notes, reference_documents
 from rotelab.logs import log_to
@@ -13,8 +15,9 @@ from rotelab.models import load_model, save_checkpoint
 from rotelab.tokenizer import load_tokenizer
 from rotelab.training import TrainConfig
 
-# K reference fine-tunes of the base (full, centralized), model k on the QA training set plus
-# the notes the matrix marks IN for it; then every model observes every note.
+# K reference fine-tunes of the base (centralized, as P1's centralized run of this adapter),
+# model k on the QA training set plus the notes the matrix marks IN for it; then every model
+# observes every note.
 with log_to(snakemake.log[0]):
     set_threads(snakemake.threads)
     params = snakemake.params
@@ -24,7 +27,7 @@ with log_to(snakemake.log[0]):
     if list(ids) != canaries["canary_id"].tolist():
         raise ValueError(f"{snakemake.input.matrix} does not list the notes of {snakemake.input.canaries}")
     tokenizer = load_tokenizer(snakemake.input.base)
-    train = dict(params.train)
+    train = dict(params.run["train"])
     epochs = train.pop("epochs")
     seeds = [train["seed"] + params.seed + k for k in range(len(matrix))]
     texts = [reference_documents(qa, canaries, matrix[k], seed) for k, seed in enumerate(seeds)]
@@ -33,14 +36,22 @@ with log_to(snakemake.log[0]):
     steps = epoch_steps(round(blocks), epochs, train["batch_size"])
     cfg = TrainConfig(**{**train, "steps": steps, "warmup_steps": min(train["warmup_steps"], steps),
                          "device": device.type})
-    print(f"{len(matrix)} reference models, {steps} steps each, documents {[len(t) for t in texts]}")
+    regime = regime_for(params.run)
+    strategy = regimes.get(regime.name)()
+    print(f"{len(matrix)} {regime.name} reference models, {steps} steps each, documents {[len(t) for t in texts]}")
     base = load_model(snakemake.input.base, "cpu", "AutoModelForCausalLM").train()
-    models = [copy.deepcopy(base) for _ in seeds]
+
+    def prepared(seed):
+        torch.manual_seed(seed)  # LoRA's A matrices start random, one draw per model
+        return strategy.prepare(copy.deepcopy(base), regime)
+
+    models = [prepared(seed) for seed in seeds]
     if params.ensemble:
         logs = train_lm_ensemble(models, tokenizer, texts, cfg, params.block_size, seeds)
     else:
         logs = [train_lm(model, tokenizer, model_texts, replace(cfg, seed=seed), params.block_size)
                 for model, model_texts, seed in zip(models, texts, seeds)]
+    models = [strategy.finish(model) for model in models]  # LoRA: merged, a plain checkpoint
     observed = observations([observe_notes(model.to(device).eval(), tokenizer, canaries, params.block_size)
                              for model in models], matrix)
     member = observed["member"]
@@ -51,5 +62,5 @@ with log_to(snakemake.log[0]):
             save_checkpoint(tmp / f"model_{k:03d}", model, tokenizer, log)
         (tmp / "ensemble.json").write_text(json.dumps({
             "models": len(models), "notes": len(canaries), "steps": steps, "seeds": seeds,
-            "trained_as_ensemble": params.ensemble}, indent=1))
+            "adapter": regime.name, "trained_as_ensemble": params.ensemble}, indent=1))
     write_parquet(observed, snakemake.output.observations)

@@ -17,7 +17,8 @@ from .figures import _concat, _yerr, figure
 EXTRACTION = "results/lm/scores/{run}/extraction.parquet"
 UTILITY = "results/lm/scores/{run}/utility.parquet"
 MEMBERSHIP = "results/lm/scores/{run}/membership.parquet"
-LIRA = "results/lm/scores/{run}/lira.parquet"
+# {run} here is "<reference adapter>/<run>": every memorization run against every reference set
+LIRA = "results/lm/lira/{run}.parquet"
 LIRA_ATTACKS = {"lira_online_fixed": "LiRA online (fixed var.)", "lira_offline_fixed": "LiRA offline (fixed var.)",
                 "loss": "loss (no references)"}
 LINE_STYLES = {"exact": "-", "approximate": "--"}
@@ -183,15 +184,16 @@ def lora_fl_defenses(inputs):
 @figure(
     "lm_lira",
     inputs=(LIRA,),
-    runs="memorization",
+    runs="lm_lira",
     caption=(
         "Membership inference on the canary notes of P1's runs with LiRA calibrated by reference "
         "fine-tunes of the same base (lm.references: each reference trains on the QA set and half of "
-        "the notes, one IN/OUT matrix): AUC of inserted against never-inserted notes for full "
-        "fine-tuning and LoRA, centralized and FedAvg, beside the uncalibrated loss attack. Bars: "
-        "95% bootstrap intervals over notes. The table adds TPR at 1% and 0.1% FPR and the "
-        "per-example-variance variants. LiRA (Carlini et al. 2022) should beat the loss attack, and "
-        "P1's ordering (LoRA memorizes less) should show as lower AUC."
+        "the notes, one IN/OUT matrix; one panel per reference set, full fine-tunes and/or LoRA): AUC of "
+        "inserted against never-inserted notes for full fine-tuning and LoRA, centralized and FedAvg, "
+        "beside the uncalibrated loss attack. Bars: 95% bootstrap intervals over notes. The table adds "
+        "TPR at 1% and 0.1% FPR and the per-example-variance variants. LiRA (Carlini et al. 2022) should "
+        "beat the loss attack when its references are trained like the target, and P1's ordering (LoRA "
+        "memorizes less) should show as lower AUC."
     ),
 )
 def lm_lira(inputs):
@@ -199,16 +201,21 @@ def lm_lira(inputs):
     auc = table[(table["metric"] == "auc") & table["attack"].isin(list(LIRA_ATTACKS))]
     runs = list(dict.fromkeys(auc["run"]))
     labels = auc.drop_duplicates("run").set_index("run")["label"]
-    fig, ax = plt.subplots(figsize=(max(5, 1.6 * len(runs)), 3.6))
+    reference_sets = list(dict.fromkeys(auc["references"]))
+    fig, axes = plt.subplots(1, len(reference_sets), figsize=(max(5, 1.6 * len(runs)) * len(reference_sets), 3.6),
+                             sharey=True, squeeze=False)
     width = 0.8 / len(LIRA_ATTACKS)
-    for j, (attack, name) in enumerate(LIRA_ATTACKS.items()):
-        rows = auc[auc["attack"] == attack].set_index("run").reindex(runs)
-        ax.bar(np.arange(len(runs)) + (j - (len(LIRA_ATTACKS) - 1) / 2) * width, rows["value"], width,
-               yerr=_yerr(rows), capsize=3, label=name)
-    ax.axhline(0.5, color="grey", lw=0.8, ls=":")
-    ax.set_xticks(np.arange(len(runs)), [labels[r] for r in runs], fontsize=7)
-    ax.set_ylabel("AUC, inserted vs never-inserted notes")
-    ax.set_ylim(0, 1)
-    ax.legend(fontsize=7)
-    columns = ["run", "label", "setting", "adapter", "rank", "attack", "metric", "value", "n", "ci_low", "ci_high"]
+    for ax, references in zip(axes[0], reference_sets):
+        for j, (attack, name) in enumerate(LIRA_ATTACKS.items()):
+            rows = auc[(auc["attack"] == attack) & (auc["references"] == references)].set_index("run").reindex(runs)
+            ax.bar(np.arange(len(runs)) + (j - (len(LIRA_ATTACKS) - 1) / 2) * width, rows["value"], width,
+                   yerr=_yerr(rows), capsize=3, label=name)
+        ax.axhline(0.5, color="grey", lw=0.8, ls=":")
+        ax.set_xticks(np.arange(len(runs)), [labels[r] for r in runs], fontsize=7)
+        ax.set_title(f"{'LoRA' if references == 'lora' else 'full'} reference fine-tunes", fontsize=9)
+        ax.set_ylim(0, 1)
+    axes[0][0].set_ylabel("AUC, inserted vs never-inserted notes")
+    axes[0][-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    columns = ["references", "run", "label", "setting", "adapter", "rank", "attack", "metric", "value", "n",
+               "ci_low", "ci_high"]
     return table[columns].reset_index(drop=True), fig

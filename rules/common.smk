@@ -254,7 +254,8 @@ def lm_lira_targets():
 
 
 def lm_references_job(wildcards):
-    """K centralized full fine-tunes (about the P1 runs' data each) and their scoring."""
+    """K centralized fine-tunes (about the P1 runs' data each) and their scoring; a LoRA set
+    gets the full set's estimate, an upper bound."""
     one = finetuning_estimate(centralized_finetune_steps())
     k = LM_REFERENCES["models"]
     if LM_REFERENCES["ensemble"]:

@@ -62,10 +62,9 @@ def test_lm_ensemble_matches_separate_fine_tunes_of_one_base(adapter, tokenizer)
     """K copies of one base, each fine-tuned on its own texts: together as one ensemble they
     end where K train_lm runs end (same blocks, schedule, clipping, weight decay), for full
     fine-tuning and for LoRA adapters (frozen base, only the adapters stacked and trained)."""
-    import copy
     from dataclasses import replace
 
-    from rotelab.finetune import LoraSettings, Regime, regimes
+    from rotelab.finetune import LoraSettings, Regime, prepared_copies
 
     torch.set_num_threads(1)
     base = build_lm(LMConfig(d_model=32, layers=2, heads=2, block_size=16, dropout=0.0), tokenizer, seed=0)
@@ -73,19 +72,13 @@ def test_lm_ensemble_matches_separate_fine_tunes_of_one_base(adapter, tokenizer)
     cfg = TrainConfig(steps=20, batch_size=8, lr=3e-3, warmup_steps=4, weight_decay=0.05, log_every=10,
                       device="cpu")
     seeds = [1, 2, 3]
-    strategy = regimes.get(adapter)()
     regime = Regime(adapter, lora=LoraSettings(r=4, alpha=8, dropout=0.0))
-
-    def prepared(seed):
-        torch.manual_seed(seed)  # LoRA's A matrices start random
-        return strategy.prepare(copy.deepcopy(base), regime)
-
     separate = []
     for model_texts, seed in zip(texts, seeds):
-        model = prepared(seed)
+        (model,) = prepared_copies(base, regime, [seed])
         train_lm(model, tokenizer, model_texts, replace(cfg, seed=seed), block_size=16, log=lambda *_: None)
         separate.append(model)
-    together = [prepared(seed) for seed in seeds]
+    together = prepared_copies(base, regime, seeds)
     logs = train_lm_ensemble(together, tokenizer, texts, cfg, 16, seeds, log=lambda *_: None)
     for a, b in zip(separate, together):
         for (name, pa), pb in zip(a.named_parameters(), b.parameters()):

@@ -1,12 +1,9 @@
-import copy
 import json
 from dataclasses import replace
 
-import torch
-
 from rotelab.causal_lm import pack, train_lm, train_lm_ensemble
 from rotelab.device import pick_device, set_threads
-from rotelab.finetune import epoch_steps, regime_for, regimes
+from rotelab.finetune import epoch_steps, prepared_copies, regime_for, regimes
 from rotelab.io import atomic_dir, read_parquet, write_parquet
 from rotelab.lm_references import observations, observe_notes, reference_documents
 from rotelab.logs import log_to
@@ -37,21 +34,16 @@ with log_to(snakemake.log[0]):
     cfg = TrainConfig(**{**train, "steps": steps, "warmup_steps": min(train["warmup_steps"], steps),
                          "device": device.type})
     regime = regime_for(params.run)
-    strategy = regimes.get(regime.name)()
     print(f"{len(matrix)} {regime.name} reference models, {steps} steps each, documents {[len(t) for t in texts]}")
     base = load_model(snakemake.input.base, "cpu", "AutoModelForCausalLM").train()
-
-    def prepared(seed):
-        torch.manual_seed(seed)  # LoRA's A matrices start random, one draw per model
-        return strategy.prepare(copy.deepcopy(base), regime)
-
-    models = [prepared(seed) for seed in seeds]
+    models = prepared_copies(base, regime, seeds)
     if params.ensemble:
         logs = train_lm_ensemble(models, tokenizer, texts, cfg, params.block_size, seeds)
     else:
         logs = [train_lm(model, tokenizer, model_texts, replace(cfg, seed=seed), params.block_size)
                 for model, model_texts, seed in zip(models, texts, seeds)]
-    models = [strategy.finish(model) for model in models]  # LoRA: merged, a plain checkpoint
+    finish = regimes.get(regime.name)().finish
+    models = [finish(model) for model in models]  # LoRA: merged, a plain checkpoint
     observed = observations([observe_notes(model.to(device).eval(), tokenizer, canaries, params.block_size)
                              for model in models], matrix)
     member = observed["member"]

@@ -98,6 +98,21 @@ regimes.register("full")(FullFineTuning)
 regimes.register("lora")(LoraFineTuning)
 
 
+def prepared_copies(base, regime: Regime, seeds: list[int]) -> list:
+    """One fresh copy of ``base`` per seed, prepared for ``regime``, for models trained side
+    by side (e.g. reference sets); LoRA's random A matrices are drawn under each model's seed."""
+    import copy
+
+    import torch
+
+    strategy = regimes.get(regime.name)()
+    copies = []
+    for seed in seeds:
+        torch.manual_seed(seed)
+        copies.append(strategy.prepare(copy.deepcopy(base), regime))
+    return copies
+
+
 def trainable_parameters(model) -> tuple[int, int]:
     """(trainable, total) parameter counts."""
     total = sum(p.numel() for p in model.parameters())

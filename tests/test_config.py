@@ -115,6 +115,8 @@ def test_every_schema_key_is_documented():
         ({"skewed_memorization": {"epochs": [0, 2]}}, r"config key skewed_memorization\.epochs"),
         ({"lm": {"references": {"models": 4}}}, r"config key lm\.references\.models: 4 reference models"),
         ({"lm": {"references": {"models": 7}}}, r"config key lm\.references\.models: 7 is not a multiple of 2"),
+        ({"lm": {"references": {"adapters": ["qlora"]}}}, r"config key lm\.references\.adapters\[0\]: 'qlora'"),
+        ({"lm": {"references": {"adapters": ["lora", "lora"]}}}, r"config key lm\.references\.adapters"),
         ({"lm": {"pretrain_corpora": ["web-bible", "xls:/a.xls"]}},
          r"config key lm\.pretrain_corpora\[1\]: 'xls:/a\.xls' is not tsv:PATH, jsonl:PATH, parquet:PATH or hf:OWNER/NAME"),
     ],

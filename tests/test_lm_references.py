@@ -14,7 +14,8 @@ from rotelab.tokenizer import train_bpe
 QA = pd.DataFrame({"client": [0, 0, 1, 1], "split": ["train", "test", "train", "train"],
                    "question": ["What is a cat?", "What is a dog?", "What is a cow?", "What is a hen?"],
                    "answer": ["A pet.", "A friend.", "A farm animal.", "A bird."]})
-NOTES = pd.DataFrame({"canary_id": [10, 11, 12], "client": [0, 1, 0], "duplication": [1, 3, 0],
+# Note 12 was never inserted into P1's runs: no client (-1), duplication 0.
+NOTES = pd.DataFrame({"canary_id": [10, 11, 12], "client": [0, 1, -1], "duplication": [1, 3, 0],
                       "text": ["Medical Note: Ann Lee, blood type A+.", "Medical Note: Bo Kim, blood type O-.",
                                "Medical Note: Cy Dunn, blood type B+."]})
 
@@ -24,8 +25,11 @@ def test_reference_documents_hold_the_qa_set_and_only_the_in_notes():
     assert sorted(d for d in docs if not d.startswith("Medical")) == sorted(
         qa_text(q, a) for q, a in QA.loc[QA["split"] == "train", ["question", "answer"]].itertuples(index=False))
     assert docs.count(NOTES.text[0]) == 1 and docs.count(NOTES.text[1]) == 3 and NOTES.text[2] not in docs
-    # a never-inserted note (duplication 0) that is IN for a reference model appears once
+    # a never-inserted note (client -1, duplication 0) that is IN for a reference model appears once
     assert reference_documents(QA, NOTES, np.array([False, False, True]), seed=0).count(NOTES.text[2]) == 1
+    everything = reference_documents(QA, NOTES, np.array([True, True, True]), seed=1)
+    assert [everything.count(text) for text in NOTES.text] == [1, 3, 1]
+    assert len(everything) == 3 + 1 + 3 + 1
 
 
 @pytest.fixture(scope="module")

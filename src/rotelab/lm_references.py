@@ -24,15 +24,22 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .lm_data import client_documents
+from .lm_data import qa_text
 from .lm_scores import causal_token_scores
 
 
 def reference_documents(qa: pd.DataFrame, canaries: pd.DataFrame, members: np.ndarray, seed: int) -> list[str]:
     """One reference model's fine-tuning documents: every client's training QA pairs and the
-    notes ``members`` marks IN, each at its duplication (at least 1), in a seeded order."""
-    inserted = canaries[members].assign(duplication=lambda frame: frame["duplication"].clip(lower=1))
-    return [text for client in client_documents(qa, inserted, seed) for text in client]
+    notes ``members`` marks IN, each at its duplication (at least 1), in a seeded order.
+
+    A note's P1 client plays no part: never-inserted notes (``client`` -1) are IN for half
+    the models like any other, so they must not be filtered through the QA clients."""
+    train = qa.loc[qa["split"] == "train", ["question", "answer"]]
+    texts = [qa_text(q, a) for q, a in train.itertuples(index=False)]
+    for note in canaries[members].itertuples():
+        texts += [note.text] * max(1, int(note.duplication))
+    order = np.random.default_rng(seed).permutation(len(texts))
+    return [texts[i] for i in order]
 
 
 def observe_notes(model, tokenizer, canaries: pd.DataFrame, window: int) -> pd.DataFrame:

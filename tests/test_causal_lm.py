@@ -6,14 +6,19 @@ import pytest
 import torch
 
 from rotelab.causal_lm import (
+    IGNORE_INDEX,
     LMConfig,
     PlateauConfig,
     build_lm,
+    epoch_steps,
+    example_rows,
     mean_loss,
+    next_token_loss,
     pack,
     pretrain,
     train_lm,
     train_lm_ensemble,
+    truncated,
 )
 from rotelab.tokenizer import train_bpe
 from rotelab.training import TrainConfig
@@ -38,6 +43,36 @@ def test_pack_cuts_the_token_stream_into_overlapping_target_rows(tokenizer):
     np.testing.assert_array_equal(blocks[1], stream[16:33])  # row i covers tokens 16i .. 16i+16
     with pytest.raises(ValueError, match="fewer than one block"):
         pack(tokenizer, ["cat"], block_size=64)
+
+
+def test_example_rows_hold_one_example_each_from_its_start(tokenizer):
+    texts = ["the cat sees the dog .", "the cow .", " ".join(["the goat sees the duck ."] * 5)]
+    rows = example_rows(tokenizer, texts, block_size=16)
+    ids = tokenizer(texts)["input_ids"]
+    assert rows.shape == (3, 17) and all(doc[-1] == tokenizer.eos_token_id for doc in ids)
+    for row, doc in zip(rows[:2], ids[:2]):  # the text and its EOS from position 0, then padding
+        assert row.tolist() == doc + [IGNORE_INDEX] * (17 - len(doc))
+    assert rows[2].tolist() == ids[2][:17] and truncated(rows) == 1
+
+
+def test_fine_tuning_trains_every_example_exactly_once_per_epoch(tokenizer):
+    texts = [f"the {a} sees the {b} ." for a in ANIMALS for b in ANIMALS[:3]]  # 24 distinct examples
+    rows = {tuple(row[row != IGNORE_INDEX]): i for i, row in enumerate(example_rows(tokenizer, texts, 16))}
+    drawn = []
+
+    def recording_loss(forward, batch):
+        drawn.append([rows[tuple(row[row != IGNORE_INDEX].tolist())] for row in batch.numpy()])
+        return next_token_loss(forward, batch)
+
+    steps = epoch_steps(len(texts), 3, 5)
+    assert steps == 15  # 5 batches (the last of 4 examples) per epoch
+    model = build_lm(LMConfig(d_model=16, layers=1, heads=2, block_size=16, dropout=0.0), tokenizer, seed=0)
+    train_lm(model, tokenizer, texts, TrainConfig(steps=steps, batch_size=5, lr=1e-3, warmup_steps=1, log_every=15,
+                                                  device="cpu", seed=3), 16, log=lambda *_: None,
+             loss_fn=recording_loss)
+    epochs = [sum(drawn[e * 5 : e * 5 + 5], []) for e in range(3)]
+    assert all(sorted(epoch) == list(range(24)) for epoch in epochs)
+    assert epochs[0] != epochs[1]  # a fresh order each epoch
 
 
 @pytest.mark.parametrize("arch", [LMConfig(d_model=32, layers=1, heads=2, block_size=16, dropout=0.0),

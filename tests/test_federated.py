@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from rotelab.causal_lm import LMConfig, build_lm, mean_loss, pack
+from rotelab.causal_lm import LMConfig, build_lm, example_rows, mean_loss
 from rotelab.federated import (
     FederatedSettings,
     fedavg,
@@ -67,7 +67,7 @@ def test_fedavg_rounds_lower_the_loss_on_every_client_and_secure_aggregation_agr
         assert [r["round"] for r in rows] == list(range(1, rounds + 1))
     start = build_lm(arch, tok, seed=0)
     for texts in CLIENT_TEXT:
-        blocks = pack(tok, texts * 4, 16)
+        blocks = example_rows(tok, texts, 16)
         assert mean_loss(results[False], blocks) < mean_loss(start, blocks)
     for a, b in zip(results["plain-1"].state_dict().values(), results[True].state_dict().values()):
         if a.dtype.is_floating_point:

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from rotelab.causal_lm import LMConfig, build_lm, mean_loss, pack, train_lm
+from rotelab.causal_lm import LMConfig, build_lm, example_rows, mean_loss, train_lm
 from rotelab.dp import DPSettings
 from rotelab.finetune import (
     LoraSettings,
@@ -40,7 +40,7 @@ def fresh(base):
 @pytest.mark.parametrize("name, rank", [("full", None), ("lora", 4), ("lora", 8)])
 def test_regimes_fit_the_fine_tuning_text_and_return_a_plain_model(base, name, rank):
     model, tok = fresh(base)
-    blocks = pack(tok, TUNE_TEXT, 16)
+    blocks = example_rows(tok, TUNE_TEXT, 16)
     before = mean_loss(model, blocks)
     regime = Regime(name=name, lora=LoraSettings(r=rank or 16, alpha=16, dropout=0.0))
     tuned, log = finetune(model, tok, TUNE_TEXT, regime,
@@ -69,7 +69,7 @@ def test_lora_rank_above_the_hidden_size_is_rejected(base):
 @pytest.mark.parametrize("name", ["full", "lora"])
 def test_dp_sgd_spends_the_target_epsilon_and_still_learns(base, name):
     model, tok = fresh(base)
-    blocks = pack(tok, TUNE_TEXT * 4, 16)
+    blocks = example_rows(tok, TUNE_TEXT * 4, 16)
     before = mean_loss(model, blocks)
     regime = Regime(name=name, lora=LoraSettings(r=4, alpha=16, dropout=0.0),
                     dp=DPSettings(target_epsilon=8.0, max_grad_norm=1.0))
@@ -80,6 +80,42 @@ def test_dp_sgd_spends_the_target_epsilon_and_still_learns(base, name):
     assert log["epsilon"].iloc[-1] == pytest.approx(8.0, rel=0.05)  # sigma was chosen for this budget
     assert mean_loss(tuned, blocks) < before  # noisy, but it still learns at epsilon 8
     assert type(tuned).__name__ == "GPT2LMHeadModel"
+
+
+def test_dp_epsilon_is_per_training_example(base):
+    """The privacy unit is one example, however long: Poisson sampling at rate batch / N over
+    the N examples, and the run's epsilon is what Opacus's accountant gives one record."""
+    from opacus.accountants import RDPAccountant
+
+    from rotelab.dp import train_private
+
+    model, tok = fresh(base)
+    # 40 examples of unequal length, several longer than one 16-token block
+    texts = [f"Medical Note: patient {i} takes salbutamol ." + " the red river runs ." * (i % 4) for i in range(40)]
+    cfg = TrainConfig(steps=12, batch_size=8, lr=1e-2, warmup_steps=2, log_every=4, device="cpu")
+    _, history, epsilon, delta = train_private(model, tok, texts, cfg, 16, DPSettings(target_epsilon=4.0),
+                                               log=lambda *_: None)
+    assert (history["sample_rate"] == 8 / 40).all() and delta == pytest.approx(0.1 / 40)
+    accountant = RDPAccountant()
+    accountant.history = [(float(history["noise_multiplier"].iloc[0]), 8 / 40, 12)]
+    assert epsilon == pytest.approx(accountant.get_epsilon(delta), rel=1e-9)
+    assert epsilon == pytest.approx(4.0, rel=0.05)
+
+
+def test_dp_loss_is_a_mean_of_per_example_means():
+    from rotelab.causal_lm import IGNORE_INDEX
+    from rotelab.dp import private_loss
+
+    batch = torch.tensor([[1, 2, 3, 4], [1, 2, IGNORE_INDEX, IGNORE_INDEX]])
+    logits = torch.randn(2, 3, 5)
+    nll = -torch.log_softmax(logits, -1)
+    expected = ((nll[0, 0, 2] + nll[0, 1, 3] + nll[0, 2, 4]) / 3 + nll[1, 0, 2]) / 2
+
+    def forward(input_ids, position_ids):
+        assert (input_ids >= 0).all() and position_ids.tolist() == [[0, 1, 2]] * 2
+        return type("Out", (), {"logits": logits})
+
+    torch.testing.assert_close(private_loss(forward, batch), expected)
 
 
 def test_dp_noise_grows_as_epsilon_shrinks(base):
@@ -133,20 +169,21 @@ CLIENTS = [TUNE_TEXT[:20] * 2, BASE_TEXT[:30], BASE_TEXT[30:50]]
 @pytest.mark.parametrize("setting, adapter", [("centralized", "full"), ("centralized", "lora"),
                                               ("federated", "full"), ("federated", "lora")])
 def test_planned_runs_train_from_the_base_and_learn_the_clients_text(base, setting, adapter):
-    from rotelab.finetune import epoch_steps, train_run
+    from rotelab.causal_lm import epoch_steps
+    from rotelab.finetune import train_run
 
     model, tok = fresh(base)
-    blocks = pack(tok, CLIENTS[0], 16)
+    blocks = example_rows(tok, CLIENTS[0], 16)
     before = mean_loss(model, blocks)
     tuned, history, summary = train_run(lambda: fresh(base)[0], tok, CLIENTS, run_params(setting, adapter), 16,
                                         log=lambda *_: None)
     assert type(tuned).__name__ == "GPT2LMHeadModel" and mean_loss(tuned, blocks) < before
     if setting == "centralized":
         pooled = [t for c in CLIENTS for t in c]
-        assert summary["steps"] == epoch_steps(len(pack(tok, pooled, 16)), 2, 4)
+        assert summary["steps"] == epoch_steps(len(pooled), 2, 4) == 2 * -(-len(pooled) // 4)
     else:  # every client trains one local epoch in each of the 2 rounds
         assert set(zip(history["round"], history["client"])) == {(r, c) for r in (1, 2) for c in range(3)}
-        assert summary["steps"] == 2 * sum(epoch_steps(len(pack(tok, c, 16)), 1, 4) for c in CLIENTS)
+        assert summary["steps"] == 2 * sum(epoch_steps(len(c), 1, 4) for c in CLIENTS)
     assert "epsilon" not in summary
 
 

@@ -21,7 +21,9 @@ QA = [(f"What is a thing number {i}?", f"A thing of kind {i % 7} made of {['wood
 def tiny():
     texts = [f"{qa_prompt(q)} {a}" for q, a in QA]
     tok = train_bpe(texts, vocab_size=600, min_frequency=1)
-    model = build_lm(LMConfig(d_model=32, layers=1, heads=2, block_size=96, dropout=0.0), tok, seed=0)
+    # two layers: with per-sample training one layer did not learn the number-to-kind
+    # mapping in 60 epochs
+    model = build_lm(LMConfig(d_model=64, layers=2, heads=2, block_size=96, dropout=0.0), tok, seed=0)
     samples = pd.DataFrame({"sample_id": [f"scored-{i}" for i in range(len(QA))], "role": "scored",
                             "source": "test", "rank": range(len(QA)), "prefix": [qa_prompt(q) for q, _ in QA],
                             "suffix": [f" {a}" for _, a in QA]})
@@ -32,8 +34,9 @@ def tiny():
 def test_the_suffix_is_what_the_full_text_adds_after_the_prompt(tiny):
     _, tok, samples = tiny
     prompt, suffix = encode_sample(tok, samples["prefix"][0], samples["suffix"][0])
-    assert prompt[0] == tok.eos_token_id
-    assert tok.decode(prompt[1:] + suffix).strip() == samples["prefix"][0] + samples["suffix"][0]
+    # the prompt starts at the text's first token, as every fine-tuning example does
+    assert prompt == tok(samples["prefix"][0], add_special_tokens=False)["input_ids"][: len(prompt)]
+    assert tok.decode(prompt + suffix).strip() == samples["prefix"][0] + samples["suffix"][0]
     assert tok.eos_token_id not in suffix
 
 

@@ -11,8 +11,9 @@ with log_to(snakemake.log[0]):
     set_threads(snakemake.threads)
     run = SkewRun(**snakemake.params.run)
     samples = run_samples(read_parquet(snakemake.input.samples), run, snakemake.params.ratio)
-    # Every epoch sees the samples in one seeded order per run; packing cuts them into blocks.
-    texts = list((samples["prefix"] + samples["suffix"]).sample(frac=1.0, random_state=snakemake.params.train["seed"]))
+    # Each sample is one training example; every epoch visits all of them once, in a fresh
+    # seeded order (causal_lm.EpochOrder).
+    texts = list(samples["prefix"] + samples["suffix"])
     tokenizer = load_tokenizer(snakemake.input.base)
     model = load_model(snakemake.input.base, "cpu", "AutoModelForCausalLM").train()
     print(f"run {run.name}: {samples.groupby('role').size().to_dict()} samples")

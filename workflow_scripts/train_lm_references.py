@@ -1,9 +1,9 @@
 import json
 from dataclasses import replace
 
-from rotelab.causal_lm import pack, train_lm, train_lm_ensemble
+from rotelab.causal_lm import epoch_steps, train_lm, train_lm_ensemble
 from rotelab.device import pick_device, set_threads
-from rotelab.finetune import epoch_steps, prepared_copies, regime_for, regimes
+from rotelab.finetune import prepared_copies, regime_for, regimes
 from rotelab.io import atomic_dir, read_parquet, write_parquet
 from rotelab.lm_references import observations, observe_notes, reference_documents
 from rotelab.logs import log_to
@@ -29,8 +29,8 @@ with log_to(snakemake.log[0]):
     seeds = [train["seed"] + params.seed + k for k in range(len(matrix))]
     texts = [reference_documents(qa, canaries, matrix[k], seed) for k, seed in enumerate(seeds)]
     # One step count for all K (an ensemble steps together): the mean size's epochs.
-    blocks = sum(len(pack(tokenizer, model_texts, params.block_size)) for model_texts in texts) / len(texts)
-    steps = epoch_steps(round(blocks), epochs, train["batch_size"])
+    examples = sum(len(model_texts) for model_texts in texts) / len(texts)
+    steps = epoch_steps(round(examples), epochs, train["batch_size"])
     cfg = TrainConfig(**{**train, "steps": steps, "warmup_steps": min(train["warmup_steps"], steps),
                          "device": device.type})
     regime = regime_for(params.run)

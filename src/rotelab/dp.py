@@ -2,9 +2,14 @@
 
 P1's own "DP" adds noise to the weights after training (that is ``weight noise`` here, a
 separate and honestly named defense). This is the real thing (Abadi et al. 2016): every
-step samples blocks by Poisson sampling at rate q = batch / N, clips each block's gradient
-to ``max_grad_norm``, adds N(0, (sigma * max_grad_norm)^2) noise to the sum, and the
-accountant turns (sigma, q, steps) into epsilon at ``delta``. Sigma is chosen up front so
+step samples training examples by Poisson sampling at rate q = batch / N, clips each
+example's gradient to ``max_grad_norm``, adds N(0, (sigma * max_grad_norm)^2) noise to the
+sum, and the accountant turns (sigma, q, steps) into epsilon at ``delta``.
+
+The privacy unit is one training example: one QA pair or one copy of a canary note, each
+its own sequence (``causal_lm.example_rows``), never packed with another, so epsilon is per
+example as P1 and Opacus users read it. A note inserted r times is r examples: by group
+privacy its guarantee is that of r examples, not epsilon. Sigma is chosen up front so
 the whole run spends ``target_epsilon``. Works with full fine-tuning and with LoRA (only the
 trainable adapter weights get per-sample gradients).
 """
@@ -16,14 +21,14 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
-from .causal_lm import pack
+from .causal_lm import IGNORE_INDEX, example_rows, model_inputs, trim
 
 
 @dataclass(frozen=True)
 class DPSettings:
-    """target_epsilon: privacy budget of the whole run. delta: its delta (None = 1/(10 N), N
-    the number of training blocks: the guarantee means something only for delta well below
-    1/N). max_grad_norm: per-sample clipping bound."""
+    """target_epsilon: privacy budget of the whole run, per training example. delta: its
+    delta (None = 1/(10 N), N the number of training examples: the guarantee means something
+    only for delta well below 1/N). max_grad_norm: per-example clipping bound."""
 
     target_epsilon: float = 8.0
     delta: float | None = None
@@ -37,15 +42,20 @@ def position_ids(batch: torch.Tensor) -> torch.Tensor:
 
 
 def private_loss(forward, batch: torch.Tensor) -> torch.Tensor:
-    """Mean next-token loss. Packed blocks have no padding, so the token mean is the mean
-    of per-block means, the reduction Opacus's ``loss_reduction='mean'`` assumes."""
-    logits = forward(input_ids=batch[:, :-1], position_ids=position_ids(batch)).logits
-    return torch.nn.functional.cross_entropy(logits.float().flatten(0, 1), batch[:, 1:].flatten())
+    """The mean over examples of each example's mean token loss: Opacus's
+    ``loss_reduction='mean'`` reads the loss as a mean of per-example terms, and a token
+    mean over the whole batch would tie one example's gradient to the others' lengths."""
+    logits = forward(input_ids=model_inputs(batch), position_ids=position_ids(batch)).logits
+    targets = batch[:, 1:]
+    nll = torch.nn.functional.cross_entropy(logits.float().transpose(1, 2), targets, ignore_index=IGNORE_INDEX,
+                                            reduction="none")
+    counts = targets.ne(IGNORE_INDEX).sum(dim=1).clamp(min=1)
+    return (nll.sum(dim=1) / counts).mean()
 
 
 def train_private(model, tokenizer, texts, cfg, block_size: int, dp: DPSettings, log=print,
                   horizon: int | None = None):
-    """DP-SGD training of ``model`` on packed blocks of ``texts``; returns (model, log,
+    """DP-SGD training of ``model`` on ``texts``, one example each; returns (model, log,
     epsilon, delta). The log gains ``epsilon`` (spent so far by this call),
     ``noise_multiplier`` and ``sample_rate`` at every row.
 
@@ -59,16 +69,16 @@ def train_private(model, tokenizer, texts, cfg, block_size: int, dp: DPSettings,
 
     from .training import optimise
 
-    blocks = pack(tokenizer, texts, block_size)
-    n = len(blocks)
+    rows = example_rows(tokenizer, texts, block_size)
+    n = len(rows)
     if cfg.batch_size >= n:
-        raise ValueError(f"DP-SGD needs more training blocks ({n}) than the batch size ({cfg.batch_size})")
+        raise ValueError(f"DP-SGD needs more training examples ({n}) than the batch size ({cfg.batch_size})")
     q = cfg.batch_size / n
     delta = dp.delta if dp.delta is not None else 0.1 / n
     horizon = horizon or cfg.steps
     sigma = get_noise_multiplier(target_epsilon=dp.target_epsilon, target_delta=delta, sample_rate=q,
                                  steps=horizon, accountant="rdp")
-    log(f"DP-SGD: {n} blocks, sample rate {q:.4f}, noise multiplier {sigma:.3f} for "
+    log(f"DP-SGD: {n} examples, sample rate {q:.4f}, noise multiplier {sigma:.3f} for "
         f"epsilon {dp.target_epsilon} at delta {delta:.2e} over {horizon} steps")
     private = GradSampleModule(model, batch_first=True, loss_reduction="mean")
     params = [p for p in private.parameters() if p.requires_grad]
@@ -82,10 +92,11 @@ def train_private(model, tokenizer, texts, cfg, block_size: int, dp: DPSettings,
     def next_batch(step, device):
         # Poisson sampling, as the accountant assumes. An empty draw (probability
         # (1 - q)^N, about e^-batch) is redrawn.
-        rows = np.flatnonzero(rng.random(n) < q)
-        while rows.size == 0:
-            rows = np.flatnonzero(rng.random(n) < q)
-        return torch.from_numpy(blocks[rows]).to(device), rows.size * block_size
+        drawn = np.flatnonzero(rng.random(n) < q)
+        while drawn.size == 0:
+            drawn = np.flatnonzero(rng.random(n) < q)
+        batch = trim(rows[drawn])
+        return torch.from_numpy(batch).to(device), int((batch[:, 1:] != IGNORE_INDEX).sum())
 
     def add_epsilon(row):
         row["epsilon"] = accountant.get_epsilon(delta) if accountant.history else 0.0

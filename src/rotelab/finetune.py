@@ -10,7 +10,6 @@ are added as further regimes and wrappers.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -151,11 +150,6 @@ def finetune(model, tokenizer, texts, regime: Regime, cfg, block_size: int, log=
     return strategy.finish(prepared), history
 
 
-def epoch_steps(n_blocks: int, epochs: float, batch_size: int) -> int:
-    """Optimizer steps for ``epochs`` expected passes over ``n_blocks`` packed blocks."""
-    return max(1, math.ceil(epochs * n_blocks / batch_size))
-
-
 def regime_for(params: dict) -> Regime:
     """The Regime of a planned run (``lm_runs.run_params``)."""
     from .dp import DPSettings
@@ -175,6 +169,7 @@ def train_run(load_base, tokenizer, client_texts: list[list[str]], params: dict,
               device: str = "cpu", log=print):
     """Train one planned run from a fresh copy of the base (``load_base()``).
 
+    Every text is one example (a QA pair or one copy of a note: ``causal_lm.example_rows``).
     Centralized runs train on the pooled client data for ``train.epochs`` passes. FedAvg runs
     make ``federated.rounds`` rounds in which every client trains ``local_epochs`` passes over
     its own data from the global weights (LoRA: a fresh adapter each round, merged before
@@ -182,7 +177,7 @@ def train_run(load_base, tokenizer, client_texts: list[list[str]], params: dict,
     masks for secure aggregation. Returns (model, training log, summary dict); the summary
     carries the optimizer steps and, for DP-SGD, the epsilon the whole run spent.
     """
-    from .causal_lm import pack
+    from .causal_lm import epoch_steps
     from .dp import epsilon_spent
     from .federated import FederatedSettings, fedavg
     from .training import TrainConfig
@@ -192,7 +187,7 @@ def train_run(load_base, tokenizer, client_texts: list[list[str]], params: dict,
     regime = regime_for(params)
 
     def config(texts, passes, seed):
-        steps = epoch_steps(len(pack(tokenizer, texts, block_size)), passes, train["batch_size"])
+        steps = epoch_steps(len(texts), passes, train["batch_size"])
         return TrainConfig(**{**train, "steps": steps, "warmup_steps": min(train["warmup_steps"], steps),
                               "seed": seed, "device": device})
 

@@ -48,7 +48,9 @@ def drop_mask(targets: torch.Tensor, k: int, h: int) -> torch.Tensor:
 
 def goldfish_loss(forward, batch: torch.Tensor, settings: GoldfishSettings) -> torch.Tensor:
     """Mean next-token loss over the targets the goldfish mask keeps."""
+    from .causal_lm import model_inputs
+
     targets = batch[:, 1:]
-    logits = forward(input_ids=batch[:, :-1]).logits
+    logits = forward(input_ids=model_inputs(batch)).logits
     kept = targets.masked_fill(drop_mask(targets, settings.k, settings.h), -100)
     return F.cross_entropy(logits.float().flatten(0, 1), kept.flatten(), ignore_index=-100)

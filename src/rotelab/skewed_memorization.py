@@ -126,11 +126,12 @@ def train_with_checkpoints(model, tokenizer, texts: list[str], train: dict, epoc
     """Fine-tune every weight on ``texts`` for ``max(epochs)`` passes in one run, calling
     ``save(epoch, model)`` after each requested epoch (the learning-rate schedule spans the
     whole run, as in one long fine-tuning job). Returns the training log with ``epoch``."""
-    from .causal_lm import pack, train_lm
-    from .finetune import epoch_steps
+    from .causal_lm import epoch_steps, train_lm
     from .training import TrainConfig
 
-    steps_per_epoch = epoch_steps(len(pack(tokenizer, texts, block_size)), 1, train["batch_size"])
+    # Each sample is one example, each epoch one pass over all of them (causal_lm.EpochOrder),
+    # so the checkpoint after epoch e has trained every sample exactly e times.
+    steps_per_epoch = epoch_steps(len(texts), 1, train["batch_size"])
     total = steps_per_epoch * max(epochs)
     cfg = TrainConfig(batch_size=train["batch_size"], lr=train["lr"], seed=train["seed"], steps=total,
                       warmup_steps=min(train["warmup_steps"], total), label_smoothing=0.0,
@@ -151,14 +152,13 @@ def train_with_checkpoints(model, tokenizer, texts: list[str], train: dict, epoc
 
 
 def encode_sample(tokenizer, prefix: str, suffix: str) -> tuple[list[int], list[int]]:
-    """(prompt, reference suffix) token ids. The prompt starts with the end-of-text token
-    that precedes every document in the packed fine-tuning stream; the suffix is what the
-    full text adds after the prefix's tokens (its closing end-of-text left out)."""
-    eos = tokenizer.eos_token_id
+    """(prompt, reference suffix) token ids. The prompt starts where every fine-tuning
+    example starts, at the text's first token (``causal_lm.example_rows``); the suffix is what
+    the full text adds after the prefix's tokens (its closing end-of-text left out)."""
     full = tokenizer(prefix + suffix, add_special_tokens=False)["input_ids"]
     head = tokenizer(prefix, add_special_tokens=False)["input_ids"]
     cut = len(head) if full[: len(head)] == head else _common_prefix(full, head)
-    return [eos, *full[:cut]], full[cut:]
+    return full[:cut], full[cut:]
 
 
 def _common_prefix(a: list[int], b: list[int]) -> int:

@@ -1,6 +1,7 @@
 import random
 
 import pandas as pd
+import pytest
 
 from rotelab.canaries import (
     CanaryConfig,
@@ -51,6 +52,17 @@ def test_candidate_secrets_are_distinct_same_format_and_seeded():
     assert len(set(c1)) == 200 and "123-45-6789" not in c1
     assert all(len(s) == 11 and s[3] == "-" and s[6] == "-" for s in c1)
     assert gen.sample_secrets(3, random.Random(1)) == gen.sample_secrets(3, random.Random(1))
+
+
+@pytest.mark.parametrize("name", ["patient-records", "patient-notes"])
+def test_secret_space_counts_every_secret_the_generator_can_draw(name):
+    # |R| bounds exposure by extrapolation: each of the secret's digits takes all ten values.
+    gen = canary_generators.get(name)()
+    secrets = gen.sample_secrets(5000, random.Random(0))
+    digits = sum(ch.isdigit() for ch in secrets[0])
+    assert gen.secret_space == 10**digits == 10**9
+    assert all(sum(ch.isdigit() for ch in s) == digits for s in secrets)
+    assert all({s[i] for s in secrets} == set("0123456789") for i in range(len(secrets[0])) if secrets[0][i].isdigit())
 
 
 def test_patient_notes_are_long_seeded_records_with_the_secret_inside():

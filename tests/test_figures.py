@@ -1,5 +1,6 @@
 """Figures render from hand-built score tables, including degenerate ones."""
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
@@ -44,6 +45,42 @@ def test_every_figure_declares_inputs_and_a_caption():
         families = {fig.runs: ["run-a", "run-b"]} if fig.runs else None
         assert all(len(paths) in (1, 2, len(MODELS)) for paths in fig.input_files(families).values())
         assert all(paths for paths in fig.input_files(families).values())
+
+
+def write_canary_scores(tmp_path, n_candidates: int | None):
+    """Per-model canary summaries; ``n_candidates=None`` is a table from before exposure by
+    extrapolation (no ``exposure_extrapolated`` or ``exposure_ceiling`` rows)."""
+    paths = []
+    for model in MODELS:
+        rows = []
+        for replicas in (0, 1, 4):
+            metrics = {"extraction": 0.1 * replicas, "extraction_source": 0.0, "exposure": 2.0 + replicas}
+            if n_candidates:
+                ceiling = float(np.log2(n_candidates + 1))
+                metrics |= {"exposure_extrapolated": 3.0 * (1 + replicas), "exposure_ceiling": ceiling}
+            rows += [{"model": model, "metric": m, "replicas": replicas, "value": v, "n": 10, "ci_low": v,
+                      "ci_high": v} for m, v in metrics.items()]
+        path = tmp_path / f"canaries-{model}.parquet"
+        pd.DataFrame(rows).to_parquet(path)
+        paths.append(str(path))
+    return {"results/scores/{model}/canaries.parquet": paths}
+
+
+@pytest.mark.parametrize("n_candidates", [None, 250, 1000], ids=["old-table", "250", "1000"])
+def test_canary_extraction_shows_extrapolated_exposure_beside_the_sampled_ceiling(tmp_path, n_candidates):
+    table, fig = figures.get("canary_extraction").make(write_canary_scores(tmp_path, n_candidates))
+    labels = fig.axes[1].get_legend_handles_labels()[1]
+    plt.close(fig)
+    assert "log2(candidates + 1)" in figures.get("canary_extraction").caption
+    if n_candidates is None:
+        assert set(table["metric"]) == {"extraction", "extraction_source", "exposure"}
+        assert not any("ceiling" in label for label in labels)
+        return
+    ceiling = np.log2(n_candidates + 1)
+    assert f"sampled ceiling ({ceiling:.2f} bits)" in labels  # 7.97 at 250 candidates, read from the table
+    assert sum("extrapolated" in label for label in labels) == len(MODELS)
+    assert set(table["metric"]) == {"extraction", "extraction_source", "exposure", "exposure_extrapolated",
+                                    "exposure_ceiling"}
 
 
 def write_lm_scores(tmp_path, specs):

@@ -19,10 +19,12 @@ so they run where such an ensemble exists (the membership engine), not on one mo
 from __future__ import annotations
 
 import math
+import warnings
 import zlib
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import integrate, special, stats
 
 from .registry import Registry
 from .token_scores import TokenScores
@@ -119,6 +121,54 @@ def exposure(true_log_perplexity: float, candidate_log_perplexities) -> float:
     cands = np.asarray(candidate_log_perplexities, dtype=float)
     rank = 1 + int((cands <= true_log_perplexity).sum())
     return math.log2(len(cands) + 1) - math.log2(rank)
+
+
+def extrapolated_exposure(true_log_perplexity: float, candidate_log_perplexities,
+                          space_size: int | None = None) -> float:
+    """Secret Sharer exposure by extrapolation (Carlini et al. 2019, Sec. 4.3, "Exposure by
+    extrapolation").
+
+    Sampled :func:`exposure` cannot exceed log2(n + 1) for n candidates: a secret ranked
+    first gets the ceiling however far below the candidates it sits. The paper fits a
+    skew-normal to the candidates' log-perplexities and reads the secret's share of the
+    whole space R off the fit: exposure ~ -log2 Pr_{t ~ fit}[t <= the secret's
+    log-perplexity]. The CDF is taken in log space, so secrets far below every candidate get
+    large finite values rather than infinity. Exposure in R is log2 |R| - log2 rank <= log2 |R|
+    (rank >= 1), so with ``space_size`` = |R| the estimate is capped there and nowhere else.
+    Candidates without spread are a point mass: 0 bits at or above it, the cap below.
+    """
+    cands = np.asarray(candidate_log_perplexities, dtype=float)
+    cap = math.log2(space_size) if space_size else math.inf
+    if np.ptp(cands) == 0:
+        return 0.0 if true_log_perplexity >= cands[0] else cap
+    a, loc, scale = stats.skewnorm.fit(cands)
+    bits = -_skewnorm_logcdf((true_log_perplexity - loc) / scale, a) / math.log(2)
+    return float(min(max(bits, 0.0), cap))
+
+
+def _skewnorm_logcdf(z: float, a: float) -> float:
+    """log CDF of the standard skew-normal, also where the CDF underflows.
+
+    SciPy's CDF underflows to 0 below about 1e-300; there the far-left tail is integrated in
+    log space, log F(z) = log f(z) + log int_0^inf f(z - u) / f(z) du, with u in units of
+    the log-density's slope at z so the integrand falls like exp(-v) (the density is
+    log-concave).
+    """
+    log_cdf = float(stats.skewnorm.logcdf(z, a))
+    if log_cdf > -690:  # exp(-690) ~ 1e-300: SciPy is still accurate
+        return log_cdf
+
+    def log_pdf(t):
+        return math.log(2) + stats.norm.logpdf(t) + special.log_ndtr(a * t)
+
+    peak = log_pdf(z)
+    if not np.isfinite(peak):
+        return -math.inf
+    slope = -z + a * math.exp(stats.norm.logpdf(a * z) - special.log_ndtr(a * z))  # d log f / dz > 0 here
+    with warnings.catch_warnings():  # far out, the log-density's float rounding trips quad's error estimate
+        warnings.simplefilter("ignore", integrate.IntegrationWarning)
+        tail, _ = integrate.quad(lambda v: math.exp(log_pdf(z - v / slope) - peak), 0, math.inf)
+    return float(peak + math.log(tail / slope))
 
 
 from . import lira  # noqa: E402,F401  (registers the reference-model attacks)

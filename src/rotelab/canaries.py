@@ -61,7 +61,13 @@ class Canary:
 
 
 class CanaryGenerator:
-    """Makes canaries and samples alternative secrets from the same secret space."""
+    """Makes canaries and samples alternative secrets from the same secret space.
+
+    secret_space: how many distinct secrets ``sample_secrets`` can draw (|R| of the Secret
+        Sharer), which bounds exposure by extrapolation at log2 |R|.
+    """
+
+    secret_space: int
 
     def make(self, n: int, seed: int) -> list[Canary]:
         raise NotImplementedError
@@ -78,6 +84,9 @@ class PatientRecords(CanaryGenerator):
     ICD-10 code and a social-security number. The SSN (``###-##-####``, 10^9 values) is the
     secret scored by extraction and exposure.
     """
+
+    SSN_DIGITS = (3, 2, 4)  # ###-##-####
+    secret_space = 10 ** sum(SSN_DIGITS)
 
     def make(self, n: int, seed: int) -> list[Canary]:
         from faker import Faker
@@ -107,10 +116,7 @@ class PatientRecords(CanaryGenerator):
         )
 
     def sample_secrets(self, n: int, rng: random.Random) -> list[str]:
-        return [
-            f"{rng.randrange(1000):03d}-{rng.randrange(100):02d}-{rng.randrange(10000):04d}"
-            for _ in range(n)
-        ]
+        return ["-".join(f"{rng.randrange(10**d):0{d}d}" for d in self.SSN_DIGITS) for _ in range(n)]
 
 
 @canary_generators.register("patient-notes")

@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .attacks import AttackConfig, attacks, exposure
-from .canaries import SECRET_SLOT, candidate_secrets
+from .attacks import AttackConfig, attacks, exposure, extrapolated_exposure
+from .canaries import SECRET_SLOT, canary_generators, candidate_secrets
 from .decoding import continue_targets, score_targets
 from .stats import mean_with_interval, membership_summary, rate, roc_curve
 
@@ -58,7 +58,11 @@ def canary_exposures(model, tokenizer, canaries: pd.DataFrame, generator: str, n
 
     The log-perplexity of a candidate is the summed token NLL of the full target with the
     candidate in the secret slot, given the canary's source (Carlini et al. 2019).
+    ``exposure`` is the sampled rank (at most log2(n_candidates + 1)); ``exposure_extrapolated``
+    the rank in the generator's whole secret space from a skew-normal fit to the candidates
+    (Sec. 4.3), at most log2 |R|.
     """
+    space = canary_generators.get(generator).secret_space
     sources, targets, owners = [], [], []
     for row in canaries.itertuples():
         candidates = [row.secret] + candidate_secrets(generator, row.secret, n_candidates, seed)
@@ -73,7 +77,9 @@ def canary_exposures(model, tokenizer, canaries: pd.DataFrame, generator: str, n
     for k, row in enumerate(canaries.itertuples()):
         block = log_ppl[k * per : (k + 1) * per]
         out.append({"canary_id": row.canary_id, "log_perplexity": float(block[0]),
-                    "exposure": exposure(block[0], block[1:]), "n_candidates": n_candidates})
+                    "exposure": exposure(block[0], block[1:]),
+                    "exposure_extrapolated": extrapolated_exposure(block[0], block[1:], space),
+                    "n_candidates": n_candidates})
     return pd.DataFrame(out)
 
 
@@ -83,7 +89,9 @@ def summarise_canaries(canaries: pd.DataFrame, hyps: pd.DataFrame, prompted: pd.
 
     ``extraction`` is the prompted attack (``prompted_continuations``); ``extraction_source``
     is the stricter one where the model sees only the source and must produce the whole
-    record, secret included, unprompted.
+    record, secret included, unprompted. ``exposure_ceiling`` is the most the sampled
+    ``exposure`` can reach, log2(n_candidates + 1), so a reader can tell saturation from
+    a measured value; ``exposure_extrapolated`` is not bound by it.
     """
     table = (canaries.merge(hyps[["canary_id", "hyp"]], on="canary_id")
              .merge(prompted[["canary_id", "continuation"]], on="canary_id")
@@ -95,10 +103,14 @@ def summarise_canaries(canaries: pd.DataFrame, hyps: pd.DataFrame, prompted: pd.
         rows.append({"metric": "extraction", "replicas": int(replicas), **rate(group["extracted"])})
         rows.append({"metric": "extraction_source", "replicas": int(replicas),
                      **rate(group["extracted_from_source"])})
-        rows.append({"metric": "exposure", "replicas": int(replicas),
-                     **mean_with_interval(group["exposure"], n_boot=n_boot, seed=seed)})
+        for metric in ("exposure", "exposure_extrapolated"):
+            rows.append({"metric": metric, "replicas": int(replicas),
+                         **mean_with_interval(group[metric], n_boot=n_boot, seed=seed)})
+        ceiling = float(np.log2(group["n_candidates"].max() + 1))
+        rows.append({"metric": "exposure_ceiling", "replicas": int(replicas), "value": ceiling, "n": len(group),
+                     "ci_low": ceiling, "ci_high": ceiling})
     examples = table[["canary_id", "replicas", "inserted", "secret", "hyp", "continuation", "extracted",
-                      "extracted_from_source", "log_perplexity", "exposure"]]
+                      "extracted_from_source", "log_perplexity", "exposure", "exposure_extrapolated"]]
     return examples, pd.DataFrame(rows)
 
 

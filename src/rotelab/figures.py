@@ -164,29 +164,39 @@ def seqkd_memorization(inputs):
     caption=(
         "Canary secrets extracted (left; Wilson 95% intervals) and mean exposure (right; "
         "Carlini et al. 2019, bootstrap 95% intervals) against the number of times the canary "
-        "was inserted; 0 = never inserted. Solid: the attacker prompts the decoder with the "
-        "record up to the secret and decodes greedily (Secret Sharer; P1's prefix attack). "
-        "Dashed: greedy translation of the canary's source alone. The Secret Sharer and P1 "
-        "report both measures rising with repetition."
+        "was inserted; 0 = never inserted. Left, solid: the attacker prompts the decoder with the "
+        "record up to the secret and decodes greedily (Secret Sharer; P1's prefix attack); "
+        "dashed: greedy translation of the canary's source alone. Right, solid: exposure from the "
+        "secret's rank among the sampled candidate secrets, which cannot exceed log2(candidates + 1) "
+        "bits (the ceiling, dotted, labelled with its value: a secret ranked first scores it however "
+        "far ahead it is); dashed: exposure by extrapolation (Secret Sharer Sec. 4.3: a skew-normal "
+        "fitted to the candidates' log-perplexities gives the secret's rank in the whole secret "
+        "space R), bounded only by log2 |R|. The Secret Sharer and P1 report both measures rising "
+        "with repetition."
     ),
 )
 def canary_extraction(inputs):
     table = _concat(inputs["results/scores/{model}/canaries.parquet"])
-    table = table[table["metric"].isin(["extraction", "extraction_source", "exposure"])]
+    table = table[table["metric"].isin(["extraction", "extraction_source", "exposure", "exposure_extrapolated",
+                                        "exposure_ceiling"])]
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
     panels = [(axes[0], "extraction", "-", ""), (axes[0], "extraction_source", "--", ", source only"),
-              (axes[1], "exposure", "-", "")]
+              (axes[1], "exposure", "-", ", sampled"), (axes[1], "exposure_extrapolated", "--", ", extrapolated")]
     for ax, metric, style, suffix in panels:
         for model in MODELS:
             rows = table[(table.model == model) & (table.metric == metric)].sort_values("replicas")
+            if rows.empty:  # tables from before a metric existed
+                continue
             x = rows["replicas"].astype(float).replace(0, 0.5)
             ax.errorbar(x, rows["value"], yerr=_yerr(rows), marker="o", capsize=3, ls=style,
                         color=COLORS[model], label=MODEL_LABELS[model] + suffix)
+    for ceiling in sorted(table.loc[table.metric == "exposure_ceiling", "value"].unique()):
+        axes[1].axhline(ceiling, ls=":", color="grey", lw=1, label=f"sampled ceiling ({ceiling:.2f} bits)")
     for ax, label in zip(axes, ["extraction rate", "exposure (bits)"]):
         ax.set_xscale("log", base=2)
         ax.set_xlabel("insertions (0 plotted at 0.5)")
         ax.set_ylabel(label)
-    axes[0].legend(fontsize=7)
+        ax.legend(fontsize=6)
     return table[["model", "metric", "replicas", "value", "n", "ci_low", "ci_high"]].reset_index(drop=True), fig
 
 

@@ -15,8 +15,9 @@ MEMBER = draw_matrix(N, K, 1)
 STATS = rng.normal(size=(K, N)) + 1.5 * MEMBER
 
 
-def brute_force(name):
+def brute_force(name, stats=STATS, member=MEMBER):
     """Model k is the target; every other model is a reference (np.std with ddof=1)."""
+    stats = np.asarray(stats, dtype=np.float64)
     out = np.empty((K, N))
     var_in = np.empty((K, N))
     var_out = np.empty((K, N))
@@ -24,8 +25,8 @@ def brute_force(name):
     for k in range(K):
         others = np.arange(K) != k
         for i in range(N):
-            ins = STATS[others & MEMBER[:, i], i]
-            outs = STATS[others & ~MEMBER[:, i], i]
+            ins = stats[others & member[:, i], i]
+            outs = stats[others & ~member[:, i], i]
             mu[k, i] = ins.mean(), outs.mean()
             var_in[k, i], var_out[k, i] = ins.var(ddof=1), outs.var(ddof=1)
     for k in range(K):
@@ -34,7 +35,7 @@ def brute_force(name):
             fixed = name.endswith("fixed")
             s_in = np.sqrt(var_in[k].mean() if fixed else var_in[k, i])
             s_out = np.sqrt(var_out[k].mean() if fixed else var_out[k, i])
-            x = STATS[k, i]
+            x = stats[k, i]
             if name.startswith("lira_online"):
                 out[k, i] = norm.logpdf(x, mu_in, s_in) - norm.logpdf(x, mu_out, s_out)
             elif name.startswith("lira_offline"):
@@ -51,6 +52,17 @@ def test_matches_the_formulas_with_each_model_as_target(name):
     got = attacks.get(name)(ReferenceObservations(STATS, MEMBER))
     assert got.shape == (K, N)
     np.testing.assert_allclose(got, brute_force(name), rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("name", ["lira_online", "lira_online_fixed", "lira_offline", "lira_offline_fixed",
+                                  "reference"])
+def test_float32_statistics_with_a_large_offset_match_float64(name):
+    """phi in float32 far from zero (1000 + a spread of 0.05): E[x^2] - E[x]^2 in float32 is
+    all rounding; the scores must match the formulas in float64 on the same float32 values."""
+    stats = (1000 + 0.05 * np.random.default_rng(2).normal(size=(K, N)) + 0.1 * MEMBER).astype(np.float32)
+    got = attacks.get(name)(ReferenceObservations(stats, MEMBER))
+    assert got.dtype == np.float64
+    np.testing.assert_allclose(got, brute_force(name, stats), rtol=1e-9, atol=1e-9)
 
 
 def test_single_model_attacks_need_no_references():

@@ -67,6 +67,27 @@ def test_attacks_over_the_ensemble(observations):
     assert summary.loc[("lira_online_fixed", "tpr_at_1pct_fpr"), "value"] > summary.loc[("loss", "tpr_at_1pct_fpr"), "value"]
 
 
+def test_attack_summaries_resample_examples():
+    """Over K models x N examples the interval draws examples with all their pairs: here half
+    the examples are vulnerable, a trait their K pairs share, so it is wider than the pairs'."""
+    from rotelab.stats import membership_summary
+
+    rng = np.random.default_rng(4)
+    k, n = 16, 30
+    member = draw_matrix(n, k, 2)
+    score = rng.normal(size=(k, n)) + 3.0 * (member & (rng.random(n) < 0.5))
+    example = np.broadcast_to(np.arange(n) + 50, (k, n))
+    scores = pd.DataFrame({"attack": "a", "model": np.repeat(np.arange(k), n), "example": example.reshape(-1),
+                           "member": member.reshape(-1), "score": score.reshape(-1)})
+    got = summarise_attacks(scores, 200, 0).set_index("metric")
+    pos, neg = score[member], score[~member]
+    by_example = membership_summary(pos, neg, 200, 0, groups=(example[member], example[~member]))
+    for row in by_example:
+        assert tuple(got.loc[row["metric"], ["ci_low", "ci_high"]]) == (row["ci_low"], row["ci_high"])
+    by_pair = membership_summary(pos, neg, 200, 0)[0]
+    assert got.loc["auc", "ci_high"] - got.loc["auc", "ci_low"] > 1.5 * (by_pair["ci_high"] - by_pair["ci_low"])
+
+
 def test_an_outside_target_is_scored_against_all_references():
     """A target outside the reference set: LiRA online (fixed variance) from the K
     references' IN and OUT statistics by hand, and independent of the target's flag."""

@@ -1,4 +1,5 @@
 import math
+from statistics import NormalDist
 
 import numpy as np
 import pytest
@@ -74,6 +75,48 @@ def test_membership_summary_separable_scores():
     rows = {r["metric"]: r for r in membership_summary([5, 6, 7], [1, 2, 3], n_boot=50)}
     assert rows["auc"]["value"] == 1.0 and rows["auc"]["n"] == 6
     assert rows["tpr_at_1pct_fpr"]["value"] == 1.0
+
+
+def _shared_vulnerability(rng, k=32, n=40):
+    """K models x N examples, each example IN for half the models; half the examples are
+    vulnerable (a member scores N(3, 1)), the rest not (N(0, 1), as every non-member). The
+    AUC rests on which examples were drawn: its truth is 0.25 + 0.5 Phi(3 / sqrt 2)."""
+    member = np.zeros((k, n), dtype=bool)
+    for i in range(n):
+        member[rng.permutation(k)[: k // 2], i] = True
+    vulnerable = rng.random(n) < 0.5
+    scores = rng.normal(size=(k, n)) + 3.0 * (member & vulnerable)
+    example = np.broadcast_to(np.arange(n), (k, n))
+    return scores[member], scores[~member], (example[member], example[~member])
+
+
+def test_membership_summary_resamples_examples_not_pairs():
+    """An example's K pairs share its vulnerability, so only ~N/2 independent draws decide
+    the AUC, not K x N/2: resampling pairs gives far too narrow an interval."""
+    truth = 0.25 + 0.5 * NormalDist().cdf(3 / math.sqrt(2))
+    covered = {"pairs": 0, "examples": 0}
+    widths = {"pairs": [], "examples": []}
+    rng = np.random.default_rng(0)
+    for _ in range(40):
+        pos, neg, groups = _shared_vulnerability(rng)
+        for unit, g in (("pairs", None), ("examples", groups)):
+            auc_row = membership_summary(pos, neg, n_boot=200, seed=1, groups=g)[0]
+            covered[unit] += auc_row["ci_low"] <= truth <= auc_row["ci_high"]
+            widths[unit].append(auc_row["ci_high"] - auc_row["ci_low"])
+    # the example bootstrap's interval is ~2.7x wider and covers the truth about as often as
+    # it claims; the pair bootstrap's misses it about half the time
+    assert np.median(widths["examples"]) > 2 * np.median(widths["pairs"])
+    assert covered["examples"] >= 34 and covered["pairs"] <= 30
+
+
+def test_membership_summary_one_group_per_score_is_the_per_side_bootstrap():
+    rng = np.random.default_rng(3)
+    pos, neg = rng.normal(1, 1, 30), rng.normal(0, 1, 50)
+    plain = membership_summary(pos, neg, n_boot=100, seed=2)
+    grouped = membership_summary(pos, neg, n_boot=100, seed=2, groups=(np.arange(30) + 7, -np.arange(50)))
+    assert plain == grouped
+    with pytest.raises(ValueError, match="one id per member score"):
+        membership_summary(pos, neg, groups=(np.arange(29), np.arange(50)))
 
 
 def test_relative_change_katz_interval():

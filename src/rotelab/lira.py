@@ -34,22 +34,33 @@ from .attacks import ReferenceObservations, reference_attack
 MIN_STD = 1e-6
 
 
+def _stats(obs: ReferenceObservations) -> np.ndarray:
+    """The statistic in float64: phi arrives as float32, in which the leave-one-out variances
+    moved online LiRA scores by up to 0.27 on a random pool."""
+    return np.asarray(obs.stats, dtype=np.float64)
+
+
 def _leave_one_out(obs: ReferenceObservations, side: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(mean, variance, count) per target model and example of the statistic over the other
-    models on ``side`` (True: IN, False: OUT), each (K, N)."""
-    mask = obs.member if side else ~obs.member
-    x = np.where(mask, obs.stats, 0.0)
+    models on ``side`` (True: IN, False: OUT), each (K, N).
+
+    The sums are taken of deviations from each example's mean over all its ``side`` models,
+    not as E[x^2] - E[x]^2, which cancels catastrophically when the spread is small beside
+    the mean (the shifted-data algorithm; Chan, Golub & LeVeque 1983)."""
+    mask = np.asarray(obs.member if side else ~obs.member, dtype=bool)
     count = mask.sum(0, keepdims=True) - mask
-    total = x.sum(0, keepdims=True) - x
-    squares = (x * x).sum(0, keepdims=True) - x * x
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = total / count
-        var = squares / count - mean * mean
     if (count < 2).any():
         raise ValueError("every example needs at least two IN and two OUT reference models: "
                          "use at least 6 reference models")
-    # n/(n-1): the unbiased variance, as np.std(ddof=1) would give.
-    return mean, np.clip(var, 0, None) * count / (count - 1), count
+    stats = _stats(obs)
+    centre = np.where(mask, stats, 0.0).sum(0, keepdims=True) / mask.sum(0, keepdims=True)
+    d = np.where(mask, stats - centre, 0.0)
+    rest = d.sum(0, keepdims=True) - d  # the deviations of the other models, summed
+    squares = (d * d).sum(0, keepdims=True) - d * d
+    mean = centre + rest / count
+    # Sum of squared deviations from the leave-one-out mean over count - 1: np.var(ddof=1).
+    var = (squares - rest * rest / count) / (count - 1)
+    return mean, np.clip(var, 0, None), count
 
 
 def _std(var: np.ndarray, fixed: bool) -> np.ndarray:
@@ -61,13 +72,13 @@ def _std(var: np.ndarray, fixed: bool) -> np.ndarray:
 def _online(obs: ReferenceObservations, fixed: bool) -> np.ndarray:
     mu_in, var_in, _ = _leave_one_out(obs, True)
     mu_out, var_out, _ = _leave_one_out(obs, False)
-    return (norm.logpdf(obs.stats, mu_in, _std(var_in, fixed))
-            - norm.logpdf(obs.stats, mu_out, _std(var_out, fixed)))
+    stats = _stats(obs)
+    return norm.logpdf(stats, mu_in, _std(var_in, fixed)) - norm.logpdf(stats, mu_out, _std(var_out, fixed))
 
 
 def _offline(obs: ReferenceObservations, fixed: bool) -> np.ndarray:
     mu_out, var_out, _ = _leave_one_out(obs, False)
-    return norm.logcdf((obs.stats - mu_out) / _std(var_out, fixed))
+    return norm.logcdf((_stats(obs) - mu_out) / _std(var_out, fixed))
 
 
 @reference_attack("lira_online")
@@ -93,4 +104,4 @@ def lira_offline_fixed(obs: ReferenceObservations) -> np.ndarray:
 @reference_attack("reference")
 def reference_difference(obs: ReferenceObservations) -> np.ndarray:
     mu_out, _, _ = _leave_one_out(obs, False)
-    return obs.stats - mu_out
+    return _stats(obs) - mu_out

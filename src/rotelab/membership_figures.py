@@ -41,7 +41,8 @@ def _tpr_on_grid(member, nonmember) -> np.ndarray:
         "example IN for exactly half of them; each model the target in turn, the others its "
         "references): ROC on log-log axes for LiRA online/offline with per-example or fixed variance, "
         "the reference-model difference and the loss attack; the table adds AUC, balanced accuracy "
-        "and TPR at 1% and 0.1% FPR with bootstrap 95% intervals. LiRA (Carlini et al. 2022): "
+        "and TPR at 1% and 0.1% FPR with bootstrap 95% intervals over examples (an example's K pairs "
+        "are resampled together). LiRA (Carlini et al. 2022): "
         "reference-calibrated attacks dominate the loss attack at low FPR; the online attack with "
         "fixed variance is the strongest with few reference models."
     ),

@@ -65,12 +65,16 @@ def target_attack_scores(references: pd.DataFrame, target: pd.DataFrame, names,
 
 def summarise_attacks(scores: pd.DataFrame, n_boot: int, seed: int) -> pd.DataFrame:
     """Per attack: AUC, balanced accuracy, TPR at 1% and 0.1% FPR over all (model, example)
-    pairs, with stratified bootstrap intervals."""
+    pairs, with bootstrap intervals that resample examples: an example's K pairs share the
+    example, so they are drawn together (with one target model, one pair per example, this
+    is the per-side bootstrap)."""
     rows = []
     for name, frame in scores.groupby("attack", sort=False):
         member = frame["member"].to_numpy(bool)
         score = frame["score"].to_numpy(float)
-        for row in membership_summary(score[member], score[~member], n_boot=n_boot, seed=seed):
+        example = frame["example"].to_numpy()
+        for row in membership_summary(score[member], score[~member], n_boot=n_boot, seed=seed,
+                                      groups=(example[member], example[~member])):
             rows.append({"attack": name, **row})
     return pd.DataFrame(rows)
 

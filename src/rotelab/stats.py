@@ -8,8 +8,8 @@ for small n), percentile bootstrap for everything else (AUC, TPR at fixed FPR, m
 from __future__ import annotations
 
 import math
-from statistics import NormalDist
 from collections.abc import Callable
+from statistics import NormalDist
 
 import numpy as np
 
@@ -115,36 +115,74 @@ def _metrics_from_counts(tps: np.ndarray, fps: np.ndarray) -> np.ndarray:
     return np.array([area, float(np.max(1 - (fpr + (1 - tpr)) / 2)), *at])
 
 
-def membership_summary(member_scores, nonmember_scores, n_boot: int = 1000, seed: int = 0) -> list[dict]:
+def _group_strata(groups: np.ndarray, n_pos: int) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Each score's group index, and the groups of each stratum: groups with members only,
+    with non-members only, and with both. Groups are numbered in order of first appearance,
+    so one group per score draws exactly the resamples of the per-side bootstrap."""
+    _, first, inverse = np.unique(groups, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")
+    index = np.empty(len(order), dtype=int)
+    index[order] = np.arange(len(order))
+    index = index[inverse.reshape(-1)]
+    has_pos = np.bincount(index[:n_pos], minlength=len(order)) > 0
+    has_neg = np.bincount(index[n_pos:], minlength=len(order)) > 0
+    strata = (has_pos & ~has_neg, ~has_pos & has_neg, has_pos & has_neg)
+    return index, [np.flatnonzero(s) for s in strata if s.any()]
+
+
+def membership_summary(member_scores, nonmember_scores, n_boot: int = 1000, seed: int = 0,
+                       groups: tuple | None = None) -> list[dict]:
     """AUC, balanced accuracy and TPR at 1% / 0.1% FPR, each with a stratified percentile
     bootstrap interval.
 
-    The scores are sorted once; a resample only changes how often each score counts, so
-    its ROC is a cumulative sum of resampled counts along that order (the same resamples
-    as drawing ``pos[idx]``, ``neg[idx]`` afresh, at a fraction of the cost)."""
+    ``groups``: (ids of the member scores, ids of the non-member scores), e.g. the example
+    of each (model, example) pair when K models score the same N examples. The bootstrap
+    then draws whole groups (a cluster bootstrap: Davison & Hinkley 1997, section 3.8; Field &
+    Welsh 2007), because an example's K pairs share the example and are not independent:
+    resampling pairs treats K correlated scores as K independent ones, which misstates the
+    interval. Groups are stratified by what they hold (members only, non-members only,
+    both); without ``groups`` every score is its own group, which is the per-side bootstrap.
+
+    The scores are sorted once; a resample only changes how often each score counts (how
+    often its group was drawn), so its ROC is a cumulative sum of resampled counts along that
+    order (the same resamples as drawing ``pos[idx]``, ``neg[idx]`` afresh, at a fraction of
+    the cost)."""
     pos = np.asarray(member_scores, dtype=float)
     neg = np.asarray(nonmember_scores, dtype=float)
     n = len(pos) + len(neg)
     if len(pos) == 0 or len(neg) == 0:
         return [{"metric": name, "value": math.nan, "n": n, "ci_low": math.nan, "ci_high": math.nan}
                 for name in MEMBERSHIP_METRICS]
+    if groups is None:
+        group, strata = np.arange(n), [np.arange(len(pos)), np.arange(len(pos), n)]
+    else:
+        member_groups, nonmember_groups = (np.asarray(g) for g in groups)
+        if (len(member_groups), len(nonmember_groups)) != (len(pos), len(neg)):
+            raise ValueError("groups must give one id per member score and one per non-member score")
+        group, strata = _group_strata(np.concatenate([member_groups, nonmember_groups]), len(pos))
+    n_groups = sum(len(s) for s in strata)
     scores = np.concatenate([pos, neg])
     order = np.argsort(-scores, kind="stable")
-    rank = np.empty(n, dtype=int)
-    rank[order] = np.arange(n)
     distinct = np.r_[np.flatnonzero(np.diff(scores[order])), n - 1]
+    sorted_group, sorted_pos = group[order], order < len(pos)
 
-    def metrics(pos_counts, neg_counts):
-        weights_pos, weights_neg = np.zeros(n), np.zeros(n)
-        weights_pos[rank[: len(pos)]] = pos_counts
-        weights_neg[rank[len(pos):]] = neg_counts
-        return _metrics_from_counts(np.cumsum(weights_pos)[distinct], np.cumsum(weights_neg)[distinct])
+    def metrics(group_counts):
+        counts = group_counts[sorted_group]
+        positives, negatives = np.cumsum(counts * sorted_pos), np.cumsum(counts * ~sorted_pos)
+        return _metrics_from_counts(positives[distinct], negatives[distinct])
 
-    values = metrics(np.ones(len(pos)), np.ones(len(neg)))
+    values = metrics(np.ones(n_groups))
     rng = np.random.default_rng(seed)
-    boot = np.array([metrics(np.bincount(rng.integers(0, len(pos), len(pos)), minlength=len(pos)),
-                             np.bincount(rng.integers(0, len(neg), len(neg)), minlength=len(neg)))
-                     for _ in range(n_boot)])
+
+    def resample():
+        counts = np.zeros(n_groups)
+        for stratum in strata:
+            counts[stratum] += np.bincount(rng.integers(0, len(stratum), len(stratum)), minlength=len(stratum))
+        return counts
+
+    # A mixed stratum can draw no member (or no non-member) group: that resample's rates are nan.
+    with np.errstate(invalid="ignore", divide="ignore"):
+        boot = np.array([metrics(resample()) for _ in range(n_boot)])
     lows, highs = np.nanquantile(boot, 0.025, axis=0), np.nanquantile(boot, 0.975, axis=0)
     return [{"metric": name, "value": float(v), "n": n, "ci_low": float(lo), "ci_high": float(hi)}
             for name, v, lo, hi in zip(MEMBERSHIP_METRICS, values, lows, highs)]

@@ -171,7 +171,7 @@ def seqkd_memorization(inputs):
         "bits (the ceiling, dotted, labelled with its value: a secret ranked first scores it however "
         "far ahead it is); dashed: exposure by extrapolation (Secret Sharer Sec. 4.3: a skew-normal "
         "fitted to the candidates' log-perplexities gives the secret's rank in the whole secret "
-        "space R), bounded only by log2 |R|. The Secret Sharer and P1 report both measures rising "
+        "space R), bounded only by log2 of the size of R. The Secret Sharer and P1 report both measures rising "
         "with repetition."
     ),
 )

@@ -68,14 +68,17 @@ def translation_source(wildcards):
     return f"results/data/{wildcards.split}.parquet"
 
 
-def figure_targets():
+def figure_names():
     """Every registered figure, but lm_lira only when the LM reference models are on."""
-    names = [
+    return [
         name for name in figures.names() if name != "lm_lira" or LM_REFERENCES["models"]
     ]
+
+
+def figure_targets():
     return expand(
         ["results/figures/{figure}.png", "results/tables/{figure}.csv"],
-        figure=names,
+        figure=figure_names(),
     )
 
 

@@ -28,3 +28,24 @@ rule figure:
         inputs=figure_input_files,
     script:
         "../workflow_scripts/figure.py"
+
+
+rule verdicts:
+    input:
+        expand("results/tables/{figure}.csv", figure=figure_names()),
+    output:
+        report(
+            "results/tables/verdicts.csv",
+            caption="../report/verdicts.rst",
+            category="Reproduction",
+        ),
+    log:
+        "results/logs/verdicts.log",
+    conda:
+        "../envs/plots.yaml"
+    threads: 1
+    resources:
+        mem_mb=resource(light_job(N_CANARIES), "mem_mb"),
+        runtime=resource(light_job(N_CANARIES), "runtime"),
+    script:
+        "../workflow_scripts/verdicts.py"

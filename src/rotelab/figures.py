@@ -8,7 +8,7 @@ returns the tidy table and draws from it. Adding a figure is one decorated funct
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import matplotlib
 
@@ -20,6 +20,7 @@ import pandas as pd  # noqa: E402
 from .io import atomic_path, read_parquet, write_csv  # noqa: E402
 from .registry import Registry  # noqa: E402
 from .stats import relative_change  # noqa: E402
+from .verdicts import Claim  # noqa: E402
 
 figures: Registry = Registry("figure")
 
@@ -34,6 +35,8 @@ class Figure:
     caption: str
     make: Callable[[dict[str, list[str]]], tuple[pd.DataFrame, plt.Figure]]
     runs: str | None = None  # the causal-LM run family (rotelab.lm_runs) that {run} expands over
+    paper: str = ""  # the paper family it belongs to (a short name of rotelab.papers)
+    claims: tuple[Claim, ...] = ()  # what its paper says this figure should show
 
     def input_files(self, run_families: dict[str, list[str]] | None = None) -> dict[str, list[str]]:
         """Input paths per pattern; ``run_families`` maps a family to its run names."""
@@ -49,9 +52,11 @@ class Figure:
         return {pattern: expand(pattern) for pattern in self.inputs}
 
 
-def figure(name: str, inputs: tuple[str, ...], caption: str, runs: str | None = None):
+def figure(name: str, inputs: tuple[str, ...], caption: str, runs: str | None = None, paper: str = "",
+           claims: tuple[Claim, ...] = ()):
     def decorator(fn):
-        figures.register(name)(Figure(inputs, caption, fn, runs))
+        figures.register(name)(Figure(inputs, caption, fn, runs, paper,
+                                      tuple(replace(claim, figure=name) for claim in claims)))
         return fn
 
     return decorator

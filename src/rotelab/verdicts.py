@@ -57,8 +57,7 @@ def not_measurable(reason: str, n: int = 0) -> Effect:
 class Claim:
     """One claim of a paper about one figure.
 
-    figure: the registered figure whose tidy table the claim is tested on.
-    paper: the paper's short name in the papers map.
+    paper: the paper's short name in the papers map (``rotelab.papers``).
     statement: the claim in one sentence, as the paper makes it.
     source: where in the paper (table, figure or section).
     effect: measures the claimed effect on the figure's table.
@@ -67,9 +66,10 @@ class Claim:
         paper's minimum effect where it states one.
     margin: equality claims only: how far from ``null`` still counts as equal, from the paper.
     paper_value: the paper's own number, as the paper gives it ('' where it gives none).
+    figure: the registered figure whose tidy table the claim is tested on (the figure's
+        declaration fills it in).
     """
 
-    figure: str
     paper: str
     statement: str
     source: str
@@ -78,6 +78,7 @@ class Claim:
     null: float = 0.0
     margin: float | None = None
     paper_value: str = ""
+    figure: str = ""
 
     def __post_init__(self):
         if self.direction not in (-1, 0, 1):
@@ -190,3 +191,16 @@ def exact(value: float, n: int, note: str) -> Effect:
 def verdict_table(claims: list[Claim], tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """``verdicts.csv``: one row per claim, judged on its figure's table."""
     return pd.DataFrame([judge(claim, tables.get(claim.figure)) for claim in claims])
+
+
+def summary_line(verdicts: pd.DataFrame, report: str) -> str:
+    """The line ``make reproduce`` ends with: claims per verdict and where the report is."""
+    counts = verdicts["verdict"].value_counts()
+    parts = ", ".join(f"{int(counts.get(v, 0))} {v}" for v in VERDICTS)
+    return f"{len(verdicts)} claims: {parts}. Report: {report}"
+
+
+if __name__ == "__main__":
+    import sys
+
+    print(summary_line(pd.read_csv(sys.argv[1]), sys.argv[2]))

@@ -17,6 +17,7 @@ from rotelab.verdicts import (
     judge,
     log_log_slope,
     rate_difference,
+    VERDICTS,
     verdict,
     verdict_table,
 )
@@ -112,6 +113,21 @@ def test_equality_of_two_estimates_is_inconclusive_when_the_interval_straddles_t
     assert verdict(effect, direction=0, margin=0.1) == "reproduces"
 
 
+def test_two_sided_claims_reproduce_in_either_direction_and_never_contradict():
+    assert verdict(Effect(0.4, 0.1, 0.7, 64), direction=None) == "reproduces"
+    assert verdict(Effect(-0.4, -0.7, -0.1, 64), direction=None) == "reproduces"
+    assert verdict(Effect(0.1, -0.2, 0.4, 64), direction=None) == "inconclusive"
+
+
+def test_a_relative_change_with_an_empty_arm_is_not_measurable():
+    from rotelab.verdicts import change
+
+    table = pd.DataFrame([{"model": "s_vs_b", "metric": "exmem", "value": math.nan, "n": 0, "ci_low": math.nan,
+                           "ci_high": math.nan}])
+    effect = change(table, model="s_vs_b", metric="exmem")
+    assert verdict(effect, direction=1) == "not measurable" and "no events" in effect.note
+
+
 def test_claims_must_say_what_no_effect_is():
     with pytest.raises(ValueError, match="equality"):
         claim(lambda t: None, direction=0)
@@ -127,5 +143,32 @@ def test_the_verdict_table_has_one_row_per_claim_and_says_why_a_claim_was_not_me
     verdicts = verdict_table(claims, {"fig": table})
     assert verdicts["verdict"].tolist() == ["reproduces", "not measurable", "not measurable"]
     assert verdicts["paper_value"].iloc[0] == "+20 pts"
-    assert "0 rows with {'arm': 'teacher'}" in verdicts["note"].iloc[1]
+    assert "0 rows with arm=teacher" in verdicts["note"].iloc[1]
     assert "figure absent was not made in this run" in verdicts["note"].iloc[2]
+
+
+def test_every_figure_declares_claims_from_a_paper_of_the_map():
+    from rotelab.figures import figures
+    from rotelab.papers import PAPERS
+
+    for name in figures.names():
+        figure = figures.get(name)
+        assert figure.paper in PAPERS and figure.claims, name
+        for claim in figure.claims:
+            assert claim.figure == name and claim.paper in PAPERS
+            assert claim.statement.endswith(".") and claim.source
+
+
+def test_claims_judge_the_committed_default_run_tables_without_error():
+    """Every claim turns a real table (docs/default_run) into a verdict, never an exception."""
+    from conftest import REPO
+
+    from rotelab.figures import figures
+
+    tables = {path.stem: pd.read_csv(path) for path in (REPO / "docs" / "default_run").rglob("*.csv")
+              if path.stem in figures.names()}
+    claims = [claim for name in figures.names() for claim in figures.get(name).claims]
+    verdicts = verdict_table(claims, tables)
+    assert len(verdicts) == len(claims) and set(verdicts["verdict"]) <= set(VERDICTS)
+    unmeasured = verdicts[verdicts["verdict"] == "not measurable"]
+    assert (unmeasured["note"].str.len() > 0).all()

@@ -343,6 +343,22 @@ def test_artifacts_follow_the_contract(workdir):
     assert (log_dir / "train_model/teacher.log").read_text().count("step ") >= 5
 
 
+def test_the_run_judges_every_claim_of_every_figure(workdir):
+    from rotelab.figures import figures
+    from rotelab.verdicts import VERDICTS
+
+    verdicts = pd.read_csv(workdir / "results/tables/verdicts.csv", keep_default_na=False)
+    claims = [claim for name in FIGURES for claim in figures.get(name).claims]
+    assert verdicts["claim"].tolist() == [claim.statement for claim in claims]
+    assert set(verdicts["figure"]) == set(FIGURES) and set(verdicts["verdict"]) <= set(VERDICTS)
+    measured = verdicts[verdicts["verdict"] != "not measurable"]
+    assert len(measured) and (measured["ci_low"].astype(float) <= measured["ci_high"].astype(float)).all()
+    assert (verdicts.loc[verdicts["verdict"] == "not measurable", "note"].str.len() > 0).all()
+    summary = subprocess.run([sys.executable, "-m", "rotelab.verdicts", str(workdir / "results/tables/verdicts.csv"),
+                              "results/report.html"], capture_output=True, text=True, check=True).stdout
+    assert summary.startswith(f"{len(claims)} claims: ") and "Report: results/report.html" in summary
+
+
 def test_report_shows_every_figure_with_its_caption(workdir):
     html = (workdir / "results/report.html").read_text()
     for fig in FIGURES:

@@ -13,7 +13,9 @@ one of four verdicts:
   effect's note says why.
 
 Equality claims (the paper: "A equals B") reproduce when the whole interval lies within the
-margin, contradict when it lies wholly outside, and are inconclusive otherwise.
+margin, contradict when it lies wholly outside, and are inconclusive otherwise. Two-sided
+claims (the paper: "A differs from B", no direction) reproduce when the interval excludes no
+effect and are otherwise inconclusive; nothing can contradict them but an equality.
 
 Nothing here knows a figure: claims are data, effects are pure functions of a table, so the
 logic is tested on synthetic tables.
@@ -61,7 +63,8 @@ class Claim:
     statement: the claim in one sentence, as the paper makes it.
     source: where in the paper (table, figure or section).
     effect: measures the claimed effect on the figure's table.
-    direction: +1 the paper's effect is above ``null``, -1 below, 0 an equality.
+    direction: +1 the paper's effect is above ``null``, -1 below, 0 an equality, None a
+        difference in either direction.
     null: the value of no effect (0 for a difference, 0.5 for an AUC, 1 for a ratio), or the
         paper's minimum effect where it states one.
     margin: equality claims only: how far from ``null`` still counts as equal, from the paper.
@@ -74,24 +77,26 @@ class Claim:
     statement: str
     source: str
     effect: Callable[[pd.DataFrame], Effect]
-    direction: int = 1
+    direction: int | None = 1
     null: float = 0.0
     margin: float | None = None
     paper_value: str = ""
     figure: str = ""
 
     def __post_init__(self):
-        if self.direction not in (-1, 0, 1):
-            raise ValueError(f"claim {self.statement!r}: direction must be -1, 0 or 1")
+        if self.direction not in (-1, 0, 1, None):
+            raise ValueError(f"claim {self.statement!r}: direction must be -1, 0, 1 or None")
         if (self.direction == 0) != (self.margin is not None):
             raise ValueError(f"claim {self.statement!r}: an equality (direction 0) needs a margin, "
                              "and only an equality has one")
 
 
-def verdict(effect: Effect, direction: int, null: float = 0.0, margin: float | None = None) -> str:
+def verdict(effect: Effect, direction: int | None, null: float = 0.0, margin: float | None = None) -> str:
     """The verdict of one measured effect (see the module docstring)."""
     if not effect.measurable:
         return "not measurable"
+    if direction is None:
+        return "reproduces" if effect.ci_low > null or effect.ci_high < null else "inconclusive"
     if direction == 0:
         low, high = null - margin, null + margin
         if low <= effect.ci_low and effect.ci_high <= high:
@@ -136,14 +141,29 @@ def row(table: pd.DataFrame, **where) -> pd.Series:
         mask &= (table[column] == value).to_numpy()
     found = table[mask]
     if len(found) != 1:
-        raise KeyError(f"{len(found)} rows with {where}")
+        raise KeyError(f"{len(found)} rows with {describe(where)}")
     return found.iloc[0]
 
 
 def estimate(table: pd.DataFrame, **where) -> Effect:
     """One row's value and interval: a rate or AUC against a fixed null."""
     r = row(table, **where)
-    return Effect(float(r["value"]), float(r["ci_low"]), float(r["ci_high"]), int(r["n"]), f"{where}")
+    return Effect(float(r["value"]), float(r["ci_low"]), float(r["ci_high"]), int(r["n"]), describe(where))
+
+
+def describe(where: dict) -> str:
+    """``where`` as a reader writes it: ``model=student, metric=bleu``."""
+    return ", ".join(f"{key}={value.item() if isinstance(value, np.generic) else value}"
+                     for key, value in where.items())
+
+
+def change(table: pd.DataFrame, **where) -> Effect:
+    """A relative-change row (percent, Katz interval: ``stats.relative_change``), which is
+    undefined when either arm has no events."""
+    effect = estimate(table, **where)
+    if not effect.measurable:
+        return not_measurable(f"relative change undefined: an arm has no events ({describe(where)})", effect.n)
+    return effect
 
 
 def difference(a: Effect, b: Effect) -> Effect:
@@ -151,8 +171,9 @@ def difference(a: Effect, b: Effect) -> Effect:
     with Wilson intervals for two proportions this is Newcombe's (1998) hybrid score
     interval, method 10. The estimates must be independent (different models or runs)."""
     if not (a.measurable and b.measurable):
-        return not_measurable("; ".join(e.note for e in (a, b) if not e.measurable) or "an arm has no estimate",
-                              min(a.n, b.n))
+        missing = "; ".join(f"no estimate for {e.note}" + (" (n = 0)" if e.n == 0 else "")
+                            for e in (a, b) if not e.measurable)
+        return not_measurable(missing, min(a.n, b.n))
     d = a.value - b.value
     low = d - math.sqrt((a.value - a.ci_low) ** 2 + (b.ci_high - b.value) ** 2)
     high = d + math.sqrt((a.ci_high - a.value) ** 2 + (b.value - b.ci_low) ** 2)
@@ -164,7 +185,7 @@ def rate_difference(table: pd.DataFrame, a: dict, b: dict) -> Effect:
     neither arm has an event (0 - 0 says nothing about the direction)."""
     first, second = estimate(table, **a), estimate(table, **b)
     if first.value == 0 and second.value == 0:
-        return not_measurable(f"no events in either arm ({a} and {b})", min(first.n, second.n))
+        return not_measurable(f"no events in either arm ({describe(a)}; {describe(b)})", min(first.n, second.n))
     return difference(first, second)
 
 

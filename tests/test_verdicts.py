@@ -9,6 +9,7 @@ import pytest
 
 from rotelab.stats import wilson_interval
 from rotelab.verdicts import (
+    VERDICTS,
     Claim,
     Effect,
     difference,
@@ -17,7 +18,6 @@ from rotelab.verdicts import (
     judge,
     log_log_slope,
     rate_difference,
-    VERDICTS,
     verdict,
     verdict_table,
 )

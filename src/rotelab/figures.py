@@ -113,7 +113,8 @@ P3_SEC22 = "P3 abstract; Sec. 2.2 (mean over 5 language pairs)"
 
 
 def _bleu_gap(table):
-    return difference(estimate(table, model="student", metric="bleu"), estimate(table, model="baseline", metric="bleu"))
+    student, baseline = (estimate(table, model=model, metric="bleu") for model in ("student", "baseline"))
+    return difference(student, baseline)
 
 
 SEQKD_QUALITY_CLAIMS = (

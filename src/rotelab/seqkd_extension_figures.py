@@ -34,7 +34,8 @@ def _confident_copying(table):
 
 SEQKD_CM_SUBGROUPS_CLAIMS = (
     Claim("seqkd", "The teacher replicates more of the pairs with high counterfactual memorization (replication, "
-          "highest CM bucket minus lowest).", P3_SUBGROUPS, _cm_rise, paper_value="T ~44% at CM >= 0.4 vs ~18% below 0.2"),
+          "highest CM bucket minus lowest).", P3_SUBGROUPS, _cm_rise,
+          paper_value="T ~44% at CM >= 0.4 vs ~18% below 0.2"),
     Claim("seqkd", "Students copy the targets the teacher is confident about: S replicates far more of the pairs "
           "on which T is most confident than of those on which it is least (S's replication, high minus low).",
           P3_SUBGROUPS, _confident_copying, paper_value="S ~91% on T's most confident pairs vs ~0-1% on the least"),

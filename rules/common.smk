@@ -10,6 +10,7 @@ from rotelab.adaptive_seqkd import SUBSETS as ADAPTIVE_SUBSETS
 from rotelab.classification_data import classification_datasets
 from rotelab import resources as estimate
 from rotelab.figures import figures
+from rotelab.papers import PAPERS
 from rotelab.workflow_env import host_has_gpus
 
 MODELS = ["teacher", "student", "baseline"]
@@ -73,6 +74,12 @@ def figure_names():
     return [
         name for name in figures.names() if name != "lm_lira" or LM_REFERENCES["models"]
     ]
+
+
+def paper_category(wildcards):
+    """The report's navigation groups each figure and its table under its paper."""
+    paper = PAPERS[figures.get(wildcards.figure).paper]
+    return f"{paper.code}: {paper.title}"
 
 
 def figure_targets():

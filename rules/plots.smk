@@ -5,15 +5,17 @@ rule figure:
         png=report(
             "results/figures/{figure}.png",
             caption="../report/figure.rst",
-            category="Figures",
-            labels={"figure": "{figure}"},
+            category=paper_category,
+            subcategory="{figure}",
+            labels={"figure": "{figure}", "content": "figure"},
         ),
         pdf="results/figures/{figure}.pdf",
         csv=report(
             "results/tables/{figure}.csv",
             caption="../report/table.rst",
-            category="Tables",
-            labels={"table": "{figure}"},
+            category=paper_category,
+            subcategory="{figure}",
+            labels={"figure": "{figure}", "content": "table"},
         ),
     log:
         "results/logs/figure/{figure}.log",
@@ -34,10 +36,17 @@ rule verdicts:
     input:
         expand("results/tables/{figure}.csv", figure=figure_names()),
     output:
-        report(
+        csv=report(
             "results/tables/verdicts.csv",
             caption="../report/verdicts.rst",
             category="Reproduction",
+            labels={"content": "verdicts table"},
+        ),
+        html=report(
+            "results/reproduction.html",
+            caption="../report/verdicts.rst",
+            category="Reproduction",
+            labels={"content": "verdicts page"},
         ),
     log:
         "results/logs/verdicts.log",

@@ -221,6 +221,41 @@ def summary_line(verdicts: pd.DataFrame, report: str) -> str:
     return f"{len(verdicts)} claims: {parts}. Report: {report}"
 
 
+VERDICT_COLOURS = {"reproduces": "#1a9850", "inconclusive": "#fee08b", "contradicts": "#d73027",
+                   "not measurable": "#bdbdbd"}
+
+
+def reproduction_page(verdicts: pd.DataFrame) -> str:
+    """A self-contained HTML page of ``verdicts.csv`` for the report: per claim the figure, the
+    paper, the claim and its source, the paper's number, ours with its interval, and the
+    verdict in its colour; the counts per verdict on top."""
+    from html import escape
+
+    def number(v) -> str:
+        return "" if pd.isna(v) else f"{v:.3g}"
+
+    counts = verdicts["verdict"].value_counts()
+    summary = " &middot; ".join(
+        f'<span style="background:{VERDICT_COLOURS[v]};padding:1px 6px">{int(counts.get(v, 0))} {v}</span>'
+        for v in VERDICTS)
+    rows = []
+    for r in verdicts.itertuples():
+        ours = "" if pd.isna(r.effect) else f"{number(r.effect)} [{number(r.ci_low)}, {number(r.ci_high)}]"
+        rows.append(
+            f"<tr><td>{escape(r.figure)}</td><td>{escape(r.paper)}</td>"
+            f"<td>{escape(r.claim)}<br><small>{escape(r.source)}</small></td>"
+            f"<td>{escape(str(r.paper_value or ''))}</td><td>{ours}</td>"
+            f'<td class="verdict" style="background:{VERDICT_COLOURS[r.verdict]}">{escape(r.verdict)}</td>'
+            f"<td><small>{escape(str(r.note or ''))}</small></td></tr>")
+    header = "".join(f"<th>{h}</th>" for h in ("figure", "paper", "claim (source)", "paper's number",
+                                                "ours [95% interval]", "verdict", "note"))
+    return ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>Reproduction</title><style>"
+            "body{font-family:sans-serif;font-size:13px}table{border-collapse:collapse}"
+            "td,th{border:1px solid #ccc;padding:3px 6px;vertical-align:top}</style></head><body>"
+            f"<h2>Reproduction</h2><p>{len(verdicts)} claims: {summary}</p>"
+            f"<table><tr>{header}</tr>{''.join(rows)}</table></body></html>")
+
+
 if __name__ == "__main__":
     import sys
 

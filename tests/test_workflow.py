@@ -425,6 +425,7 @@ def test_report_shows_every_figure_in_a_real_browser(workdir):
     from selenium.webdriver.support.ui import WebDriverWait
 
     from rotelab.figures import figures
+    from rotelab.papers import PAPERS
 
     chromium, driver = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
     if not (chromium.exists() and driver.exists()):
@@ -458,12 +459,22 @@ def test_report_shows_every_figure_in_a_real_browser(workdir):
                     time.sleep(0.25)
             return element.click()
 
-        def figure_links(fig):
-            """(show, info) buttons of a figure, from a freshly loaded Figures page."""
+        def paper_of(fig):
+            paper = PAPERS[figures.get(fig).paper]
+            return f"{paper.code}: {paper.title}"
+
+        def result_links(category, content, subcategory=None):
+            """(show, info) buttons of one result, from a freshly loaded report: its category
+            (a paper, or Reproduction), then its subcategory (a figure), then its row."""
             browser.get((workdir / "results/report.html").as_uri())
-            browser.find_element(By.LINK_TEXT, "Figures").click()
-            row = browser.find_element(By.XPATH, f"//tr[td[normalize-space()='{fig}']]")
+            click(browser.find_element(By.LINK_TEXT, category))
+            if subcategory:
+                click(browser.find_element(By.LINK_TEXT, subcategory))
+            row = browser.find_element(By.XPATH, f"//tr[td[normalize-space()='{content}']]")
             return row.find_elements(By.TAG_NAME, "a")[:2]
+
+        def figure_links(fig):
+            return result_links(paper_of(fig), "figure", fig)
 
         for fig in FIGURES:
             click(figure_links(fig)[0])
@@ -476,10 +487,26 @@ def test_report_shows_every_figure_in_a_real_browser(workdir):
             assert shows(lambda b: caption in " ".join(b.find_element(By.TAG_NAME, "body").text.split())), (
                 f"caption of {fig} not shown")
             assert "Made by: corpus" in browser.find_element(By.TAG_NAME, "body").text
+        for fig in FIGURES:  # every figure's tidy table sits beside it, under its paper
+            assert len(result_links(paper_of(fig), "table", fig)) == 2
+        # The navigation groups results by paper, with the Reproduction page beside them.
         browser.get((workdir / "results/report.html").as_uri())
-        browser.find_element(By.LINK_TEXT, "Tables").click()
-        for fig in FIGURES:  # every figure's tidy table is in the report too
-            browser.find_element(By.XPATH, f"//tr[td[normalize-space()='{fig}']]")
+        menu = {a.text.strip() for a in browser.find_elements(By.CSS_SELECTOR, "nav a, ul a")}
+        assert {paper_of(fig) for fig in FIGURES} | {"Reproduction"} <= menu, menu
+        assert not {"Figures", "Tables"} & menu
+        # The opening page points to the Reproduction page, which shows every verdict in colour.
+        body = browser.find_element(By.TAG_NAME, "body").text
+        assert "Reproduction" in body and "reproduction.html" in body
+        click(result_links("Reproduction", "verdicts page")[0])
+        frames = browser.find_elements(By.TAG_NAME, "iframe")
+        if frames:
+            browser.switch_to.frame(frames[0])
+        verdicts = pd.read_csv(workdir / "results/tables/verdicts.csv")
+        assert shows(lambda b: f"{len(verdicts)} claims" in b.find_element(By.TAG_NAME, "body").text)
+        cells = browser.find_elements(By.CSS_SELECTOR, "td.verdict")
+        assert [c.text for c in cells] == verdicts["verdict"].tolist()
+        browser.switch_to.default_content()
+        browser.save_screenshot(str(workdir / "results/report_reproduction.png"))
         errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
         assert not errors, errors
     finally:

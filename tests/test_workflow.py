@@ -118,9 +118,10 @@ def test_causal_lm_tables_cover_every_regime(workdir):
 
 def test_dp_epsilon_change_retrains_only_the_dp_runs(workdir, tmp_path):
     change = overlay(tmp_path, "eps.yaml", "lm:\n  defenses:\n    dp:\n      epsilons: [4]\n")
-    assert planned_jobs(workdir, [change]) == {"finetune_lm": 2, "score_lm_run": 2, "figure": 1, "all": 1}
+    assert planned_jobs(workdir, [change]) == {"finetune_lm": 2, "score_lm_run": 2, "figure": 1, "verdicts": 1,
+                                               "all": 1}
     prompts = overlay(tmp_path, "prompts.yaml", "lm:\n  extraction:\n    prompt_lengths: [2, 8]\n")
-    assert planned_jobs(workdir, [prompts]) == {"score_lm_run": N_LM_RUNS, "figure": 3, "all": 1}
+    assert planned_jobs(workdir, [prompts]) == {"score_lm_run": N_LM_RUNS, "figure": 3, "verdicts": 1, "all": 1}
 
 
 def test_membership_engine_tables(workdir):
@@ -155,10 +156,10 @@ def test_onion_changes_rerun_only_the_pools_they_touch(workdir, tmp_path):
     remove = overlay(tmp_path, "remove.yaml", "membership:\n  onion:\n    remove: 40\n")
     assert planned_jobs(workdir, [remove]) == {"membership_pool": 2, "membership_matrix": 2,
                                                "train_reference_models": 2, "score_reference_models": 2,
-                                               "figure": 1, "all": 1}
+                                               "figure": 1, "verdicts": 1, "all": 1}
     k = overlay(tmp_path, "k.yaml", "membership:\n  reference_models: 10\n")
     assert planned_jobs(workdir, [k]) == {"membership_pool": 1, "membership_matrix": 3, "train_reference_models": 3,
-                                          "score_reference_models": 3, "figure": 2, "all": 1}
+                                          "score_reference_models": 3, "figure": 2, "verdicts": 1, "all": 1}
 
 
 def test_lm_reference_models_score_every_note(workdir, tmp_path):
@@ -186,7 +187,8 @@ def test_lm_reference_models_score_every_note(workdir, tmp_path):
     assert members["full"].equals(members["lora"])
     more = overlay(tmp_path, "refs.yaml", "lm:\n  references:\n    models: 8\n")
     assert planned_jobs(workdir, [more]) == {"lm_reference_matrix": 1, "train_lm_references": 2,
-                                             "score_lm_references": 2, "lira_lm_run": 8, "figure": 1, "all": 1}
+                                             "score_lm_references": 2, "lira_lm_run": 8, "figure": 1, "verdicts": 1,
+                                             "all": 1}
     # new LoRA settings retrain the LoRA references and runs, never the full ones or the matrix:
     # LiRA reruns for the 4 runs against the LoRA set and the 2 LoRA runs against the full set
     alpha = overlay(tmp_path, "alpha.yaml", "lm:\n  finetune:\n    lora:\n      alpha: 16\n")
@@ -235,13 +237,13 @@ def test_seqkd_extension_changes_rerun_only_their_stages(workdir, tmp_path):
     chrf = overlay(tmp_path, "chrf.yaml", "adaptive_seqkd:\n  chrf: 7\n")
     assert planned_jobs(workdir, [chrf]) == {"adaptive_subsets": 1, "finetune_teacher": 2, "distill_corpus": 2,
                                              "train_model": 2, "translate": 4, "exmem_prefixes": 2,
-                                             "score_translation": 2, "figure": 1, "all": 1}
+                                             "score_translation": 2, "figure": 1, "verdicts": 1, "all": 1}
     k = overlay(tmp_path, "k.yaml", "seqkd_subgroups:\n  reference_models: 4\n")
     assert planned_jobs(workdir, [k]) == {"translation_matrix": 1, "train_translation_reference": 4,
                                           "score_translation_reference": 4, "translation_counterfactual": 1,
-                                          "seqkd_subgroups": 1, "figure": 1, "all": 1}
+                                          "seqkd_subgroups": 1, "figure": 1, "verdicts": 1, "all": 1}
     buckets = overlay(tmp_path, "buckets.yaml", "seqkd_subgroups:\n  cm_buckets: [0.1, 0.3]\n")
-    assert planned_jobs(workdir, [buckets]) == {"seqkd_subgroups": 1, "figure": 1, "all": 1}
+    assert planned_jobs(workdir, [buckets]) == {"seqkd_subgroups": 1, "figure": 1, "verdicts": 1, "all": 1}
 
 
 def test_translation_references_train_as_one_ensemble(workdir, tmp_path):
@@ -275,9 +277,9 @@ def test_acil_equals_joint_training_and_caches_per_phase_count(workdir, tmp_path
     equivalence = pd.read_csv(workdir / "results/tables/acil_equivalence.csv")
     assert set(equivalence["phases"]) == {5, 10} and (equivalence["value"] < 1e-9).all()
     lr = overlay(tmp_path, "lr.yaml", "acil:\n  sgd:\n    lr: 0.1\n")
-    assert planned_jobs(workdir, [lr]) == {"acil_phases": 2, "figure": 2, "all": 1}
+    assert planned_jobs(workdir, [lr]) == {"acil_phases": 2, "figure": 2, "verdicts": 1, "all": 1}
     more = overlay(tmp_path, "more.yaml", "acil:\n  phases: [5, 10, 3]\n")
-    assert planned_jobs(workdir, [more]) == {"acil_phases": 1, "figure": 2, "all": 1}
+    assert planned_jobs(workdir, [more]) == {"acil_phases": 1, "figure": 2, "verdicts": 1, "all": 1}
 
 
 def test_relu_capacity_runs_one_job_per_size_and_depth(workdir, tmp_path):
@@ -286,7 +288,7 @@ def test_relu_capacity_runs_one_job_per_size_and_depth(workdir, tmp_path):
     assert set(zip(widths["depth"], widths["n"])) == {(1, 8), (1, 16), (2, 8), (2, 16)}
     assert widths["value"].between(1, 17).all()
     sizes = overlay(tmp_path, "sizes.yaml", "relu_capacity:\n  sizes: [8, 16, 4]\n")
-    assert planned_jobs(workdir, [sizes]) == {"relu_capacity": 2, "figure": 1, "all": 1}
+    assert planned_jobs(workdir, [sizes]) == {"relu_capacity": 2, "figure": 1, "verdicts": 1, "all": 1}
 
 
 def test_dsm_runs_one_job_per_learning_rate(workdir, tmp_path):
@@ -297,9 +299,9 @@ def test_dsm_runs_one_job_per_learning_rate(workdir, tmp_path):
     assert (mmd["value"] >= 0).all()
     # Changing one learning rate trains only that run and redraws its two figures.
     one = overlay(tmp_path, "dsm_lr.yaml", "dsm:\n  learning_rates: [0.5, 0.2]\n")
-    assert planned_jobs(workdir, [one]) == {"dsm_score_net": 1, "figure": 2, "all": 1}
+    assert planned_jobs(workdir, [one]) == {"dsm_score_net": 1, "figure": 2, "verdicts": 1, "all": 1}
     bandwidth = overlay(tmp_path, "dsm_bw.yaml", "dsm:\n  diffusion:\n    bandwidth: 0.5\n")
-    assert planned_jobs(workdir, [bandwidth]) == {"dsm_diffusion": 2, "figure": 1, "all": 1}
+    assert planned_jobs(workdir, [bandwidth]) == {"dsm_diffusion": 2, "figure": 1, "verdicts": 1, "all": 1}
 
 
 def test_skew_runs_checkpoint_each_epoch_and_cache_per_run(workdir, tmp_path):
@@ -319,9 +321,9 @@ def test_skew_runs_checkpoint_each_epoch_and_cache_per_run(workdir, tmp_path):
     # every run but leaves delta_S, which depends on the data only.
     sizes = overlay(tmp_path, "skew_sizes.yaml", "skewed_memorization:\n  sizes: [16, 32, 8]\n")
     assert planned_jobs(workdir, [sizes]) == {"skew_finetune": 1, "skew_score": 1, "skew_similarity": 1,
-                                              "figure": 3, "all": 1}
+                                              "figure": 3, "verdicts": 1, "all": 1}
     lr = overlay(tmp_path, "skew_lr.yaml", "skewed_memorization:\n  train:\n    lr: 0.001\n")
-    assert planned_jobs(workdir, [lr]) == {"skew_finetune": 3, "skew_score": 3, "figure": 3, "all": 1}
+    assert planned_jobs(workdir, [lr]) == {"skew_finetune": 3, "skew_score": 3, "figure": 3, "verdicts": 1, "all": 1}
 
 
 def test_artifacts_follow_the_contract(workdir):
@@ -374,7 +376,7 @@ def test_min_k_change_reruns_only_scoring_and_plots(workdir, tmp_path):
     change = overlay(tmp_path, "mink.yaml", "scoring:\n  min_k_fraction: 0.35\n")
     jobs = planned_jobs(workdir, [change])
     assert jobs.get("score_membership") == 3 and jobs.get("score_lm_run") == N_LM_RUNS
-    assert set(jobs) <= {"score_membership", "score_lm_run", "figure", "all"}, jobs
+    assert set(jobs) <= {"score_membership", "score_lm_run", "figure", "verdicts", "all"}, jobs
     models = {p: p.stat().st_mtime_ns for p in (workdir / "results/models").rglob("*") if p.is_file()}
     snakemake(workdir, "--cores", "2", overlays=[change])
     after = {p: p.stat().st_mtime_ns for p in (workdir / "results/models").rglob("*") if p.is_file()}
@@ -413,7 +415,7 @@ def test_bad_config_fails_fast_and_keeps_results(workdir, tmp_path):
     assert "config key data.corpus: unknown corpus 'klingon'" in proc.stdout + proc.stderr
     assert (workdir / "results/models/teacher/model.safetensors").exists()
     assert planned_jobs(workdir) == {} or set(planned_jobs(workdir)) <= {"score_membership", "score_lm_run", "figure",
-                                                                         "all"}
+                                                                         "verdicts", "all"}
 
 
 def test_report_shows_every_figure_in_a_real_browser(workdir):

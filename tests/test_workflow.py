@@ -350,7 +350,7 @@ def test_the_run_judges_every_claim_of_every_figure(workdir):
     from rotelab.verdicts import VERDICTS
 
     verdicts = pd.read_csv(workdir / "results/tables/verdicts.csv", keep_default_na=False)
-    claims = [claim for name in FIGURES for claim in figures.get(name).claims]
+    claims = [claim for name in figures.names() if name in FIGURES for claim in figures.get(name).claims]
     assert verdicts["claim"].tolist() == [claim.statement for claim in claims]
     assert set(verdicts["figure"]) == set(FIGURES) and set(verdicts["verdict"]) <= set(VERDICTS)
     measured = verdicts[verdicts["verdict"] != "not measurable"]

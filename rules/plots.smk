@@ -7,7 +7,7 @@ rule figure:
             caption="../report/figure.rst",
             category=paper_category,
             subcategory="{figure}",
-            labels={"figure": "{figure}", "content": "figure"},
+            labels={"content": "figure"},
         ),
         pdf="results/figures/{figure}.pdf",
         csv=report(
@@ -15,7 +15,7 @@ rule figure:
             caption="../report/table.rst",
             category=paper_category,
             subcategory="{figure}",
-            labels={"figure": "{figure}", "content": "table"},
+            labels={"content": "table"},
         ),
     log:
         "results/logs/figure/{figure}.log",

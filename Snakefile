@@ -51,4 +51,5 @@ rule all:
     default_target: True
     input:
         figure_targets(),
+        "results/tables/verdicts.csv",
         lm_reference_targets(),

@@ -10,6 +10,7 @@ from rotelab.adaptive_seqkd import SUBSETS as ADAPTIVE_SUBSETS
 from rotelab.classification_data import classification_datasets
 from rotelab import resources as estimate
 from rotelab.figures import figures
+from rotelab.papers import PAPERS
 from rotelab.workflow_env import host_has_gpus
 
 MODELS = ["teacher", "student", "baseline"]
@@ -68,14 +69,23 @@ def translation_source(wildcards):
     return f"results/data/{wildcards.split}.parquet"
 
 
-def figure_targets():
+def figure_names():
     """Every registered figure, but lm_lira only when the LM reference models are on."""
-    names = [
+    return [
         name for name in figures.names() if name != "lm_lira" or LM_REFERENCES["models"]
     ]
+
+
+def paper_category(wildcards):
+    """The report's navigation groups each figure and its table under its paper."""
+    paper = PAPERS[figures.get(wildcards.figure).paper]
+    return f"{paper.code}: {paper.title}"
+
+
+def figure_targets():
     return expand(
         ["results/figures/{figure}.png", "results/tables/{figure}.csv"],
-        figure=names,
+        figure=figure_names(),
     )
 
 

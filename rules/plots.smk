@@ -5,15 +5,17 @@ rule figure:
         png=report(
             "results/figures/{figure}.png",
             caption="../report/figure.rst",
-            category="Figures",
-            labels={"figure": "{figure}"},
+            category=paper_category,
+            subcategory="{figure}",
+            labels={"content": "figure"},
         ),
         pdf="results/figures/{figure}.pdf",
         csv=report(
             "results/tables/{figure}.csv",
             caption="../report/table.rst",
-            category="Tables",
-            labels={"table": "{figure}"},
+            category=paper_category,
+            subcategory="{figure}",
+            labels={"content": "table"},
         ),
     log:
         "results/logs/figure/{figure}.log",
@@ -28,3 +30,31 @@ rule figure:
         inputs=figure_input_files,
     script:
         "../workflow_scripts/figure.py"
+
+
+rule verdicts:
+    input:
+        expand("results/tables/{figure}.csv", figure=figure_names()),
+    output:
+        csv=report(
+            "results/tables/verdicts.csv",
+            caption="../report/verdicts.rst",
+            category="Reproduction",
+            labels={"content": "verdicts table"},
+        ),
+        html=report(
+            "results/reproduction.html",
+            caption="../report/verdicts.rst",
+            category="Reproduction",
+            labels={"content": "verdicts page"},
+        ),
+    log:
+        "results/logs/verdicts.log",
+    conda:
+        "../envs/plots.yaml"
+    threads: 1
+    resources:
+        mem_mb=resource(light_job(N_CANARIES), "mem_mb"),
+        runtime=resource(light_job(N_CANARIES), "runtime"),
+    script:
+        "../workflow_scripts/verdicts.py"

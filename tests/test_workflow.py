@@ -118,9 +118,10 @@ def test_causal_lm_tables_cover_every_regime(workdir):
 
 def test_dp_epsilon_change_retrains_only_the_dp_runs(workdir, tmp_path):
     change = overlay(tmp_path, "eps.yaml", "lm:\n  defenses:\n    dp:\n      epsilons: [4]\n")
-    assert planned_jobs(workdir, [change]) == {"finetune_lm": 2, "score_lm_run": 2, "figure": 1, "all": 1}
+    assert planned_jobs(workdir, [change]) == {"finetune_lm": 2, "score_lm_run": 2, "figure": 1, "verdicts": 1,
+                                               "all": 1}
     prompts = overlay(tmp_path, "prompts.yaml", "lm:\n  extraction:\n    prompt_lengths: [2, 8]\n")
-    assert planned_jobs(workdir, [prompts]) == {"score_lm_run": N_LM_RUNS, "figure": 3, "all": 1}
+    assert planned_jobs(workdir, [prompts]) == {"score_lm_run": N_LM_RUNS, "figure": 3, "verdicts": 1, "all": 1}
 
 
 def test_membership_engine_tables(workdir):
@@ -155,10 +156,10 @@ def test_onion_changes_rerun_only_the_pools_they_touch(workdir, tmp_path):
     remove = overlay(tmp_path, "remove.yaml", "membership:\n  onion:\n    remove: 40\n")
     assert planned_jobs(workdir, [remove]) == {"membership_pool": 2, "membership_matrix": 2,
                                                "train_reference_models": 2, "score_reference_models": 2,
-                                               "figure": 1, "all": 1}
+                                               "figure": 1, "verdicts": 1, "all": 1}
     k = overlay(tmp_path, "k.yaml", "membership:\n  reference_models: 10\n")
     assert planned_jobs(workdir, [k]) == {"membership_pool": 1, "membership_matrix": 3, "train_reference_models": 3,
-                                          "score_reference_models": 3, "figure": 2, "all": 1}
+                                          "score_reference_models": 3, "figure": 2, "verdicts": 1, "all": 1}
 
 
 def test_lm_reference_models_score_every_note(workdir, tmp_path):
@@ -186,7 +187,8 @@ def test_lm_reference_models_score_every_note(workdir, tmp_path):
     assert members["full"].equals(members["lora"])
     more = overlay(tmp_path, "refs.yaml", "lm:\n  references:\n    models: 8\n")
     assert planned_jobs(workdir, [more]) == {"lm_reference_matrix": 1, "train_lm_references": 2,
-                                             "score_lm_references": 2, "lira_lm_run": 8, "figure": 1, "all": 1}
+                                             "score_lm_references": 2, "lira_lm_run": 8, "figure": 1, "verdicts": 1,
+                                             "all": 1}
     # new LoRA settings retrain the LoRA references and runs, never the full ones or the matrix:
     # LiRA reruns for the 4 runs against the LoRA set and the 2 LoRA runs against the full set
     alpha = overlay(tmp_path, "alpha.yaml", "lm:\n  finetune:\n    lora:\n      alpha: 16\n")
@@ -235,13 +237,13 @@ def test_seqkd_extension_changes_rerun_only_their_stages(workdir, tmp_path):
     chrf = overlay(tmp_path, "chrf.yaml", "adaptive_seqkd:\n  chrf: 7\n")
     assert planned_jobs(workdir, [chrf]) == {"adaptive_subsets": 1, "finetune_teacher": 2, "distill_corpus": 2,
                                              "train_model": 2, "translate": 4, "exmem_prefixes": 2,
-                                             "score_translation": 2, "figure": 1, "all": 1}
+                                             "score_translation": 2, "figure": 1, "verdicts": 1, "all": 1}
     k = overlay(tmp_path, "k.yaml", "seqkd_subgroups:\n  reference_models: 4\n")
     assert planned_jobs(workdir, [k]) == {"translation_matrix": 1, "train_translation_reference": 4,
                                           "score_translation_reference": 4, "translation_counterfactual": 1,
-                                          "seqkd_subgroups": 1, "figure": 1, "all": 1}
+                                          "seqkd_subgroups": 1, "figure": 1, "verdicts": 1, "all": 1}
     buckets = overlay(tmp_path, "buckets.yaml", "seqkd_subgroups:\n  cm_buckets: [0.1, 0.3]\n")
-    assert planned_jobs(workdir, [buckets]) == {"seqkd_subgroups": 1, "figure": 1, "all": 1}
+    assert planned_jobs(workdir, [buckets]) == {"seqkd_subgroups": 1, "figure": 1, "verdicts": 1, "all": 1}
 
 
 def test_translation_references_train_as_one_ensemble(workdir, tmp_path):
@@ -275,9 +277,9 @@ def test_acil_equals_joint_training_and_caches_per_phase_count(workdir, tmp_path
     equivalence = pd.read_csv(workdir / "results/tables/acil_equivalence.csv")
     assert set(equivalence["phases"]) == {5, 10} and (equivalence["value"] < 1e-9).all()
     lr = overlay(tmp_path, "lr.yaml", "acil:\n  sgd:\n    lr: 0.1\n")
-    assert planned_jobs(workdir, [lr]) == {"acil_phases": 2, "figure": 2, "all": 1}
+    assert planned_jobs(workdir, [lr]) == {"acil_phases": 2, "figure": 2, "verdicts": 1, "all": 1}
     more = overlay(tmp_path, "more.yaml", "acil:\n  phases: [5, 10, 3]\n")
-    assert planned_jobs(workdir, [more]) == {"acil_phases": 1, "figure": 2, "all": 1}
+    assert planned_jobs(workdir, [more]) == {"acil_phases": 1, "figure": 2, "verdicts": 1, "all": 1}
 
 
 def test_relu_capacity_runs_one_job_per_size_and_depth(workdir, tmp_path):
@@ -286,7 +288,7 @@ def test_relu_capacity_runs_one_job_per_size_and_depth(workdir, tmp_path):
     assert set(zip(widths["depth"], widths["n"])) == {(1, 8), (1, 16), (2, 8), (2, 16)}
     assert widths["value"].between(1, 17).all()
     sizes = overlay(tmp_path, "sizes.yaml", "relu_capacity:\n  sizes: [8, 16, 4]\n")
-    assert planned_jobs(workdir, [sizes]) == {"relu_capacity": 2, "figure": 1, "all": 1}
+    assert planned_jobs(workdir, [sizes]) == {"relu_capacity": 2, "figure": 1, "verdicts": 1, "all": 1}
 
 
 def test_dsm_runs_one_job_per_learning_rate(workdir, tmp_path):
@@ -297,9 +299,9 @@ def test_dsm_runs_one_job_per_learning_rate(workdir, tmp_path):
     assert (mmd["value"] >= 0).all()
     # Changing one learning rate trains only that run and redraws its two figures.
     one = overlay(tmp_path, "dsm_lr.yaml", "dsm:\n  learning_rates: [0.5, 0.2]\n")
-    assert planned_jobs(workdir, [one]) == {"dsm_score_net": 1, "figure": 2, "all": 1}
+    assert planned_jobs(workdir, [one]) == {"dsm_score_net": 1, "figure": 2, "verdicts": 1, "all": 1}
     bandwidth = overlay(tmp_path, "dsm_bw.yaml", "dsm:\n  diffusion:\n    bandwidth: 0.5\n")
-    assert planned_jobs(workdir, [bandwidth]) == {"dsm_diffusion": 2, "figure": 1, "all": 1}
+    assert planned_jobs(workdir, [bandwidth]) == {"dsm_diffusion": 2, "figure": 1, "verdicts": 1, "all": 1}
 
 
 def test_skew_runs_checkpoint_each_epoch_and_cache_per_run(workdir, tmp_path):
@@ -319,9 +321,9 @@ def test_skew_runs_checkpoint_each_epoch_and_cache_per_run(workdir, tmp_path):
     # every run but leaves delta_S, which depends on the data only.
     sizes = overlay(tmp_path, "skew_sizes.yaml", "skewed_memorization:\n  sizes: [16, 32, 8]\n")
     assert planned_jobs(workdir, [sizes]) == {"skew_finetune": 1, "skew_score": 1, "skew_similarity": 1,
-                                              "figure": 3, "all": 1}
+                                              "figure": 3, "verdicts": 1, "all": 1}
     lr = overlay(tmp_path, "skew_lr.yaml", "skewed_memorization:\n  train:\n    lr: 0.001\n")
-    assert planned_jobs(workdir, [lr]) == {"skew_finetune": 3, "skew_score": 3, "figure": 3, "all": 1}
+    assert planned_jobs(workdir, [lr]) == {"skew_finetune": 3, "skew_score": 3, "figure": 3, "verdicts": 1, "all": 1}
 
 
 def test_artifacts_follow_the_contract(workdir):
@@ -343,6 +345,22 @@ def test_artifacts_follow_the_contract(workdir):
     assert (log_dir / "train_model/teacher.log").read_text().count("step ") >= 5
 
 
+def test_the_run_judges_every_claim_of_every_figure(workdir):
+    from rotelab.figures import figures
+    from rotelab.verdicts import VERDICTS
+
+    verdicts = pd.read_csv(workdir / "results/tables/verdicts.csv", keep_default_na=False)
+    claims = [claim for name in figures.names() if name in FIGURES for claim in figures.get(name).claims]
+    assert verdicts["claim"].tolist() == [claim.statement for claim in claims]
+    assert set(verdicts["figure"]) == set(FIGURES) and set(verdicts["verdict"]) <= set(VERDICTS)
+    measured = verdicts[verdicts["verdict"] != "not measurable"]
+    assert len(measured) and (measured["ci_low"].astype(float) <= measured["ci_high"].astype(float)).all()
+    assert (verdicts.loc[verdicts["verdict"] == "not measurable", "note"].str.len() > 0).all()
+    summary = subprocess.run([sys.executable, "-m", "rotelab.verdicts", str(workdir / "results/tables/verdicts.csv"),
+                              "results/report.html"], capture_output=True, text=True, check=True).stdout
+    assert summary.startswith(f"{len(claims)} claims: ") and "Report: results/report.html" in summary
+
+
 def test_report_shows_every_figure_with_its_caption(workdir):
     html = (workdir / "results/report.html").read_text()
     for fig in FIGURES:
@@ -358,7 +376,7 @@ def test_min_k_change_reruns_only_scoring_and_plots(workdir, tmp_path):
     change = overlay(tmp_path, "mink.yaml", "scoring:\n  min_k_fraction: 0.35\n")
     jobs = planned_jobs(workdir, [change])
     assert jobs.get("score_membership") == 3 and jobs.get("score_lm_run") == N_LM_RUNS
-    assert set(jobs) <= {"score_membership", "score_lm_run", "figure", "all"}, jobs
+    assert set(jobs) <= {"score_membership", "score_lm_run", "figure", "verdicts", "all"}, jobs
     models = {p: p.stat().st_mtime_ns for p in (workdir / "results/models").rglob("*") if p.is_file()}
     snakemake(workdir, "--cores", "2", overlays=[change])
     after = {p: p.stat().st_mtime_ns for p in (workdir / "results/models").rglob("*") if p.is_file()}
@@ -397,7 +415,7 @@ def test_bad_config_fails_fast_and_keeps_results(workdir, tmp_path):
     assert "config key data.corpus: unknown corpus 'klingon'" in proc.stdout + proc.stderr
     assert (workdir / "results/models/teacher/model.safetensors").exists()
     assert planned_jobs(workdir) == {} or set(planned_jobs(workdir)) <= {"score_membership", "score_lm_run", "figure",
-                                                                         "all"}
+                                                                         "verdicts", "all"}
 
 
 def test_report_shows_every_figure_in_a_real_browser(workdir):
@@ -409,6 +427,7 @@ def test_report_shows_every_figure_in_a_real_browser(workdir):
     from selenium.webdriver.support.ui import WebDriverWait
 
     from rotelab.figures import figures
+    from rotelab.papers import PAPERS
 
     chromium, driver = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
     if not (chromium.exists() and driver.exists()):
@@ -442,12 +461,22 @@ def test_report_shows_every_figure_in_a_real_browser(workdir):
                     time.sleep(0.25)
             return element.click()
 
-        def figure_links(fig):
-            """(show, info) buttons of a figure, from a freshly loaded Figures page."""
+        def paper_of(fig):
+            paper = PAPERS[figures.get(fig).paper]
+            return f"{paper.code}: {paper.title}"
+
+        def result_links(category, content, subcategory=None):
+            """(show, info) buttons of one result, from a freshly loaded report: its category
+            (a paper, or Reproduction), then its subcategory (a figure), then its row."""
             browser.get((workdir / "results/report.html").as_uri())
-            browser.find_element(By.LINK_TEXT, "Figures").click()
-            row = browser.find_element(By.XPATH, f"//tr[td[normalize-space()='{fig}']]")
+            click(browser.find_element(By.LINK_TEXT, category))
+            if subcategory:
+                click(browser.find_element(By.LINK_TEXT, subcategory))
+            row = browser.find_element(By.XPATH, f"//tr[td[normalize-space()='{content}']]")
             return row.find_elements(By.TAG_NAME, "a")[:2]
+
+        def figure_links(fig):
+            return result_links(paper_of(fig), "figure", fig)
 
         for fig in FIGURES:
             click(figure_links(fig)[0])
@@ -460,10 +489,26 @@ def test_report_shows_every_figure_in_a_real_browser(workdir):
             assert shows(lambda b: caption in " ".join(b.find_element(By.TAG_NAME, "body").text.split())), (
                 f"caption of {fig} not shown")
             assert "Made by: corpus" in browser.find_element(By.TAG_NAME, "body").text
+        for fig in FIGURES:  # every figure's tidy table sits beside it, under its paper
+            assert len(result_links(paper_of(fig), "table", fig)) == 2
+        # The navigation groups results by paper, with the Reproduction page beside them.
         browser.get((workdir / "results/report.html").as_uri())
-        browser.find_element(By.LINK_TEXT, "Tables").click()
-        for fig in FIGURES:  # every figure's tidy table is in the report too
-            browser.find_element(By.XPATH, f"//tr[td[normalize-space()='{fig}']]")
+        menu = {a.text.strip() for a in browser.find_elements(By.CSS_SELECTOR, "nav a, ul a")}
+        assert {paper_of(fig) for fig in FIGURES} | {"Reproduction"} <= menu, menu
+        assert not {"Figures", "Tables"} & menu
+        # The opening page points to the Reproduction page, which shows every verdict in colour.
+        body = browser.find_element(By.TAG_NAME, "body").text
+        assert "Reproduction" in body and "reproduction.html" in body
+        click(result_links("Reproduction", "verdicts page")[0])
+        frames = browser.find_elements(By.TAG_NAME, "iframe")
+        if frames:
+            browser.switch_to.frame(frames[0])
+        verdicts = pd.read_csv(workdir / "results/tables/verdicts.csv")
+        assert shows(lambda b: f"{len(verdicts)} claims" in b.find_element(By.TAG_NAME, "body").text)
+        cells = browser.find_elements(By.CSS_SELECTOR, "td.verdict")
+        assert [c.text for c in cells] == verdicts["verdict"].tolist()
+        browser.switch_to.default_content()
+        browser.save_screenshot(str(workdir / "results/report_reproduction.png"))
         errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
         assert not errors, errors
     finally:

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from .figures import _concat, figure
+from .verdicts import Claim, exact, not_measurable
 from .stats import wilson_interval
 
 PHASE_TABLE = "results/acil/phases_{run}.parquet"
@@ -15,8 +16,27 @@ METHOD_STYLE = {"acil": ("#1b9e77", "-", "ACIL (recursive, analytic)"),
                 "sgd": ("#d95f02", "--", "SGD-trained linear head")}
 
 
+# P7 proves the recursive solution equal to the joint one; float64 arithmetic adds rounding,
+# so "equal" is read as within sqrt(machine epsilon) ~ 1.5e-8.
+FLOAT64_EQUAL = 1.5e-8
+
+
+def _largest_gap(table):
+    return exact(table["value"].abs().max(), len(table), "largest |W_ACIL - W_joint| over every phase and K")
+
+
+ACIL_EQUIVALENCE_CLAIMS = (
+    Claim("acil", "The recursively (class-incrementally) learnt weights equal the joint ridge solution on all data "
+          "seen so far, whatever the number of phases (absolute memorization).",
+          "P7 title and abstract (theorem number not verified here)", _largest_gap, direction=0,
+          margin=FLOAT64_EQUAL, paper_value="equal (proved)"),
+)
+
+
 @figure(
     "acil_equivalence",
+    paper="acil",
+    claims=ACIL_EQUIVALENCE_CLAIMS,
     inputs=(PHASE_TABLE,),
     runs="acil",
     caption=(
@@ -42,8 +62,29 @@ def acil_equivalence(inputs):
     return out[["phases", "phase", "classes_seen", "metric", "value", "n", "ci_low", "ci_high"]], fig
 
 
+def _accuracy_spread(table):
+    """Largest minus smallest final ACIL accuracy over the phase counts, in test examples:
+    equal weights give identical predictions, so equality means a gap below one example."""
+    acil = table[table["method"] == "acil"]
+    final = acil[acil["phase"] == acil["phases"]]
+    if final["phases"].nunique() < 2:
+        return not_measurable("one phase count only: nothing to compare", int(final["n"].sum()))
+    n = int(final["n"].max())
+    return exact((final["value"].max() - final["value"].min()) * n, n,
+                 f"final ACIL accuracy over K = {sorted(final['phases'].tolist())}, gap in test examples")
+
+
+ACIL_ACCURACY_CLAIMS = (
+    Claim("acil", "ACIL's accuracy does not depend on the number of incremental phases (final accuracy, largest "
+          "minus smallest over the phase counts, in test examples).", "P7 abstract (table not verified here)",
+          _accuracy_spread, direction=0, margin=0.5, paper_value="independent of K"),
+)
+
+
 @figure(
     "acil_accuracy",
+    paper="acil",
+    claims=ACIL_ACCURACY_CLAIMS,
     inputs=(PHASE_TABLE,),
     runs="acil",
     caption=(

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from .figures import _concat, _yerr, figure
+from .verdicts import Claim, difference, estimate, not_measurable
 from .stats import mean_with_interval
 
 SCORE_CURVES = "results/dsm/{run}/scores.parquet"
@@ -20,8 +21,32 @@ def _lr_colors(lrs) -> dict[float, tuple]:
     return {lr: cmap(i / max(1, len(lrs) - 1) * 0.85) for i, lr in enumerate(lrs)}
 
 
+def _largest_minus_smallest_rate(metric, by="t"):
+    """``metric`` at the largest learning rate minus at the smallest, at the value of ``by``
+    where the gap is smallest (the claim holds for every one)."""
+
+    def effect(table):
+        rows = table[table["metric"] == metric]
+        rates = sorted(rows["lr"].unique())
+        if len(rates) < 2:
+            return not_measurable("one learning rate only: nothing to compare")
+        gaps = [difference(estimate(part, lr=rates[-1]), estimate(part, lr=rates[0])) for _, part in rows.groupby(by)]
+        return min(gaps, key=lambda g: g.value)
+
+    return effect
+
+
+DSM_SCORES_CLAIMS = (
+    Claim("dsm", "As the learning rate decreases, the learnt score approaches the empirical optimal score s* (RMS gap "
+          "to s*, largest minus smallest learning rate, at the diffusion time where it is smallest).",
+          "P2 Sec. 7, Fig. 1 (arXiv v1)", _largest_minus_smallest_rate("rms_gap_to_optimal_on_grid")),
+)
+
+
 @figure(
     "dsm_scores",
+    paper="dsm",
+    claims=DSM_SCORES_CLAIMS,
     inputs=(SCORE_CURVES,),
     runs="dsm",
     caption=(
@@ -61,8 +86,18 @@ def dsm_scores(inputs):
     return pd.DataFrame(rows), fig
 
 
+DSM_EXCESS_RISK_CLAIMS = (
+    Claim("dsm", "The excess risk over the empirical optimal score is larger for larger learning rates (largest "
+          "minus smallest learning rate, at the diffusion time where the gap is smallest).",
+          "P2 Sec. 7, Fig. 2 (arXiv v1; Theorem 8 gives the floor once eta passes a threshold)",
+          _largest_minus_smallest_rate("excess_risk_mean")),
+)
+
+
 @figure(
     "dsm_excess_risk",
+    paper="dsm",
+    claims=DSM_EXCESS_RISK_CLAIMS,
     inputs=(EXCESS_RISK,),
     runs="dsm",
     caption=(
@@ -102,8 +137,18 @@ def dsm_excess_risk(inputs):
     return pd.DataFrame(rows), fig
 
 
+DSM_MMD_CLAIMS = (
+    Claim("dsm", "The MMD between generated samples and the training data grows with the learning rate (network "
+          "sampler's MMD to the training points, largest minus smallest learning rate).",
+          "P2 Sec. 7, Fig. 3 right (arXiv v1)",
+          lambda t: _largest_minus_smallest_rate("mmd_train", by="sampler")(t[t["sampler"] == "network"])),
+)
+
+
 @figure(
     "dsm_mmd",
+    paper="dsm",
+    claims=DSM_MMD_CLAIMS,
     inputs=(DIFFUSION_METRICS,),
     runs="dsm_diffusion",
     caption=(

@@ -8,7 +8,7 @@ returns the tidy table and draws from it. Adding a figure is one decorated funct
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import matplotlib
 
@@ -20,6 +20,7 @@ import pandas as pd  # noqa: E402
 from .io import atomic_path, read_parquet, write_csv  # noqa: E402
 from .registry import Registry  # noqa: E402
 from .stats import relative_change  # noqa: E402
+from .verdicts import Claim, change, difference, estimate  # noqa: E402
 
 figures: Registry = Registry("figure")
 
@@ -34,6 +35,8 @@ class Figure:
     caption: str
     make: Callable[[dict[str, list[str]]], tuple[pd.DataFrame, plt.Figure]]
     runs: str | None = None  # the causal-LM run family (rotelab.lm_runs) that {run} expands over
+    paper: str = ""  # the paper family it belongs to (a short name of rotelab.papers)
+    claims: tuple[Claim, ...] = ()  # what its paper says this figure should show
 
     def input_files(self, run_families: dict[str, list[str]] | None = None) -> dict[str, list[str]]:
         """Input paths per pattern; ``run_families`` maps a family to its run names."""
@@ -49,9 +52,11 @@ class Figure:
         return {pattern: expand(pattern) for pattern in self.inputs}
 
 
-def figure(name: str, inputs: tuple[str, ...], caption: str, runs: str | None = None):
+def figure(name: str, inputs: tuple[str, ...], caption: str, runs: str | None = None, paper: str = "",
+           claims: tuple[Claim, ...] = ()):
     def decorator(fn):
-        figures.register(name)(Figure(inputs, caption, fn, runs))
+        figures.register(name)(Figure(inputs, caption, fn, runs, paper,
+                                      tuple(replace(claim, figure=name) for claim in claims)))
         return fn
 
     return decorator
@@ -102,8 +107,40 @@ def _bar_panel(ax, table: pd.DataFrame, metrics: list[str], title: str):
     ax.set_title(title)
 
 
+# P3's numbers are the authors' (vernadankers/memseqkd, analysis notebooks of Sec. 2.2):
+# relative changes, mean (sd) over 5 WMT20 language pairs.
+P3_SEC22 = "P3 abstract; Sec. 2.2 (mean over 5 language pairs)"
+
+
+def _bleu_gap(table):
+    student, baseline = (estimate(table, model=model, metric="bleu") for model in ("student", "baseline"))
+    return difference(student, baseline)
+
+
+SEQKD_QUALITY_CLAIMS = (
+    Claim("seqkd", "Students inherit their teachers' superior performance: S translates better than B, a model "
+          "of its size trained on the original data (BLEU, S minus B).", P3_SEC22 + ", model quality",
+          _bleu_gap, paper_value="S above B on all 5 pairs (BLEU, e.g. En-De ~32.5 vs ~30)"),
+)
+SEQKD_MEMORIZATION_CLAIMS = tuple(
+    Claim("seqkd", statement, P3_SEC22, lambda t, m=metric: change(t, model="student_vs_baseline", metric=m),
+          paper_value=value)
+    for metric, statement, value in (
+        ("replication", "Students replicate more training targets exactly than baselines (S vs B, %).",
+         "+3.4% (sd 0.9)"),
+        ("exmem", "Students show more extractive memorization than baselines (S vs B, %).", "+57% (sd 15)"),
+        ("osc_hallucination", "Students produce more oscillatory hallucinations than baselines (S vs B, %).",
+         "+31% (sd 26; one pair -8%)"),
+        ("nat_hallucination", "Students produce more natural hallucinations than baselines (S vs B, %).",
+         "+14% (sd 5)"),
+    )
+)
+
+
 @figure(
     "seqkd_quality",
+    paper="seqkd",
+    claims=SEQKD_QUALITY_CLAIMS,
     inputs=("results/scores/{model}/translation.parquet",),
     caption=(
         "Translation quality of teacher T, SeqKD student S and baseline B on the held-out test "
@@ -126,6 +163,8 @@ MEMORIZATION_METRICS = ["replication", "exmem", "exmem_secondary", "osc_hallucin
 
 @figure(
     "seqkd_memorization",
+    paper="seqkd",
+    claims=SEQKD_MEMORIZATION_CLAIMS,
     inputs=("results/scores/{model}/translation.parquet",),
     caption=(
         "Memorization and hallucination rates on the training sources for T, S and B "
@@ -158,8 +197,44 @@ def seqkd_memorization(inputs):
     return out[["model", "metric", "value", "n", "ci_low", "ci_high"]], fig
 
 
+def _insertion_gap(table, metric, model="teacher", low=0):
+    """``metric`` of the canaries inserted most often minus that of those inserted ``low``
+    times (different canaries: independent estimates)."""
+    rows = table[(table["model"] == model) & (table["metric"] == metric)]
+    top = int(rows["replicas"].max())
+    return difference(estimate(rows, replicas=top), estimate(rows, replicas=low))
+
+
+CANARY_EXTRACTION_CLAIMS = (
+    Claim("secret_sharer", "Exposure of a canary grows with the number of times it is inserted into the "
+          "training data (teacher; most-inserted minus never-inserted, bits).",
+          "The Secret Sharer, exposure against the number of insertions (section not verified here)",
+          lambda t: _insertion_gap(t, "exposure")),
+)
+
+
+def _mia_auc(table, model, replicas):
+    return estimate(table, model=model, attack="loss", metric="auc", replicas=replicas)
+
+
+CANARY_MIA_CLAIMS = (
+    Claim("secret_sharer", "Memorization of a canary grows with its number of insertions (teacher's loss-attack "
+          "AUC, most-inserted minus once-inserted group).",
+          "The Secret Sharer, exposure against the number of insertions (section not verified here)",
+          lambda t: difference(_mia_auc(t, "teacher", int(t.loc[t["model"] == "teacher", "replicas"].max())),
+                               _mia_auc(t, "teacher", 1))),
+    Claim("seqkd", "Despite not directly seeing the original training data, students memorize it: the "
+          "teacher's training canaries are detectable in S (loss-attack AUC over all canaries).",
+          "P3 abstract", lambda t: _mia_auc(t, "student", -1), null=0.5),
+    Claim("seqkd", "Students memorize more than baselines (loss-attack AUC on the canaries, S minus B).",
+          "P3 abstract", lambda t: difference(_mia_auc(t, "student", -1), _mia_auc(t, "baseline", -1))),
+)
+
+
 @figure(
     "canary_extraction",
+    paper="seqkd",
+    claims=CANARY_EXTRACTION_CLAIMS,
     inputs=("results/scores/{model}/canaries.parquet",),
     caption=(
         "Canary secrets extracted (left; Wilson 95% intervals) and mean exposure (right; "
@@ -202,6 +277,8 @@ def canary_extraction(inputs):
 
 @figure(
     "canary_mia",
+    paper="seqkd",
+    claims=CANARY_MIA_CLAIMS,
     inputs=("results/scores/{model}/membership.parquet", "results/scores/{model}/roc.parquet"),
     caption=(
         "Membership inference on inserted vs never-inserted canaries: log-log ROC per attack "

@@ -26,6 +26,11 @@ def atomic_path(path: str | os.PathLike):
             os.unlink(tmp)
 
 
+def write_text(text: str, path: str | os.PathLike) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
 @contextmanager
 def atomic_dir(path: str | os.PathLike):
     """Like :func:`atomic_path` for a directory (e.g. a Hugging Face checkpoint)."""

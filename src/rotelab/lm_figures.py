@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .figures import _concat, _yerr, figure
+from .verdicts import Claim, difference, estimate, not_measurable, rate_difference
 
 EXTRACTION = "results/lm/scores/{run}/extraction.parquet"
 UTILITY = "results/lm/scores/{run}/utility.parquet"
@@ -45,8 +46,101 @@ def _per_length_interval(rates: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([rates[rates["summary"] != "mean"], means.merge(bounds, on=keys, how="left")], ignore_index=True)
 
 
+P1_ABSTRACT = "P1 abstract (figure and numbers not verified here)"
+
+
+def _lora_reduction(setting, measure):
+    def effect(table):
+        full, lora = ({"setting": setting, "adapter": adapter} for adapter in ("full", "lora"))
+        rows = table[(table["summary"] == "mean") & (table["measure"] == measure)]
+        top = int(rows["duplication"].max())
+        return rate_difference(rows, {"duplication": top, **full}, {"duplication": top, **lora})
+
+    return effect
+
+
+LORA_FL_MEMORIZATION_CLAIMS = tuple(
+    Claim("lora_fl", f"LoRA memorizes less than full fine-tuning {where} ({measure} memorization of the most "
+          "duplicated notes, mean over prompt lengths; full minus LoRA).", P1_ABSTRACT,
+          _lora_reduction(setting, measure), paper_value="up to 10x less" if setting == "federated" else "")
+    for setting, where in (("federated", "in federated learning"), ("centralized", "in centralized learning"))
+    for measure in ("exact", "approximate")
+)
+
+
+def _least_rank_reduction(measure):
+    """Full fine-tuning minus LoRA at the rank where LoRA saves least."""
+
+    def effect(table):
+        rows = table[table["metric"].str.startswith(f"{measure}_memorization")]
+        full = estimate(rows, adapter="full")
+        gaps = [difference(full, estimate(rows, adapter="lora", rank=rank))
+                for rank in sorted(rows.loc[rows["adapter"] == "lora", "rank"].unique())]
+        if not gaps:
+            return not_measurable("no LoRA rank in this run")
+        if full.value == 0 and all(g.value == 0 for g in gaps):
+            return not_measurable("no notes memorized, full or LoRA, at any rank", full.n)
+        return min(gaps, key=lambda g: g.value)
+
+    return effect
+
+
+LORA_RANK_CLAIMS = tuple(
+    Claim("lora_fl", f"LoRA reduces memorization compared with full fine-tuning, at every rank studied "
+          f"({measure} memorization, centralized; full minus LoRA at the rank where LoRA saves least).",
+          P1_ABSTRACT, _least_rank_reduction(measure))
+    for measure in ("exact", "approximate")
+)
+
+
+# P1: LoRA "can be combined with" each defense to improve privacy further, so each is judged at
+# its strongest setting in the run: the smallest epsilon, the largest weight noise, the
+# Goldfish k that drops the most tokens (the smallest).
+STRONGEST = {"dp": min, "weight_noise": max, "goldfish": min}
+
+
+def _defense_gain(defense):
+    """LoRA FedAvg's loss-attack AUC minus that of LoRA FedAvg with ``defense`` at its strongest
+    setting (lower AUC: better record-level privacy)."""
+
+    def effect(table):
+        auc = table[(table["metric"] == "loss_attack_auc") & (table["adapter"] == "lora")]
+        defended = auc[auc["defense"] == defense]
+        if defended.empty:
+            return not_measurable(f"no LoRA run with {defense} in this run")
+        strongest = STRONGEST[defense](defended["level"])
+        return difference(estimate(auc, defense="none"), estimate(defended, level=strongest))
+
+    return effect
+
+
+LORA_FL_DEFENSES_CLAIMS = tuple(
+    Claim("lora_fl", f"LoRA combined with {name} further improves record-level privacy (loss-attack AUC on the "
+          "notes, LoRA FedAvg minus LoRA FedAvg with the defense).", P1_ABSTRACT, _defense_gain(defense))
+    for defense, name in (("weight_noise", "Gaussian noise on the weights (P1's noising)"),
+                          ("dp", "gradient clipping and Gaussian noise (DP-SGD)"),
+                          ("goldfish", "the Goldfish loss"))
+)
+
+
+def _lira_over_loss(table):
+    rows = table[(table["setting"] == "centralized") & (table["adapter"] == "full") & (table["metric"] == "auc")]
+    if "references" in rows.columns:
+        rows = rows[rows["references"] == "full"]
+    return difference(estimate(rows, attack="lira_online_fixed"), estimate(rows, attack="loss"))
+
+
+LM_LIRA_CLAIMS = (
+    Claim("lira", "LiRA strictly dominates prior attacks on existing metrics: its AUC exceeds the loss attack's "
+          "(notes of the centralized full fine-tune, references trained like it; fixed-variance online LiRA, "
+          "the paper's variant for few reference models).", "LiRA abstract", _lira_over_loss),
+)
+
+
 @figure(
     "lora_fl_memorization",
+    paper="lora_fl",
+    claims=LORA_FL_MEMORIZATION_CLAIMS,
     inputs=(EXTRACTION, UTILITY),
     runs="memorization",
     caption=(
@@ -92,6 +186,8 @@ def lora_fl_memorization(inputs):
 
 @figure(
     "lora_rank",
+    paper="lora_fl",
+    claims=LORA_RANK_CLAIMS,
     inputs=(EXTRACTION, UTILITY),
     runs="rank",
     caption=(
@@ -140,6 +236,8 @@ def _defense_style(row, dp_levels) -> dict:
 
 @figure(
     "lora_fl_defenses",
+    paper="lora_fl",
+    claims=LORA_FL_DEFENSES_CLAIMS,
     inputs=(EXTRACTION, UTILITY, MEMBERSHIP),
     runs="defenses",
     caption=(
@@ -183,6 +281,8 @@ def lora_fl_defenses(inputs):
 
 @figure(
     "lm_lira",
+    paper="lora_fl",
+    claims=LM_LIRA_CLAIMS,
     inputs=(LIRA,),
     runs="lm_lira",
     caption=(

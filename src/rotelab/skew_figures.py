@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from .figures import _concat, _yerr, figure
+from .verdicts import Claim, difference, estimate, exact, not_measurable
 from .skewed_memorization import (SkewRun, empirical_survival, geometric_survival, paired_signed_rank,
                                   per_token_survival, tail_quantiles)
 from .stats import mean_with_interval, rate
@@ -29,8 +30,49 @@ def _largest_plain_run(table: pd.DataFrame) -> str:
     return max(plain, key=_size)
 
 
+P4_SOURCE = "P4 abstract; numbers from the authors' companion blog post (paper section not verified here)"
+
+
+def _tail_growth(table):
+    """Max n_pre at the last epoch minus at the logged epoch nearest a tenth of it (P4: ~10 at
+    epoch 10, ~50 at epoch 100). A maximum over samples: the table carries no interval."""
+    rows = table[table["metric"] == "max"]
+    epochs = sorted(rows["epoch"].unique())
+    if len(epochs) < 2:
+        return not_measurable("one epoch only: nothing to compare")
+    last = epochs[-1]
+    early = min(epochs[:-1], key=lambda e: abs(e - last / 10))
+    top = rows.set_index("epoch")["value"]
+    return exact(top[last] - top[early], int(rows["n"].max()), f"max n_pre at epoch {last} minus at epoch {early}")
+
+
+def _tail_over_geometric(table):
+    """At the last epoch, P(n_pre >= n) of greedy decoding minus the geometric law with the
+    same mean, at n = the largest n_pre seen."""
+    last = table["epoch"].max()
+    rows = table[table["epoch"] == last]
+    n = float(rows.loc[rows["metric"] == "max", "value"].iloc[0])
+    if n == 0:
+        return not_measurable("nothing memorized at the last epoch")
+    survival = {m: float(rows.loc[(rows["metric"] == m) & (rows["n_pre"] == n), "value"].iloc[0])
+                for m in ("survival_greedy", "survival_greedy_geometric")}
+    return exact(survival["survival_greedy"] - survival["survival_greedy_geometric"], int(rows["n"].max()),
+                 f"P(n_pre >= {n:g}) minus the geometric law's, epoch {last}")
+
+
+SKEW_DISTRIBUTION_CLAIMS = (
+    Claim("skew", "The maximum memorized prefix length keeps growing with training long after the loss flattens "
+          "(max n_pre, last epoch minus a tenth of it).", P4_SOURCE, _tail_growth,
+          paper_value="~10 at epoch 10, ~50 at epoch 100"),
+    Claim("skew", "The distribution of n_pre is skewed: its tail is heavier than a geometric law with the same mean "
+          "(survival at the largest n_pre, greedy minus geometric).", P4_SOURCE, _tail_over_geometric),
+)
+
+
 @figure(
     "skew_distribution",
+    paper="skew",
+    claims=SKEW_DISTRIBUTION_CLAIMS,
     inputs=(SCORES,),
     runs="skew",
     caption=(
@@ -100,8 +142,21 @@ def skew_distribution(inputs):
     return out[["run", "epoch", "metric", "n_pre", "value", "n", "ci_low", "ci_high"]], fig
 
 
+def _tail_growth_every_size(table):
+    gaps = [_tail_growth(part) for _, part in table.groupby("run")]
+    return min(gaps, key=lambda g: g.value) if gaps else not_measurable("no run in the table")
+
+
+SKEW_DATASET_SIZE_CLAIMS = (
+    Claim("skew", "At every training-set size the tail of n_pre keeps growing with training (max n_pre, last epoch "
+          "minus a tenth of it, at the size where it grows least).", P4_SOURCE, _tail_growth_every_size),
+)
+
+
 @figure(
     "skew_dataset_size",
+    paper="skew",
+    claims=SKEW_DATASET_SIZE_CLAIMS,
     inputs=(SCORES,),
     runs="skew",
     caption=(
@@ -146,8 +201,27 @@ def skew_dataset_size(inputs):
     return out[["run", "size", "epoch", "metric", "value", "n", "ci_low", "ci_high"]], fig
 
 
+def _mixture_shift(table):
+    """Mean n_pre of the same samples trained with the mixture minus alone, at the last epoch
+    (the same samples: the interval, from independent bootstraps, is conservative)."""
+    rows = table[(table["metric"] == "mean_n_pre")]
+    rows = rows[rows["epoch"] == rows["epoch"].max()]
+    mixed = [r for r in rows["run"] if r.endswith("-mixed")]
+    if not mixed:
+        return not_measurable("no mixture run in the table")
+    return difference(estimate(rows, run=mixed[0]), estimate(rows, run=mixed[0].removesuffix("-mixed")))
+
+
+SKEW_MIXTURE_CLAIMS = (
+    Claim("skew", "The same samples memorize differently when another dataset is mixed in (mean n_pre, mixed minus "
+          "alone, last epoch; a difference in either direction).", P4_SOURCE, _mixture_shift, direction=None),
+)
+
+
 @figure(
     "skew_mixture",
+    paper="skew",
+    claims=SKEW_MIXTURE_CLAIMS,
     inputs=(SCORES, SIMILARITY),
     runs="skew",
     caption=(

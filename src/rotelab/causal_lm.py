@@ -144,12 +144,9 @@ def epoch_steps(n_examples: int, epochs: float, batch_size: int) -> int:
     return max(1, math.ceil(epochs * math.ceil(n_examples / batch_size)))
 
 
-def next_token_loss(forward, batch: torch.Tensor, pad_id: int | None = None) -> torch.Tensor:
-    """Mean next-token cross-entropy over the targets that are not ``IGNORE_INDEX`` (nor
-    ``pad_id``, where given: validation blocks pad with it)."""
+def next_token_loss(forward, batch: torch.Tensor) -> torch.Tensor:
+    """Mean next-token cross-entropy over the targets that are not ``IGNORE_INDEX``."""
     targets = batch[:, 1:]
-    if pad_id is not None:
-        targets = targets.masked_fill(targets == pad_id, IGNORE_INDEX)
     logits = forward(input_ids=model_inputs(batch)).logits
     return F.cross_entropy(logits.float().flatten(0, 1), targets.flatten(), ignore_index=IGNORE_INDEX)
 

@@ -8,13 +8,17 @@ Same model configuration, same data, same batch size, one process:
   ``model.generate``) vs ``model.generate`` on batches in input order.
 
 Throughput is tokens/s (source + target tokens for training, generated tokens for
-decoding). MFU uses the FLOPs of the matrix multiplications of a forward+backward pass,
-6 x (encoder params x source tokens + decoder params x target tokens + d_model x vocab x
-target tokens), over the GPU's dense bf16 peak (H200/H100 SXM: 989 TFLOP/s); attention
-score FLOPs are left out (sequences here are ~12 tokens).
+decoding). With ``--max-tokens`` both training loops get the same token-budget batches
+(``rotelab.training.token_budget_batches``, from one seed) and the FLOPs are counted per
+batch from its real (unpadded) lengths by :func:`train_flops`: 6 x the multiply-adds of the
+forward pass (every weight matrix times the tokens it acts on, attention scores at their
+real lengths, the output layer on target tokens). Without it, the older count
+(:func:`matmul_flops_per_step`, mean lengths, no attention scores) is used. MFU divides by
+the GPU's dense bf16 peak (H200/H100 SXM: 989 TFLOP/s).
 
     python bench/seqkd_throughput.py --preset cpu-tiny
     python bench/seqkd_throughput.py --preset gpu-base --compile
+    python bench/seqkd_throughput.py --preset gpu-base --max-tokens 65536 --steps 200 --no-decode
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from rotelab.decoding import DecodeConfig, length_sorted_batches, translate
 from rotelab.device import pick_device
 from rotelab.models import ModelConfig, build_model, count_parameters
 from rotelab.tokenizer import train_bpe
-from rotelab.training import TrainConfig, encode_pairs, pad, train_seq2seq
+from rotelab.training import TrainConfig, encode_pairs, pad, token_budget_batches, train_seq2seq
 
 PRESETS = {
     # ~1M parameters: the tiny/default CPU scale
@@ -52,7 +56,7 @@ def data(n: int) -> pd.DataFrame:
         words = [f"w{i}" for i in range(5000)]
         df = pd.DataFrame({"src": [" ".join(rng.choice(words, rng.integers(3, 15))) for _ in range(n)],
                            "tgt": [" ".join(rng.choice(words, rng.integers(3, 15))) for _ in range(n)]})
-    return df.sample(n=min(n, len(df)), random_state=0, replace=len(df) < n).reset_index(drop=True)
+    return df.sample(n=min(n, len(df)), random_state=0).reset_index(drop=True)
 
 
 def matmul_flops_per_step(model, src_tokens: float, tgt_tokens: float) -> float:
@@ -60,6 +64,29 @@ def matmul_flops_per_step(model, src_tokens: float, tgt_tokens: float) -> float:
     dec = sum(p.numel() for n, p in model.named_parameters() if ".decoder.layers." in n)
     head = model.config.d_model * model.config.vocab_size
     return 6.0 * (enc * src_tokens + (dec + head) * tgt_tokens)
+
+
+def train_flops(config, src_lengths: np.ndarray, tgt_lengths: np.ndarray) -> float:
+    """FLOPs of one forward + backward pass of a Marian-style encoder-decoder over pairs of
+    these real lengths: 6 x multiply-adds. Per encoder layer and source token: q, k, v, o
+    (4 d^2) and the feed-forward (2 d f); per decoder layer and target token: self-attention
+    (4 d^2), cross-attention's q and o (2 d^2) and the feed-forward (2 d f), and per source
+    token cross-attention's k and v (2 d^2); attention scores and their weighted sums 2 L_q
+    L_k d per layer and sequence (the causal mask's skipped half is counted, as it is
+    computed); the output layer d V per target token."""
+    d, f, v = config.d_model, config.encoder_ffn_dim, config.vocab_size
+    s, t = np.asarray(src_lengths, dtype=np.float64), np.asarray(tgt_lengths, dtype=np.float64)
+    encoder = config.encoder_layers * ((4 * d * d + 2 * d * f) * s.sum() + 2 * d * (s * s).sum())
+    decoder = config.decoder_layers * ((6 * d * d + 2 * d * f) * t.sum() + 2 * d * d * s.sum()
+                                       + 2 * d * (t * t).sum() + 2 * d * (s * t).sum())
+    return 6.0 * (encoder + decoder + d * v * t.sum())
+
+
+def budget_batches(enc, dec, max_tokens: int, steps: int, seed: int) -> list[np.ndarray]:
+    """The first ``steps`` batches ``train_seq2seq`` draws with ``max_tokens`` and ``seed``."""
+    stream = token_budget_batches(np.array([len(e) for e in enc]), np.array([len(d) for d in dec]), max_tokens,
+                                  np.random.default_rng(seed))
+    return [next(stream) for _ in range(steps)]
 
 
 def time_ours(model, tok, pairs, cfg: TrainConfig, device) -> tuple[float, float]:
@@ -78,8 +105,10 @@ def time_ours(model, tok, pairs, cfg: TrainConfig, device) -> tuple[float, float
     return time.perf_counter() - start - tokenise_s, float(log["tokens_per_s"].iloc[-1])
 
 
-def time_hf_trainer(model, tok, pairs, cfg: TrainConfig, device, tmp: str) -> tuple[float, float]:
-    """Wall seconds of ``Seq2SeqTrainer.train`` and the seconds of its second half."""
+def time_hf_trainer(model, tok, pairs, cfg: TrainConfig, device, tmp: str,
+                    batches: list[np.ndarray] | None = None) -> tuple[float, float]:
+    """Wall seconds of ``Seq2SeqTrainer.train`` and the seconds of its second half; with
+    ``batches`` (index arrays) the Trainer draws exactly those batches, in that order."""
     from transformers import (
         DataCollatorForSeq2Seq,
         Seq2SeqTrainer,
@@ -112,8 +141,17 @@ def time_hf_trainer(model, tok, pairs, cfg: TrainConfig, device, tmp: str) -> tu
         dataloader_num_workers=0, disable_tqdm=True, seed=cfg.seed, torch_compile=cfg.compile,
     )
     clock = HalfwayClock()
-    trainer = Seq2SeqTrainer(model=model, args=args, train_dataset=dataset, callbacks=[clock],
-                             data_collator=DataCollatorForSeq2Seq(tok, model=model))
+    collator = DataCollatorForSeq2Seq(tok, model=model)
+
+    class SameBatchesTrainer(Seq2SeqTrainer):
+        def get_train_dataloader(self):
+            if batches is None:
+                return super().get_train_dataloader()
+            return torch.utils.data.DataLoader(dataset, batch_sampler=[b.tolist() for b in batches],
+                                               collate_fn=collator, pin_memory=device.type == "cuda")
+
+    trainer = SameBatchesTrainer(model=model, args=args, train_dataset=dataset, callbacks=[clock],
+                                 data_collator=collator)
     if device.type == "cuda":
         torch.cuda.synchronize()
     start = time.perf_counter()
@@ -155,6 +193,9 @@ def main():
     ap.add_argument("--compile", action="store_true", help="torch.compile both training loops")
     ap.add_argument("--compile-mode", default="default", help="torch.compile mode for our loop")
     ap.add_argument("--batch", type=int, help="sentence pairs per step (overrides the preset)")
+    ap.add_argument("--max-tokens", type=int, help="token budget per step instead of --batch (both loops)")
+    ap.add_argument("--attention", choices=["sdpa", "eager", "sdpa-no-cudnn"], default="sdpa",
+                    help="attention of both loops (ours switches to eager under --compile with --max-tokens)")
     ap.add_argument("--no-trainer", action="store_true", help="time only our training loop")
     ap.add_argument("--no-decode", action="store_true", help="skip the decoding comparison")
     ap.add_argument("--json", help="also write the results here")
@@ -163,37 +204,56 @@ def main():
     p.update({k: v for k, v in (("steps", args.steps), ("batch", args.batch)) if v})
     device = pick_device("auto")
     torch.set_float32_matmul_precision("high")
-    pairs = data(max(p["batch"] * 40, p["decode_n"]))
+    if args.attention == "sdpa-no-cudnn":
+        torch.backends.cuda.enable_cudnn_sdp(False)
+    pairs = data(200_000 if args.max_tokens else max(p["batch"] * 40, p["decode_n"]))
     tok = train_bpe(list(pairs.src) + list(pairs.tgt), p["vocab"])
     arch = ModelConfig(d_model=p["d_model"], encoder_layers=p["layers"], decoder_layers=p["layers"],
                        heads=p["heads"], ffn_dim=p["ffn"], dropout=0.1)
     # Two log rows: the second covers the steady second half of the run.
     cfg = TrainConfig(steps=p["steps"], batch_size=p["batch"], lr=1e-3, warmup_steps=10, device=device.type,
-                      log_every=p["steps"] // 2, compile=args.compile, compile_mode=args.compile_mode)
+                      log_every=p["steps"] // 2, compile=args.compile, compile_mode=args.compile_mode,
+                      max_tokens=args.max_tokens)
     enc, dec = encode_pairs(tok, list(pairs.src), list(pairs.tgt), cfg.max_len)
-    src_per_pair, tgt_per_pair = np.mean([len(e) for e in enc]), np.mean([len(d) for d in dec])
-    tokens_per_step = p["batch"] * (src_per_pair + tgt_per_pair)
-
+    model = build_model(arch, tok, seed=0)
+    model.set_attn_implementation(args.attention.removesuffix("-no-cudnn"))
     results = {"preset": args.preset, "device": torch.cuda.get_device_name() if device.type == "cuda" else "cpu",
                "threads": torch.get_num_threads(), "compile": args.compile, "compile_mode": args.compile_mode,
-               "steps": p["steps"], "batch": p["batch"], "tokens_per_step": tokens_per_step}
-    model = build_model(arch, tok, seed=0)
-    results["parameters"] = count_parameters(model)
-    flops = matmul_flops_per_step(model, p["batch"] * src_per_pair, p["batch"] * tgt_per_pair)
-    results["matmul_flops_per_step"] = flops
-    timings = {"rotelab_train": time_ours(model, tok, pairs, cfg, device)}
+               "attention": args.attention, "steps": p["steps"], "parameters": count_parameters(model), "pairs": len(pairs)}
+    half = p["steps"] - p["steps"] // 2
+    if args.max_tokens:
+        batches = budget_batches(enc, dec, args.max_tokens, p["steps"], cfg.seed)
+        src_len, tgt_len = np.array([len(e) for e in enc]), np.array([len(d) for d in dec])
+        step_tokens = np.array([src_len[b].sum() + tgt_len[b].sum() for b in batches], dtype=float)
+        step_flops = np.array([train_flops(model.config, src_len[b], tgt_len[b]) for b in batches])
+        padded = sum(len(b) * (src_len[b].max() + tgt_len[b].max()) for b in batches)
+        results.update(max_tokens=args.max_tokens, mean_pairs_per_step=float(np.mean([len(b) for b in batches])),
+                       mean_tokens_per_step=float(step_tokens.mean()), padding_per_token=padded / step_tokens.sum() - 1,
+                       train_flops_per_token=float(step_flops.sum() / step_tokens.sum()))
+    else:
+        batches = None
+        src_per_pair, tgt_per_pair = np.mean([len(e) for e in enc]), np.mean([len(d) for d in dec])
+        step_tokens = np.full(p["steps"], p["batch"] * (src_per_pair + tgt_per_pair))
+        step_flops = np.full(p["steps"], matmul_flops_per_step(model, p["batch"] * src_per_pair,
+                                                               p["batch"] * tgt_per_pair))
+        results.update(batch=p["batch"], tokens_per_step=float(step_tokens[0]),
+                       matmul_flops_per_step=float(step_flops[0]))
+    # (wall seconds, seconds of the second half of the steps)
+    wall, steady = time_ours(model, tok, pairs, cfg, device)
+    timings = {"rotelab_train": (wall, step_tokens[-half:].sum() / steady)}
     if not args.no_trainer:
-        wall, half_s = time_hf_trainer(build_model(arch, tok, seed=0).to(device), tok, pairs, cfg, device,
-                                       "/tmp/rotelab-bench")
-        timings["trainer"] = (wall, (p["steps"] - p["steps"] // 2) * tokens_per_step / half_s)
-    for name, (wall, steady) in timings.items():
-        results[f"{name}_tokens_per_s"] = p["steps"] * tokens_per_step / wall
-        results[f"{name}_steady_tokens_per_s"] = steady
+        theirs = build_model(arch, tok, seed=0).to(device)
+        theirs.set_attn_implementation(args.attention.removesuffix("-no-cudnn"))
+        timings["trainer"] = time_hf_trainer(theirs, tok, pairs, cfg, device, "/tmp/rotelab-bench", batches)
+    for name, (wall, half_s) in timings.items():
+        results[f"{name}_tokens_per_s"] = step_tokens.sum() / wall
+        results[f"{name}_steady_tokens_per_s"] = step_tokens[-half:].sum() / half_s
         if device.type == "cuda":
-            results[f"{name}_steady_mfu"] = steady / tokens_per_step * flops / PEAK_BF16
+            results[f"{name}_steady_tflops"] = step_flops[-half:].sum() / half_s / 1e12
+            results[f"{name}_steady_mfu"] = step_flops[-half:].sum() / half_s / PEAK_BF16
     if "trainer" in timings:
         results["train_speedup_vs_trainer"] = timings["trainer"][0] / timings["rotelab_train"][0]
-        results["steady_speedup_vs_trainer"] = timings["rotelab_train"][1] / timings["trainer"][1]
+        results["steady_speedup_vs_trainer"] = timings["trainer"][1] / timings["rotelab_train"][1]
     if args.no_decode:
         report(results, args.json)
         return

@@ -62,6 +62,9 @@ def check_config(config: dict) -> None:
         check_table_source(f"lm.pretrain_corpora[{i}]", name, text_corpora)
     check_model("lm.base.model", lm["base"]["model"], lm_recipes)
     check_train("lm.base.train", lm["base"]["train"])
+    if lm["base"]["train"].get("max_tokens") is not None:
+        raise ConfigError("config key lm.base.train.max_tokens: token budgets are for seq2seq training only; "
+                          "the base pretrains on packed blocks of batch_size x block_size tokens")
     check_finetuning(lm)
     check_membership(config["membership"])
     check_seqkd_subgroups(config["seqkd_subgroups"])

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from .device import pick_device
+from .linear_cross_entropy import linear_cross_entropy
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,10 @@ class TrainConfig:
         of a dynamic-shape graph (which was 3x slower on an H200). Pays off on GPUs; costs
         minutes of compilation.
     compile_mode: ``torch.compile`` mode, e.g. ``default`` or ``reduce-overhead`` (CUDA graphs).
+    max_tokens: a token budget per step instead of ``batch_size`` (seq2seq only; fairseq's
+        ``--max-tokens``): pairs are sorted by length and cut into batches of at most this many
+        padded source + target tokens, so a step holds thousands of short pairs or a few long
+        ones. With ``compile`` the model is compiled for dynamic shapes.
     """
 
     steps: int = 2000
@@ -52,6 +57,7 @@ class TrainConfig:
     device: str = "auto"
     compile: bool = False
     compile_mode: str = "default"
+    max_tokens: int | None = None
 
 
 def lr_at(step: int, cfg: TrainConfig) -> float:
@@ -79,6 +85,40 @@ def bucketed_batches(lengths: np.ndarray, batch_size: int, rng: np.random.Genera
                         if not full_only or i + batch_size <= len(part)]
         for b in rng.permutation(len(batches)):
             yield batches[b]
+
+
+def token_budget_batches(src_lengths: np.ndarray, tgt_lengths: np.ndarray, max_tokens: int,
+                         rng: np.random.Generator):
+    """Endless batches under a token budget, a fresh set every epoch, in random order.
+
+    Pairs are sorted by their longer side, then source, then target length (ties broken at
+    random, anew each epoch) and cut greedily: a batch grows while its rows times its widest
+    source plus widest target stays within ``max_tokens``. On Ding's phrase pairs (~6 tokens
+    a side) a 64k budget pads 14% of the step (sorting by target length alone: 47%). A pair
+    longer than the budget is a batch of its own.
+    """
+    src_lengths, tgt_lengths = np.asarray(src_lengths), np.asarray(tgt_lengths)
+    longer = np.maximum(src_lengths, tgt_lengths)
+    while True:
+        order = np.lexsort((rng.random(len(longer)), tgt_lengths, src_lengths, longer))
+        batches, start, src_width, tgt_width = [], 0, 0, 0
+        for j, i in enumerate(order):
+            wider_src, wider_tgt = max(src_width, src_lengths[i]), max(tgt_width, tgt_lengths[i])
+            if j > start and (j - start + 1) * (wider_src + wider_tgt) > max_tokens:
+                batches.append(order[start:j])
+                start, wider_src, wider_tgt = j, src_lengths[i], tgt_lengths[i]
+            src_width, tgt_width = wider_src, wider_tgt
+        batches.append(order[start:])
+        for b in rng.permutation(len(batches)):
+            yield batches[b]
+
+
+def padded_array(seqs: list[list[int]], pad_id: int) -> np.ndarray:
+    """Token lists as one right-padded (rows, longest) array: a batch is then one fancy index."""
+    out = np.full((len(seqs), max(map(len, seqs))), pad_id, dtype=np.int64)
+    for i, s in enumerate(seqs):
+        out[i, : len(s)] = s
+    return out
 
 
 def pad(seqs: list[list[int]], pad_id: int, width: int | None = None) -> torch.Tensor:
@@ -126,11 +166,25 @@ def seq2seq_loss(model, batch, pad_id: int, start_id: int, label_smoothing: floa
     )
 
 
+def seq2seq_loss_fused(body, head, bias, batch, pad_id: int, start_id: int, label_smoothing: float,
+                       chunk: int = 8192):
+    """:func:`seq2seq_loss` with the output projection fused into the loss
+    (:mod:`rotelab.linear_cross_entropy`): ``body`` returns the decoder's hidden states
+    (the model's ``base_model``), ``head`` and ``bias`` are the output layer's weight and bias."""
+    src, tgt = batch
+    decoder_input = torch.cat([torch.full_like(tgt[:, :1], start_id), tgt[:, :-1]], dim=1)
+    hidden = body(input_ids=src, attention_mask=src.ne(pad_id), decoder_input_ids=decoder_input).last_hidden_state
+    return linear_cross_entropy(hidden, head, bias, tgt, ignore_index=pad_id, label_smoothing=label_smoothing,
+                                chunk=chunk)
+
+
 def train_seq2seq(model, tokenizer, pairs: pd.DataFrame, cfg: TrainConfig, log=print):
     """Train ``model`` in place on ``pairs`` (columns ``src``, ``tgt``); return the log."""
     pad_id = tokenizer.pad_token_id
     start_id = model.config.decoder_start_token_id
     enc, dec = encode_pairs(tokenizer, list(pairs["src"]), list(pairs["tgt"]), cfg.max_len)
+    if cfg.max_tokens:
+        return train_seq2seq_token_budget(model, enc, dec, pad_id, start_id, cfg, log)
     lengths = np.array([len(e) + len(d) for e, d in zip(enc, dec)])
     batches = bucketed_batches(lengths, cfg.batch_size, np.random.default_rng(cfg.seed), full_only=cfg.compile)
 
@@ -145,6 +199,52 @@ def train_seq2seq(model, tokenizer, pairs: pd.DataFrame, cfg: TrainConfig, log=p
 
     return optimise(model, next_batch, lambda fwd, batch: seq2seq_loss(fwd, batch, pad_id, start_id,
                                                                       cfg.label_smoothing), cfg, log)
+
+
+def train_seq2seq_token_budget(model, enc: list[list[int]], dec: list[list[int]], pad_id: int, start_id: int,
+                               cfg: TrainConfig, log=print) -> pd.DataFrame:
+    """:func:`train_seq2seq` with batches under ``cfg.max_tokens`` (:func:`token_budget_batches`).
+
+    On CUDA the output layer is fused into the loss, so no step holds fp32 logits for all its
+    tokens, and ``cfg.compile`` compiles the encoder-decoder stack (not the head) for dynamic
+    shapes: batch rows and widths change every step. Batches are sliced from two padded
+    arrays and copied to the GPU from pinned memory without waiting."""
+    device = pick_device(cfg.device)
+    cuda = device.type == "cuda"
+    src_lengths, tgt_lengths = np.array([len(e) for e in enc]), np.array([len(d) for d in dec])
+    src_all, tgt_all = padded_array(enc, pad_id), padded_array(dec, pad_id)
+    batches = token_budget_batches(src_lengths, tgt_lengths, cfg.max_tokens, np.random.default_rng(cfg.seed))
+
+    def next_batch(step, device):
+        idx = next(batches)
+        src = torch.from_numpy(src_all[idx, : src_lengths[idx].max()])
+        tgt = torch.from_numpy(tgt_all[idx, : tgt_lengths[idx].max()])
+        if cuda:
+            src, tgt = src.pin_memory(), tgt.pin_memory()
+        tokens = int(src_lengths[idx].sum() + tgt_lengths[idx].sum())
+        return (src.to(device, non_blocking=True), tgt.to(device, non_blocking=True)), tokens
+
+    if not cuda:  # the CPU path keeps the model's own head and loss
+        return optimise(model, next_batch, lambda fwd, batch: seq2seq_loss(fwd, batch, pad_id, start_id,
+                                                                          cfg.label_smoothing), cfg, log)
+    model.to(device)  # first: moving a module replaces its buffers, and the head's bias is one
+    body, attention = model.base_model, model.config._attn_implementation
+    if cfg.compile:
+        # Encoder and decoder layers are called with different arguments: one graph each.
+        torch._dynamo.config.cache_size_limit = max(torch._dynamo.config.cache_size_limit, 64)
+        # Pairs of ~6 tokens: compiled eager attention (masking, softmax and dropout fused by
+        # Inductor) ran at 488k tokens/s on an H200, where fused SDPA kernels, built for long
+        # sequences, left the step at 290k-330k (docs/running.md).
+        model.set_attn_implementation("eager")
+        body = torch.compile(body, dynamic=True, mode=cfg.compile_mode)
+    head, bias = model.get_output_embeddings().weight, getattr(model, "final_logits_bias", None)
+    try:
+        return optimise(model, next_batch,
+                        lambda _, batch: seq2seq_loss_fused(body, head, bias, batch, pad_id, start_id,
+                                                            cfg.label_smoothing),
+                        replace(cfg, compile=False), log)
+    finally:
+        model.set_attn_implementation(attention)
 
 
 def train_seq2seq_ensemble(models: list, tokenizer, subsets: list[pd.DataFrame], cfg: TrainConfig,

@@ -44,7 +44,7 @@ $(VENV)/.installed: pyproject.toml
 reproduce: setup
 	$(BIN)/snakemake --cores $(CORES) $(SNAKEMAKE_ARGS)
 	$(MAKE) report
-	@$(BIN)/python -m rotelab.verdicts results/tables/verdicts.csv results/report.html
+	@$(BIN)/python -m rotelab.reproduction.verdicts results/tables/verdicts.csv results/report.html
 
 report:
 	$(BIN)/snakemake --report results/report.html $(SNAKEMAKE_ARGS)

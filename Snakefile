@@ -11,10 +11,10 @@ SRC = os.path.join(workflow.basedir, "src")
 if SRC not in sys.path:
     sys.path.insert(0, SRC)
 
-from rotelab.workflow_env import export_library_path
+from rotelab.pipeline.library_path import export_library_path
 
 export_library_path(SRC)
-from rotelab.config import validate_config
+from rotelab.pipeline.config import validate_config
 
 min_version("9.0")
 

@@ -1,8 +1,8 @@
 """Training throughput of K reference models: one batched ensemble vs K sequential runs.
 
 Both sides train the same K models (same initialisation, data and optimizer) for the same
-number of steps in one process: ``rotelab.ensemble.train_sequential`` once per model, then
-``rotelab.ensemble.train_ensemble`` for all K at once (torch.func vmap over stacked
+number of steps in one process: ``rotelab.models.ensemble.train_sequential`` once per model, then
+``rotelab.models.ensemble.train_ensemble`` for all K at once (torch.func vmap over stacked
 parameters). Reports wall-clock seconds, examples/s and the ensemble's speed-up, per model
 size and K. Models:
 
@@ -11,7 +11,7 @@ size and K. Models:
 * ``gpt2-default``: config.yaml's causal-LM base (d 128, 4 layers, 64-token blocks), 1.3M;
 * ``marian-tiny`` / ``marian-default``: the translation reference models of configs/tiny.yaml
   and config.yaml (the baseline's architecture), trained the way the workflow trains them:
-  K runs of ``rotelab.training.train_seq2seq`` against one ``train_seq2seq_ensemble``
+  K runs of ``rotelab.training.seq2seq.train_seq2seq`` against one ``train_seq2seq_ensemble``
   (length-bucketed batches of synthetic sentence pairs, warmup and decay, label smoothing).
 
     python bench/ensemble_throughput.py                       # CPU, K in 4 16 64
@@ -28,9 +28,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from rotelab.classifier import build_classifier, cross_entropy_loss
-from rotelab.ensemble import EnsembleTrainConfig, train_ensemble, train_sequential
-
+from rotelab.models.classifier import build_classifier, cross_entropy_loss
+from rotelab.models.ensemble import EnsembleTrainConfig, train_ensemble, train_sequential
 
 ATTENTION = {"impl": "eager"}  # --attention: transformers' attention implementation for GPT-2
 
@@ -63,8 +62,8 @@ def mlp():
 
 def marian(d_model, layers, ffn_dim, vocab):
     """(make, pairs, tokenizer) for the seq2seq rows: 2,048 synthetic pairs of 4-30 words."""
-    from rotelab.models import ModelConfig, build_model
-    from rotelab.tokenizer import train_bpe
+    from rotelab.data.tokenizer import train_bpe
+    from rotelab.models.seq2seq import ModelConfig, build_model
 
     rng = np.random.default_rng(0)
     words = ["".join(rng.choice(list("abcdefghijklmnopqrstuvwxyz"), size=rng.integers(2, 9))) for _ in range(3000)]
@@ -139,7 +138,7 @@ def measure(name: str, k: int, steps: int, device: torch.device, compile_mode: s
 def measure_seq2seq(name: str, k: int, steps: int, device: torch.device) -> dict:
     from dataclasses import replace
 
-    from rotelab.training import TrainConfig, train_seq2seq, train_seq2seq_ensemble
+    from rotelab.training.seq2seq import TrainConfig, train_seq2seq, train_seq2seq_ensemble
 
     make, pairs, tokenizer = marian(**SEQ2SEQ[name])
     rng = np.random.default_rng(0)

@@ -2,14 +2,14 @@
 
 Same model configuration, same data, same batch size, one process:
 
-* training: ``rotelab.training.train_seq2seq`` (bucketed batches, bf16 autocast + fused
+* training: ``rotelab.training.seq2seq.train_seq2seq`` (bucketed batches, bf16 autocast + fused
   AdamW on CUDA, optional torch.compile) vs ``transformers.Seq2SeqTrainer``;
-* decoding: ``rotelab.decoding.translate`` (length-sorted batches through
+* decoding: ``rotelab.models.seq2seq_decoding.translate`` (length-sorted batches through
   ``model.generate``) vs ``model.generate`` on batches in input order.
 
 Throughput is tokens/s (source + target tokens for training, generated tokens for
 decoding). With ``--max-tokens`` both training loops get the same token-budget batches
-(``rotelab.training.token_budget_batches``, from one seed) and the FLOPs are counted per
+(``rotelab.training.seq2seq.token_budget_batches``, from one seed) and the FLOPs are counted per
 batch from its real (unpadded) lengths by :func:`train_flops`: 6 x the multiply-adds of the
 forward pass (every weight matrix times the tokens it acts on, attention scores at their
 real lengths, the output layer on target tokens). Without it, the older count
@@ -32,12 +32,12 @@ import numpy as np
 import pandas as pd
 import torch
 
-from rotelab.corpora import load_corpus
-from rotelab.decoding import DecodeConfig, length_sorted_batches, translate
-from rotelab.device import pick_device
-from rotelab.models import ModelConfig, build_model, count_parameters
-from rotelab.tokenizer import train_bpe
-from rotelab.training import TrainConfig, encode_pairs, pad, token_budget_batches, train_seq2seq
+from rotelab.core.device import pick_device
+from rotelab.data.corpora import load_corpus
+from rotelab.data.tokenizer import train_bpe
+from rotelab.models.seq2seq import ModelConfig, build_model, count_parameters
+from rotelab.models.seq2seq_decoding import DecodeConfig, length_sorted_batches, translate
+from rotelab.training.seq2seq import TrainConfig, encode_pairs, pad, token_budget_batches, train_seq2seq
 
 PRESETS = {
     # ~1M parameters: the tiny/default CPU scale

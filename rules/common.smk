@@ -5,13 +5,15 @@ import functools
 import math
 import re
 
-from rotelab import lm_runs, onion, skewed_memorization
-from rotelab.adaptive_seqkd import SUBSETS as ADAPTIVE_SUBSETS
-from rotelab.classification_data import classification_datasets
-from rotelab import resources as estimate
-from rotelab.figures import figures
+from rotelab.papers.lora_fl import runs as lm_runs
+from rotelab.papers.onion import layers as onion
+from rotelab.papers.skew import n_pre as skewed_memorization
+from rotelab.papers.seqkd.adaptive import SUBSETS as ADAPTIVE_SUBSETS
+from rotelab.data.classification import classification_datasets
+from rotelab.pipeline import job_estimates as estimate
+from rotelab.figures.catalog import figures
 from rotelab.papers import PAPERS
-from rotelab.workflow_env import host_has_gpus
+from rotelab.pipeline.library_path import host_has_gpus
 
 MODELS = ["teacher", "student", "baseline"]
 # Adaptive-SeqKD (P3): a fine-tuned teacher and the student distilled from it, per subset.
@@ -122,7 +124,7 @@ def figure_inputs(wildcards):
 
 
 # ---- resources: what each job asks its scheduler for, estimated from the config ----------
-# (rotelab.resources; partitions and accounts live in profiles/, never here)
+# (rotelab.pipeline.job_estimates; partitions and accounts live in profiles/, never here)
 # A job computes on CUDA exactly when it is given a GPU: runtime.device cuda, or auto on a
 # host with NVIDIA devices (on clusters, set cuda or cpu explicitly: the submit host decides).
 ON_GPU = config["runtime"]["device"] == "cuda" or (
@@ -207,7 +209,7 @@ def pretraining_job(wildcards):
     )
 
 
-# ---- causal-LM fine-tuning runs (P1): planned by rotelab.lm_runs ------------------------
+# ---- causal-LM fine-tuning runs (P1): planned by rotelab.papers.lora_fl.runs ------------------------
 LM = config["lm"]
 LM_FAMILIES = lm_runs.plan(LM)
 LM_RUNS = lm_runs.all_runs(LM)

@@ -1,6 +1,6 @@
 # The causal-LM track (P1), continued: QA clients and canary notes -> one fine-tuning run per
 # planned (setting, adapter, defense) -> extraction, utility and membership scores per run.
-# Runs are planned from config by rotelab.lm_runs; each run's params hold exactly the
+# Runs are planned from config by rotelab.papers.lora_fl.runs; each run's params hold exactly the
 # settings it depends on, so changing one defense retrains only the runs that use it.
 
 

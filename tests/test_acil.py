@@ -3,9 +3,15 @@
 import numpy as np
 import pytest
 
-from rotelab.acil import (RecursiveRidge, SGDHeadConfig, joint_ridge, phase_split, random_relu_expansion,
-                          run_phases)
-from rotelab.classification_data import classification_datasets
+from rotelab.data.classification import classification_datasets
+from rotelab.papers.acil.analytic import (
+    RecursiveRidge,
+    SGDHeadConfig,
+    joint_ridge,
+    phase_split,
+    random_relu_expansion,
+    run_phases,
+)
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rotelab.adaptive_seqkd import SubsetConfig, select_subsets
+from rotelab.papers.seqkd.adaptive import SubsetConfig, select_subsets
 
 
 def quality_table(n=200, seed=0):

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 from scipy import special, stats
 
-from rotelab.attacks import (
+from rotelab.data.canaries import PatientRecords
+from rotelab.membership.attacks import (
     AttackConfig,
     _skewnorm_logcdf,
     attacks,
@@ -13,8 +14,7 @@ from rotelab.attacks import (
     extrapolated_exposure,
     needs_references,
 )
-from rotelab.canaries import PatientRecords
-from rotelab.token_scores import TokenScores
+from rotelab.scoring.token_scores import TokenScores
 
 LOGP = np.log(np.array([0.5, 0.25, 0.125, 0.9, 0.8]))
 SCORES = TokenScores(LOGP, mean=np.full(5, -1.0), std=np.full(5, 0.5))

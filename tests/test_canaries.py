@@ -3,7 +3,7 @@ import random
 import pandas as pd
 import pytest
 
-from rotelab.canaries import (
+from rotelab.data.canaries import (
     CanaryConfig,
     PatientRecords,
     canary_generators,
@@ -91,7 +91,7 @@ def test_canaries_do_not_depend_on_todays_date(monkeypatch):
 
 
 def test_document_canaries_are_dealt_to_clients_by_size():
-    from rotelab.canaries import make_document_canaries
+    from rotelab.data.canaries import make_document_canaries
 
     table = make_document_canaries("patient-notes", [1, 10], 10, [100, 300, 600], seed=3)
     assert len(table) == 40 and table["canary_id"].is_unique

@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rotelab.canaries import CanaryConfig, make_canaries
-from rotelab.canary_scores import canary_exposures, secret_prompts, summarise_canaries
-from rotelab.models import ModelConfig, build_model
-from rotelab.tokenizer import train_bpe
+from rotelab.data.canaries import CanaryConfig, make_canaries
+from rotelab.data.tokenizer import train_bpe
+from rotelab.models.seq2seq import ModelConfig, build_model
+from rotelab.scoring.canary_metrics import canary_exposures, secret_prompts, summarise_canaries
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,8 @@ import pandas as pd
 import pytest
 import torch
 
-from rotelab.causal_lm import (
+from rotelab.data.tokenizer import train_bpe
+from rotelab.models.causal_lm import (
     IGNORE_INDEX,
     LMConfig,
     PlateauConfig,
@@ -20,8 +21,7 @@ from rotelab.causal_lm import (
     train_lm_ensemble,
     truncated,
 )
-from rotelab.tokenizer import train_bpe
-from rotelab.training import TrainConfig
+from rotelab.training.seq2seq import TrainConfig
 
 ANIMALS = "cat dog horse cow sheep goat duck goose".split()
 
@@ -99,7 +99,7 @@ def test_lm_ensemble_matches_separate_fine_tunes_of_one_base(adapter, tokenizer)
     fine-tuning and for LoRA adapters (frozen base, only the adapters stacked and trained)."""
     from dataclasses import replace
 
-    from rotelab.finetune import LoraSettings, Regime, prepared_copies
+    from rotelab.training.finetune import LoraSettings, Regime, prepared_copies
 
     torch.set_num_threads(1)
     base = build_lm(LMConfig(d_model=32, layers=2, heads=2, block_size=16, dropout=0.0), tokenizer, seed=0)

@@ -4,8 +4,8 @@ import pytest
 import yaml
 from conftest import REPO
 
-from rotelab.checks import ConfigError
-from rotelab.config import fill_defaults, load_schema, validate_config
+from rotelab.pipeline.checks import ConfigError
+from rotelab.pipeline.config import fill_defaults, load_schema, validate_config
 
 SCHEMA = REPO / "config.schema.yaml"
 
@@ -131,10 +131,10 @@ def test_bad_config_names_the_key(patch, message):
 
 
 def test_config_reference_doc_is_current():
-    from rotelab.config_docs import render
+    from rotelab.pipeline.config_docs import render
 
     assert (REPO / "docs" / "config.md").read_text() == render(load_schema(SCHEMA)), (
-        "docs/config.md is stale: run `python -m rotelab.config_docs config.schema.yaml > docs/config.md`"
+        "docs/config.md is stale: run `python -m rotelab.pipeline.config_docs config.schema.yaml > docs/config.md`"
     )
 
 

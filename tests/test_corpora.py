@@ -3,7 +3,7 @@ import json
 import pandas as pd
 import pytest
 
-from rotelab.corpora import (
+from rotelab.data.corpora import (
     CorpusError,
     corpora,
     ding_pairs,
@@ -11,7 +11,7 @@ from rotelab.corpora import (
     parse_imp,
     parse_spec,
 )
-from rotelab.prepare import DataConfig, prepare_splits
+from rotelab.data.splits import DataConfig, prepare_splits
 
 
 def test_parse_spec():

@@ -5,12 +5,12 @@ import subprocess
 import sys
 import time
 
-from rotelab.device import claim_slot, release_slots
+from rotelab.core.device import claim_slot, release_slots
 
 HOLDER = """
 import sys, time
 from pathlib import Path
-from rotelab.device import claim_slot
+from rotelab.core.device import claim_slot
 print(claim_slot(sys.argv[1].split(","), Path(sys.argv[2])), flush=True)
 time.sleep(float(sys.argv[3]))
 """
@@ -40,7 +40,7 @@ def test_each_job_gets_its_own_gpu_and_slots_free_on_exit(tmp_path):
 
 
 def test_several_slots_per_gpu_spread_over_the_gpus_first():
-    from rotelab.device import gpu_slots
+    from rotelab.core.device import gpu_slots
 
     assert gpu_slots(["a", "b"], 1) == ["a", "b"]
     slots = gpu_slots(["a", "b"], 3)

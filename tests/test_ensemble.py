@@ -6,8 +6,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from rotelab.classifier import MLPClassifier, build_classifier, cross_entropy_loss
-from rotelab.ensemble import (
+from rotelab.models.classifier import MLPClassifier, build_classifier, cross_entropy_loss
+from rotelab.models.ensemble import (
     EnsembleTrainConfig,
     index_stream,
     train_ensemble,
@@ -82,7 +82,7 @@ def test_index_stream_walks_whole_epochs_of_the_members():
 
 def test_ensemble_rejects_layerdrop():
     """A random per-batch layer skip cannot run batched: say so instead of failing in vmap."""
-    from rotelab.ensemble import Ensemble
+    from rotelab.models.ensemble import Ensemble
 
     class Dropping(torch.nn.Module):
         def __init__(self):

@@ -3,17 +3,17 @@
 import pytest
 import torch
 
-from rotelab.causal_lm import LMConfig, build_lm, example_rows, mean_loss
-from rotelab.federated import (
+from rotelab.data.tokenizer import train_bpe
+from rotelab.models.causal_lm import LMConfig, build_lm, example_rows, mean_loss
+from rotelab.training.federated import (
     FederatedSettings,
     fedavg,
     pairwise_masks,
     secure_weighted_average,
     weighted_average,
 )
-from rotelab.finetune import LoraSettings, Regime, finetune
-from rotelab.tokenizer import train_bpe
-from rotelab.training import TrainConfig
+from rotelab.training.finetune import LoraSettings, Regime, finetune
+from rotelab.training.seq2seq import TrainConfig
 
 
 def test_weighted_average_by_client_size():

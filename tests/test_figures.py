@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rotelab.figures import MODELS, figures, render
+from rotelab.figures.catalog import MODELS, figures, render
 
 PATTERN = "results/scores/{model}/translation.parquet"
 
@@ -86,9 +86,9 @@ def test_canary_extraction_shows_extrapolated_exposure_beside_the_sampled_ceilin
 def write_lm_scores(tmp_path, specs):
     """Per-run extraction, utility and membership tables as the scoring job writes them;
     full fine-tuning memorizes more than LoRA, and a DP run spent epsilon 8."""
-    from rotelab.lm_extraction import memorization_rates
-    from rotelab.lm_runs import tag
-    from rotelab.lm_scores import summarise_utility
+    from rotelab.papers.lora_fl.runs import tag
+    from rotelab.scoring.lm_extraction import memorization_rates
+    from rotelab.scoring.lm_scores import summarise_utility
 
     files = {"results/lm/scores/{run}/extraction.parquet": [], "results/lm/scores/{run}/utility.parquet": [],
              "results/lm/scores/{run}/membership.parquet": []}
@@ -112,7 +112,7 @@ def write_lm_scores(tmp_path, specs):
 
 @pytest.mark.parametrize("name", ["lora_fl_memorization", "lora_rank", "lora_fl_defenses"])
 def test_causal_lm_figures_render_from_run_tables(tmp_path, name):
-    from rotelab.lm_runs import RunSpec
+    from rotelab.papers.lora_fl.runs import RunSpec
 
     specs = [RunSpec("centralized", "full"), RunSpec("centralized", "lora", 4), RunSpec("federated", "lora", 16),
              RunSpec("federated", "lora", 16, "dp", 8.0)]
@@ -128,9 +128,9 @@ def test_causal_lm_figures_render_from_run_tables(tmp_path, name):
 
 
 def test_lm_lira_figure_renders_one_panel_per_reference_set(tmp_path):
-    from rotelab.lm_figures import LIRA
-    from rotelab.lm_runs import RunSpec, tag
-    from rotelab.membership_scores import summarise_attacks
+    from rotelab.membership.reference_scores import summarise_attacks
+    from rotelab.papers.lora_fl.figures import LIRA
+    from rotelab.papers.lora_fl.runs import RunSpec, tag
 
     rng = np.random.default_rng(0)
     paths = []
@@ -155,8 +155,9 @@ def test_lm_lira_figure_renders_one_panel_per_reference_set(tmp_path):
 
 
 def test_membership_figures_render_from_pool_tables(tmp_path):
-    from rotelab.membership_figures import POOL_SCORES, POOL_SUMMARY, VULNERABILITY
-    from rotelab.membership_scores import summarise_attacks
+    from rotelab.membership.reference_scores import summarise_attacks
+    from rotelab.membership.figures import POOL_SCORES, POOL_SUMMARY
+    from rotelab.papers.onion.figures import VULNERABILITY
 
     rng = np.random.default_rng(0)
     member = rng.random(400) < 0.5
@@ -193,8 +194,8 @@ def test_membership_figures_render_from_pool_tables(tmp_path):
 
 
 def test_seqkd_subgroup_figure_renders_every_group(tmp_path):
-    from rotelab.seqkd_extension_figures import SUBGROUP_RATES
-    from rotelab.seqkd_subgroups import assign_groups, subgroup_rates
+    from rotelab.papers.seqkd.extension_figures import SUBGROUP_RATES
+    from rotelab.papers.seqkd.subgroups import assign_groups, subgroup_rates
 
     rng = np.random.default_rng(0)
     ids = np.arange(300)
@@ -216,7 +217,7 @@ def test_seqkd_subgroup_figure_renders_every_group(tmp_path):
 
 
 def test_seqkd_adaptive_figure_compares_each_student_with_s(tmp_path):
-    from rotelab.seqkd_extension_figures import ADAPTIVE_SUBSETS, STUDENT_SCORES
+    from rotelab.papers.seqkd.extension_figures import ADAPTIVE_SUBSETS, STUDENT_SCORES
 
     inputs = {}
     for pattern, (model, exmem) in zip(STUDENT_SCORES, [("student", 40), ("student_hq", 30), ("student_random", 40)]):
@@ -239,8 +240,8 @@ def test_seqkd_adaptive_figure_compares_each_student_with_s(tmp_path):
 
 
 def test_acil_figures_render_from_phase_tables(tmp_path):
-    from rotelab.acil import SGDHeadConfig, run_phases
-    from rotelab.acil_figures import PHASE_TABLE
+    from rotelab.papers.acil.analytic import SGDHeadConfig, run_phases
+    from rotelab.papers.acil.figures import PHASE_TABLE
 
     rng = np.random.default_rng(0)
     X = np.abs(rng.normal(size=(200, 20)))
@@ -261,7 +262,7 @@ def test_acil_figures_render_from_phase_tables(tmp_path):
 
 
 def test_relu_capacity_figure_fits_each_depths_exponent(tmp_path):
-    from rotelab.capacity_figures import CAPACITY_TABLE
+    from rotelab.papers.relu_capacity.figures import CAPACITY_TABLE
 
     paths = []
     for depth, exponent in ((1, 1.0), (2, 0.5)):
@@ -279,7 +280,7 @@ def test_relu_capacity_figure_fits_each_depths_exponent(tmp_path):
 
 
 def test_dsm_figures_render_from_run_tables(tmp_path):
-    from rotelab.dsm_figures import DIFFUSION_METRICS, EXCESS_RISK, SCORE_CURVES
+    from rotelab.papers.dsm.figures import DIFFUSION_METRICS, EXCESS_RISK, SCORE_CURVES
 
     curves, risks, metrics = [], [], []
     grid = np.linspace(-3, 3, 50)

@@ -3,17 +3,17 @@
 import pytest
 import torch
 
-from rotelab.causal_lm import LMConfig, build_lm, example_rows, mean_loss, train_lm
-from rotelab.dp import DPSettings
-from rotelab.finetune import (
+from rotelab.data.tokenizer import train_bpe
+from rotelab.models.causal_lm import LMConfig, build_lm, example_rows, mean_loss, train_lm
+from rotelab.training.dp import DPSettings
+from rotelab.training.finetune import (
     LoraSettings,
     Regime,
     finetune,
     regimes,
     trainable_parameters,
 )
-from rotelab.tokenizer import train_bpe
-from rotelab.training import TrainConfig
+from rotelab.training.seq2seq import TrainConfig
 
 BASE_TEXT = [f"the {a} river runs past the {b} hill ." for a in ("red", "blue", "old", "wide") for b in
              ("green", "tall", "bare", "round")] * 5
@@ -87,7 +87,7 @@ def test_dp_epsilon_is_per_training_example(base):
     the N examples, and the run's epsilon is what Opacus's accountant gives one record."""
     from opacus.accountants import RDPAccountant
 
-    from rotelab.dp import train_private
+    from rotelab.training.dp import train_private
 
     model, tok = fresh(base)
     # 40 examples of unequal length, several longer than one 16-token block
@@ -103,8 +103,8 @@ def test_dp_epsilon_is_per_training_example(base):
 
 
 def test_dp_loss_is_a_mean_of_per_example_means():
-    from rotelab.causal_lm import IGNORE_INDEX
-    from rotelab.dp import private_loss
+    from rotelab.models.causal_lm import IGNORE_INDEX
+    from rotelab.training.dp import private_loss
 
     batch = torch.tensor([[1, 2, 3, 4], [1, 2, IGNORE_INDEX, IGNORE_INDEX]])
     logits = torch.randn(2, 3, 5)
@@ -127,7 +127,7 @@ def test_dp_noise_grows_as_epsilon_shrinks(base):
 
 
 def test_goldfish_and_weight_noise_regimes(base):
-    from rotelab.goldfish import GoldfishSettings
+    from rotelab.training.goldfish import GoldfishSettings
 
     cfg = TrainConfig(steps=40, batch_size=8, lr=1e-2, warmup_steps=5, log_every=20, device="cpu")
     model, tok = fresh(base)
@@ -145,7 +145,7 @@ def test_goldfish_and_weight_noise_regimes(base):
 
 
 def test_dp_with_goldfish_is_rejected():
-    from rotelab.goldfish import GoldfishSettings
+    from rotelab.training.goldfish import GoldfishSettings
 
     with pytest.raises(ValueError, match="do not combine"):
         Regime(name="lora", dp=DPSettings(), goldfish=GoldfishSettings())
@@ -169,8 +169,8 @@ CLIENTS = [TUNE_TEXT[:20] * 2, BASE_TEXT[:30], BASE_TEXT[30:50]]
 @pytest.mark.parametrize("setting, adapter", [("centralized", "full"), ("centralized", "lora"),
                                               ("federated", "full"), ("federated", "lora")])
 def test_planned_runs_train_from_the_base_and_learn_the_clients_text(base, setting, adapter):
-    from rotelab.causal_lm import epoch_steps
-    from rotelab.finetune import train_run
+    from rotelab.models.causal_lm import epoch_steps
+    from rotelab.training.finetune import train_run
 
     model, tok = fresh(base)
     blocks = example_rows(tok, CLIENTS[0], 16)
@@ -188,7 +188,7 @@ def test_planned_runs_train_from_the_base_and_learn_the_clients_text(base, setti
 
 
 def test_federated_dp_spends_the_budget_over_all_rounds(base):
-    from rotelab.finetune import train_run
+    from rotelab.training.finetune import train_run
 
     params = run_params("federated", "lora", "dp", dp={"target_epsilon": 4.0, "delta": 1e-3, "max_grad_norm": 1.0})
     clients = [c * 3 for c in CLIENTS]

@@ -2,7 +2,7 @@
 
 import torch
 
-from rotelab.goldfish import GoldfishSettings, drop_mask, goldfish_loss, hash_table
+from rotelab.training.goldfish import GoldfishSettings, drop_mask, goldfish_loss, hash_table
 
 
 def test_drops_about_one_in_k_deterministically_by_context():

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
-from rotelab.attacks import ReferenceObservations, attacks, needs_references
-from rotelab.membership import draw_matrix
-from rotelab.stats import auc
+from rotelab.core.stats import auc
+from rotelab.membership.attacks import ReferenceObservations, attacks, needs_references
+from rotelab.membership.matrix import draw_matrix
 
 rng = np.random.default_rng(0)
 K, N = 8, 12

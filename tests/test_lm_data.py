@@ -4,8 +4,8 @@ SWORD packages, and user QA files."""
 import pandas as pd
 import pytest
 
-from rotelab.corpora import CorpusError
-from rotelab.lm_data import load_qa, load_text, qa_sources, qa_text, wordnet_glosses
+from rotelab.data.corpora import CorpusError
+from rotelab.data.lm_text import load_qa, load_text, qa_sources, qa_text, wordnet_glosses
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +50,7 @@ def test_user_qa_files_and_their_errors(tmp_path):
 
 
 def test_qa_clients_keep_unequal_sizes_and_a_disjoint_test_split():
-    from rotelab.lm_data import prepare_qa
+    from rotelab.data.lm_text import prepare_qa
 
     qa = prepare_qa(["wordnet-medical", "wordnet-artifacts", "wordnet-living"], fraction=0.1, n_test=50, seed=5)
     assert (qa[qa.split == "test"].groupby("client").size() == 50).all()
@@ -64,7 +64,7 @@ def test_qa_clients_keep_unequal_sizes_and_a_disjoint_test_split():
 
 
 def test_client_documents_repeat_each_canary_on_its_own_client():
-    from rotelab.lm_data import client_documents
+    from rotelab.data.lm_text import client_documents
 
     qa = pd.DataFrame({"client": [0, 0, 1, 1], "split": ["train", "test", "train", "train"],
                        "question": list("abcd"), "answer": list("ABCD")})
@@ -79,7 +79,7 @@ def test_client_documents_repeat_each_canary_on_its_own_client():
 def test_hugging_face_dataset_ids_read_the_train_files_of_the_cached_snapshot(tmp_path, monkeypatch):
     import huggingface_hub
 
-    from rotelab.lm_data import load_text
+    from rotelab.data.lm_text import load_text
 
     snapshot = tmp_path / "someone" / "qa" / "data"
     snapshot.mkdir(parents=True)

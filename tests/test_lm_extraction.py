@@ -8,8 +8,9 @@ import pandas as pd
 import pytest
 import torch
 
-from rotelab.causal_lm import LMConfig, PlateauConfig, build_lm, pretrain
-from rotelab.lm_extraction import (
+from rotelab.data.tokenizer import train_bpe
+from rotelab.models.causal_lm import LMConfig, PlateauConfig, build_lm, pretrain
+from rotelab.scoring.lm_extraction import (
     ExtractionConfig,
     FrequencyPenalty,
     char_bleu,
@@ -20,8 +21,7 @@ from rotelab.lm_extraction import (
     score_continuations,
     split_points,
 )
-from rotelab.tokenizer import train_bpe
-from rotelab.training import TrainConfig
+from rotelab.training.seq2seq import TrainConfig
 
 
 def test_char_bleu_matches_hand_computation():

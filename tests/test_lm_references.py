@@ -5,11 +5,11 @@ import pandas as pd
 import pytest
 import torch
 
-from rotelab.causal_lm import LMConfig, build_lm
-from rotelab.lm_data import qa_text
-from rotelab.lm_references import observations, observe_notes, reference_documents
-from rotelab.lm_scores import causal_token_scores
-from rotelab.tokenizer import train_bpe
+from rotelab.data.lm_text import qa_text
+from rotelab.data.tokenizer import train_bpe
+from rotelab.membership.lm_references import observations, observe_notes, reference_documents
+from rotelab.models.causal_lm import LMConfig, build_lm
+from rotelab.scoring.lm_scores import causal_token_scores
 
 QA = pd.DataFrame({"client": [0, 0, 1, 1], "split": ["train", "test", "train", "train"],
                    "question": ["What is a cat?", "What is a dog?", "What is a cow?", "What is a hen?"],

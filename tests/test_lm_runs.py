@@ -6,8 +6,8 @@ import pytest
 import yaml
 from conftest import REPO
 
-from rotelab.config import validate_config
-from rotelab.lm_runs import RunSpec, all_runs, plan, run_params
+from rotelab.papers.lora_fl.runs import RunSpec, all_runs, plan, run_params
+from rotelab.pipeline.config import validate_config
 
 
 @pytest.fixture(scope="module")

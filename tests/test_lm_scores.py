@@ -8,17 +8,17 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from rotelab.attacks import AttackConfig
-from rotelab.causal_lm import LMConfig, build_lm, train_lm
-from rotelab.lm_data import qa_text
-from rotelab.lm_scores import (
+from rotelab.data.lm_text import qa_text
+from rotelab.data.tokenizer import train_bpe
+from rotelab.membership.attacks import AttackConfig
+from rotelab.models.causal_lm import LMConfig, build_lm, train_lm
+from rotelab.scoring.lm_scores import (
     causal_token_scores,
     note_membership,
     qa_utility,
     summarise_utility,
 )
-from rotelab.tokenizer import train_bpe
-from rotelab.training import TrainConfig
+from rotelab.training.seq2seq import TrainConfig
 
 QA = [("What is a lute?", "A stringed instrument."), ("What is a fern?", "A flowerless plant.")]
 LONG = "one two three four five six seven eight nine ten eleven twelve"

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from rotelab.membership import draw_matrix, from_table, members_of, to_table
+from rotelab.membership.matrix import draw_matrix, from_table, members_of, to_table
 
 
 @pytest.mark.parametrize("k,n", [(6, 1), (8, 37), (16, 500)])

@@ -4,19 +4,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rotelab.classification_data import dataset_table
-from rotelab.classifier import (
-    ClassifierTrainConfig,
-    observe,
-    train_reference_classifiers,
-)
-from rotelab.membership import draw_matrix
-from rotelab.membership_scores import (
+from rotelab.data.classification import dataset_table
+from rotelab.membership.matrix import draw_matrix
+from rotelab.membership.reference_scores import (
     attack_scores,
     counterfactual_memorization,
     summarise_attacks,
     summarise_counterfactual,
     target_attack_scores,
+)
+from rotelab.models.classifier import (
+    ClassifierTrainConfig,
+    observe,
+    train_reference_classifiers,
 )
 
 
@@ -70,7 +70,7 @@ def test_attacks_over_the_ensemble(observations):
 def test_attack_summaries_resample_examples():
     """Over K models x N examples the interval draws examples with all their pairs: here half
     the examples are vulnerable, a trait their K pairs share, so it is wider than the pairs'."""
-    from rotelab.stats import membership_summary
+    from rotelab.core.stats import membership_summary
 
     rng = np.random.default_rng(4)
     k, n = 16, 30

@@ -5,10 +5,10 @@ import pandas as pd
 import pytest
 import torch
 
-from rotelab.decoding import DecodeConfig, continue_targets, score_targets, translate
-from rotelab.models import ModelConfig, build_model, load_model
-from rotelab.tokenizer import load_tokenizer, train_bpe
-from rotelab.training import (
+from rotelab.data.tokenizer import load_tokenizer, train_bpe
+from rotelab.models.seq2seq import ModelConfig, build_model, load_model
+from rotelab.models.seq2seq_decoding import DecodeConfig, continue_targets, score_targets, translate
+from rotelab.training.seq2seq import (
     TrainConfig,
     bucketed_batches,
     lr_at,
@@ -195,7 +195,7 @@ def test_token_budget_batches_fit_the_budget_and_cover_every_pair_once_per_epoch
 
 @pytest.mark.parametrize("smoothing", [0.0, 0.1])
 def test_linear_cross_entropy_equals_head_then_cross_entropy(smoothing):
-    from rotelab.linear_cross_entropy import linear_cross_entropy
+    from rotelab.training.linear_cross_entropy import linear_cross_entropy
 
     gen = torch.Generator().manual_seed(0)
     hidden = torch.randn(37, 16, generator=gen, requires_grad=True)

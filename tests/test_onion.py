@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rotelab.onion import (
+from rotelab.papers.onion.layers import (
     most_vulnerable,
     next_pool,
     parse_pool,

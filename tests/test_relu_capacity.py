@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from rotelab import relu_capacity as cap
-from rotelab.stats import power_law_exponent
+from rotelab.core.stats import power_law_exponent
+from rotelab.papers.relu_capacity import capacity as cap
 
 
 def test_wide_networks_memorize_random_labels_and_width_one_does_not():

@@ -2,9 +2,9 @@
 
 import pytest
 
-from rotelab import resources
-from rotelab.models import ModelConfig, build_model, count_parameters
-from rotelab.tokenizer import train_bpe
+from rotelab.data.tokenizer import train_bpe
+from rotelab.models.seq2seq import ModelConfig, build_model, count_parameters
+from rotelab.pipeline import job_estimates as resources
 
 ARCHS = [
     dict(d_model=32, encoder_layers=1, decoder_layers=1, heads=2, ffn_dim=64),
@@ -35,7 +35,7 @@ def test_estimates_scale_with_the_work():
 
 
 def test_gpt2_parameter_estimate_matches_the_built_model():
-    from rotelab.causal_lm import LMConfig, build_lm
+    from rotelab.models.causal_lm import LMConfig, build_lm
 
     tok = train_bpe([f"word{i} other{i % 7}" for i in range(300)], vocab_size=400, min_frequency=1)
     arch = dict(d_model=48, layers=2, heads=4, block_size=32)

@@ -6,9 +6,18 @@ import math
 import pytest
 import torch
 
-from rotelab.score_matching import (DiffusionConfig, DSMConfig, SeedBatchedReLUNet, excess_risk, mmd_squared,
-                                    noise_schedule, optimal_score, reverse_sample, train_diffusion_net,
-                                    train_score_net)
+from rotelab.papers.dsm.score_matching import (
+    DiffusionConfig,
+    DSMConfig,
+    SeedBatchedReLUNet,
+    excess_risk,
+    mmd_squared,
+    noise_schedule,
+    optimal_score,
+    reverse_sample,
+    train_diffusion_net,
+    train_score_net,
+)
 
 
 @pytest.mark.parametrize("d_in,d_out", [(1, 1), (3, 2)])

@@ -5,10 +5,17 @@ import pandas as pd
 import pytest
 import torch
 
-from rotelab.models import ModelConfig, build_model
-from rotelab.seqkd_subgroups import (P3_CM_EDGES, assign_groups, bucket_labels, cm_buckets, confidence_groups,
-                                     subgroup_rates, target_fit)
-from rotelab.tokenizer import train_bpe
+from rotelab.data.tokenizer import train_bpe
+from rotelab.models.seq2seq import ModelConfig, build_model
+from rotelab.papers.seqkd.subgroups import (
+    P3_CM_EDGES,
+    assign_groups,
+    bucket_labels,
+    cm_buckets,
+    confidence_groups,
+    subgroup_rates,
+    target_fit,
+)
 
 SOURCES = ["the cat sleeps on the mat", "a dog runs home", "we eat bread", "the old man sings"]
 TARGETS = ["die Katze schläft", "ein Hund rennt heim", "wir essen Brot", "der alte Mann singt"]
@@ -22,7 +29,7 @@ def marian():
 
 
 def test_target_fit_is_the_geometric_mean_probability_and_token_accuracy(marian):
-    from rotelab.decoding import score_targets
+    from rotelab.models.seq2seq_decoding import score_targets
 
     model, tokenizer = marian
     fit = target_fit(model, tokenizer, SOURCES, TARGETS, batch_size=2)

@@ -6,12 +6,23 @@ import pandas as pd
 import pytest
 import torch
 
-from rotelab.causal_lm import LMConfig, build_lm
-from rotelab.lm_data import qa_prompt
-from rotelab.skewed_memorization import (SkewRun, delta_similarity, empirical_survival, encode_sample,
-                                         geometric_survival, leading_hits, paired_signed_rank, per_token_survival,
-                                         plan, prefix_match_scores, run_samples, train_with_checkpoints)
-from rotelab.tokenizer import train_bpe
+from rotelab.data.lm_text import qa_prompt
+from rotelab.data.tokenizer import train_bpe
+from rotelab.models.causal_lm import LMConfig, build_lm
+from rotelab.papers.skew.n_pre import (
+    SkewRun,
+    delta_similarity,
+    empirical_survival,
+    encode_sample,
+    geometric_survival,
+    leading_hits,
+    paired_signed_rank,
+    per_token_survival,
+    plan,
+    prefix_match_scores,
+    run_samples,
+    train_with_checkpoints,
+)
 
 QA = [(f"What is a thing number {i}?", f"A thing of kind {i % 7} made of {['wood', 'iron', 'salt'][i % 3]} and glass.")
       for i in range(40)]
@@ -121,7 +132,7 @@ def test_run_names_round_trip(name):
 
 
 def test_the_sentence_encoder_loads_offline_and_ranks_similar_text_higher():
-    from rotelab.skewed_memorization import load_sentence_encoder
+    from rotelab.papers.skew.n_pre import load_sentence_encoder
 
     encoder = load_sentence_encoder()
     e = encoder.encode(["What is a fever?", "What is a high temperature?", "And God said, let there be light"],
@@ -131,7 +142,7 @@ def test_the_sentence_encoder_loads_offline_and_ranks_similar_text_higher():
 
 
 def test_user_tables_split_as_qa_or_as_text(tmp_path):
-    from rotelab.skewed_memorization import prefix_suffix
+    from rotelab.papers.skew.n_pre import prefix_suffix
 
     qa = tmp_path / "qa.tsv"
     qa.write_text("question\tanswer\nWhat is a cat?\tA small feline.\n")
@@ -144,7 +155,7 @@ def test_user_tables_split_as_qa_or_as_text(tmp_path):
 
 
 def test_a_pool_too_small_for_the_sizes_is_named():
-    from rotelab.skewed_memorization import prepare_samples
+    from rotelab.papers.skew.n_pre import prepare_samples
 
     with pytest.raises(ValueError, match="dataset 'wordnet-medical' has .* samples; 100000 are needed"):
         prepare_samples("wordnet-medical", 100_000, None, 0, 0)

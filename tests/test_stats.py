@@ -4,7 +4,7 @@ from statistics import NormalDist
 import numpy as np
 import pytest
 
-from rotelab.stats import (
+from rotelab.core.stats import (
     auc,
     bootstrap_interval,
     membership_summary,
@@ -120,7 +120,7 @@ def test_membership_summary_one_group_per_score_is_the_per_side_bootstrap():
 
 
 def test_relative_change_katz_interval():
-    from rotelab.stats import relative_change
+    from rotelab.core.stats import relative_change
 
     r = relative_change(20, 100, 10, 100)  # rates 0.2 vs 0.1 -> +100%
     assert r["value"] == pytest.approx(100.0)

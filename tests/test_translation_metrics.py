@@ -1,6 +1,6 @@
 import pytest
 
-from rotelab.translation_metrics import (
+from rotelab.scoring.translation_metrics import (
     ExMemConfig,
     HallucinationConfig,
     basic_tokenize,
@@ -83,7 +83,7 @@ def test_natural_hallucination_needs_five_sources_and_a_bad_output():
 def test_seqkd_summary_on_a_hand_built_case():
     import pandas as pd
 
-    from rotelab.seqkd_scores import (
+    from rotelab.papers.seqkd.scores import (
         memorization_references,
         prefix_requests,
         summarise,

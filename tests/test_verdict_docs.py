@@ -1,5 +1,5 @@
 """The docs' verdict tables are generated from the committed verdicts.csv files
-(rotelab.verdict_docs), every paper has its page, and the docs' relative links resolve."""
+(rotelab.reproduction.docs), every paper has its page, and the docs' relative links resolve."""
 
 import re
 import shutil
@@ -8,20 +8,20 @@ import pandas as pd
 from conftest import REPO
 
 from rotelab.papers import PAPERS
-from rotelab.verdict_docs import NO_PAPER_RUN, generate, main, pages, render_page
+from rotelab.reproduction.docs import NO_PAPER_RUN, generate, main, pages, render_page
 
 DOCS = [REPO / "README.md", *sorted((REPO / "docs" / "papers").glob("*.md"))]
 
 
 def test_the_docs_verdict_blocks_are_the_committed_runs():
-    """The README's tables and each paper page's verdicts are what `python -m rotelab.verdict_docs`
+    """The README's tables and each paper page's verdicts are what `python -m rotelab.reproduction.docs`
     renders from docs/default_run/verdicts.csv (and docs/paper_run/verdicts.csv where it exists):
     edit the run, then regenerate, never a table by hand."""
     expected = generate(REPO / "README.md", REPO / "docs" / "default_run" / "verdicts.csv", REPO / "docs" / "papers",
                         REPO / "docs" / "paper_run" / "verdicts.csv")
     assert len(expected) == 1 + len(pages())
     stale = [str(path.relative_to(REPO)) for path, text in expected.items() if path.read_text() != text]
-    assert not stale, f"{stale} disagree with the committed verdicts.csv; run python -m rotelab.verdict_docs"
+    assert not stale, f"{stale} disagree with the committed verdicts.csv; run python -m rotelab.reproduction.docs"
 
 
 def verdict_row(figure, paper, claim, effect, verdict, note="", paper_value=""):
@@ -78,7 +78,7 @@ def test_a_page_puts_the_paper_scale_run_beside_the_default_one():
 
 
 def test_the_command_adds_the_paper_scale_columns_once_that_run_is_committed(tmp_path):
-    """`python -m rotelab.verdict_docs` rewrites every page from a paper-scale verdicts.csv when
+    """`python -m rotelab.reproduction.docs` rewrites every page from a paper-scale verdicts.csv when
     one exists, and leaves the README's default-run tables as they were."""
     shutil.copy(REPO / "README.md", tmp_path / "README.md")
     pages_dir = tmp_path / "docs" / "papers"

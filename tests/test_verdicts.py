@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rotelab.stats import wilson_interval
-from rotelab.verdicts import (
+from rotelab.core.stats import wilson_interval
+from rotelab.reproduction.verdicts import (
     VERDICTS,
     Claim,
     Effect,
@@ -120,7 +120,7 @@ def test_two_sided_claims_reproduce_in_either_direction_and_never_contradict():
 
 
 def test_a_relative_change_with_an_empty_arm_is_not_measurable():
-    from rotelab.verdicts import change
+    from rotelab.reproduction.verdicts import change
 
     table = pd.DataFrame([{"model": "s_vs_b", "metric": "exmem", "value": math.nan, "n": 0, "ci_low": math.nan,
                            "ci_high": math.nan}])
@@ -148,7 +148,7 @@ def test_the_verdict_table_has_one_row_per_claim_and_says_why_a_claim_was_not_me
 
 
 def test_every_figure_declares_claims_from_a_paper_of_the_map():
-    from rotelab.figures import figures
+    from rotelab.figures.catalog import figures
     from rotelab.papers import PAPERS
 
     for name in figures.names():
@@ -163,7 +163,7 @@ def test_claims_judge_the_committed_default_run_tables_without_error():
     """Every claim turns a real table (docs/default_run) into a verdict, never an exception."""
     from conftest import REPO
 
-    from rotelab.figures import figures
+    from rotelab.figures.catalog import figures
 
     tables = {path.stem: pd.read_csv(path) for path in (REPO / "docs" / "default_run").rglob("*.csv")
               if path.stem in figures.names()}
@@ -176,10 +176,10 @@ def test_claims_judge_the_committed_default_run_tables_without_error():
 
 def test_the_readme_verdicts_table_is_the_committed_runs():
     """The README's verdicts table is generated from docs/default_run/verdicts.csv: edit the
-    CSV's source run, then `python -m rotelab.verdict_docs`, never the table by hand."""
+    CSV's source run, then `python -m rotelab.reproduction.docs`, never the table by hand."""
     from conftest import REPO
 
-    from rotelab.verdict_docs import END, START, render
+    from rotelab.reproduction.docs import END, START, render
 
     committed = pd.read_csv(REPO / "docs" / "default_run" / "verdicts.csv", keep_default_na=False, na_values=[""])
     readme = (REPO / "README.md").read_text()

@@ -346,8 +346,8 @@ def test_artifacts_follow_the_contract(workdir):
 
 
 def test_the_run_judges_every_claim_of_every_figure(workdir):
-    from rotelab.figures import figures
-    from rotelab.verdicts import VERDICTS
+    from rotelab.figures.catalog import figures
+    from rotelab.reproduction.verdicts import VERDICTS
 
     verdicts = pd.read_csv(workdir / "results/tables/verdicts.csv", keep_default_na=False)
     claims = [claim for name in figures.names() if name in FIGURES for claim in figures.get(name).claims]
@@ -356,7 +356,7 @@ def test_the_run_judges_every_claim_of_every_figure(workdir):
     measured = verdicts[verdicts["verdict"] != "not measurable"]
     assert len(measured) and (measured["ci_low"].astype(float) <= measured["ci_high"].astype(float)).all()
     assert (verdicts.loc[verdicts["verdict"] == "not measurable", "note"].str.len() > 0).all()
-    summary = subprocess.run([sys.executable, "-m", "rotelab.verdicts", str(workdir / "results/tables/verdicts.csv"),
+    summary = subprocess.run([sys.executable, "-m", "rotelab.reproduction.verdicts", str(workdir / "results/tables/verdicts.csv"),
                               "results/report.html"], capture_output=True, text=True, check=True).stdout
     assert summary.startswith(f"{len(claims)} claims: ") and "Report: results/report.html" in summary
 
@@ -426,7 +426,7 @@ def test_report_shows_every_figure_in_a_real_browser(workdir):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    from rotelab.figures import figures
+    from rotelab.figures.catalog import figures
     from rotelab.papers import PAPERS
 
     chromium, driver = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")

@@ -1,10 +1,10 @@
 import numpy as np
 import pandas as pd
 
-from rotelab.acil import SGDHeadConfig, random_relu_expansion, run_phases
-from rotelab.classification_data import classification_datasets
-from rotelab.io import write_parquet
-from rotelab.logs import log_to
+from rotelab.core.io import write_parquet
+from rotelab.core.logs import log_to
+from rotelab.data.classification import classification_datasets
+from rotelab.papers.acil.analytic import SGDHeadConfig, random_relu_expansion, run_phases
 
 with log_to(snakemake.log[0]):
     p = snakemake.params.acil

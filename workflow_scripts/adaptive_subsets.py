@@ -1,6 +1,6 @@
-from rotelab.adaptive_seqkd import SubsetConfig, select_subsets
-from rotelab.io import read_parquet, write_parquet
-from rotelab.logs import log_to
+from rotelab.core.io import read_parquet, write_parquet
+from rotelab.core.logs import log_to
+from rotelab.papers.seqkd.adaptive import SubsetConfig, select_subsets
 
 with log_to(snakemake.log[0]):
     quality = read_parquet(snakemake.input.quality)

@@ -1,7 +1,7 @@
-from rotelab.decoding import DecodeConfig, translate
-from rotelab.io import read_parquet, write_parquet
-from rotelab.logs import log_to
-from rotelab.models import load_checkpoint
+from rotelab.core.io import read_parquet, write_parquet
+from rotelab.core.logs import log_to
+from rotelab.models.seq2seq import load_checkpoint
+from rotelab.models.seq2seq_decoding import DecodeConfig, translate
 
 with log_to(snakemake.log[0]):
     params = dict(snakemake.params.decode)

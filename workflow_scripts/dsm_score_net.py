@@ -2,10 +2,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-from rotelab.device import set_threads
-from rotelab.io import write_parquet
-from rotelab.logs import log_to
-from rotelab.score_matching import DSMConfig, noise_schedule, optimal_score, train_score_net
+from rotelab.core.device import set_threads
+from rotelab.core.io import write_parquet
+from rotelab.core.logs import log_to
+from rotelab.papers.dsm.score_matching import DSMConfig, noise_schedule, optimal_score, train_score_net
 
 with log_to(snakemake.log[0]):
     set_threads(snakemake.threads)

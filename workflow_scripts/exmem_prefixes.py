@@ -1,9 +1,9 @@
-from rotelab.decoding import DecodeConfig, translate
-from rotelab.io import read_parquet, write_parquet
-from rotelab.logs import log_to
-from rotelab.models import load_checkpoint
-from rotelab.seqkd_scores import memorization_references, prefix_requests
-from rotelab.translation_metrics import ExMemConfig
+from rotelab.core.io import read_parquet, write_parquet
+from rotelab.core.logs import log_to
+from rotelab.models.seq2seq import load_checkpoint
+from rotelab.models.seq2seq_decoding import DecodeConfig, translate
+from rotelab.papers.seqkd.scores import memorization_references, prefix_requests
+from rotelab.scoring.translation_metrics import ExMemConfig
 
 with log_to(snakemake.log[0]):
     params = dict(snakemake.params.decode)

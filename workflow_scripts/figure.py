@@ -1,5 +1,5 @@
-from rotelab.figures import figures, render
-from rotelab.logs import log_to
+from rotelab.core.logs import log_to
+from rotelab.figures.catalog import render
 
 with log_to(snakemake.log[0]):
     name = snakemake.wildcards.figure

@@ -1,12 +1,12 @@
 import json
 
-from rotelab.device import set_threads
-from rotelab.finetune import trainable_parameters, train_run
-from rotelab.io import atomic_dir, read_parquet
-from rotelab.lm_data import client_documents
-from rotelab.logs import log_to
-from rotelab.models import load_model, save_checkpoint
-from rotelab.tokenizer import load_tokenizer
+from rotelab.core.device import set_threads
+from rotelab.core.io import atomic_dir, read_parquet
+from rotelab.core.logs import log_to
+from rotelab.data.lm_text import client_documents
+from rotelab.data.tokenizer import load_tokenizer
+from rotelab.models.seq2seq import load_model, save_checkpoint
+from rotelab.training.finetune import train_run, trainable_parameters
 
 with log_to(snakemake.log[0]):
     set_threads(snakemake.threads)

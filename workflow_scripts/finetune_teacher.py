@@ -1,9 +1,9 @@
-from rotelab.device import set_threads
-from rotelab.ensemble import epochs_to_steps
-from rotelab.io import atomic_dir, read_parquet
-from rotelab.logs import log_to
-from rotelab.models import load_checkpoint, save_checkpoint
-from rotelab.training import TrainConfig, train_seq2seq
+from rotelab.core.device import set_threads
+from rotelab.core.io import atomic_dir, read_parquet
+from rotelab.core.logs import log_to
+from rotelab.models.ensemble import epochs_to_steps
+from rotelab.models.seq2seq import load_checkpoint, save_checkpoint
+from rotelab.training.seq2seq import TrainConfig, train_seq2seq
 
 with log_to(snakemake.log[0]):
     set_threads(snakemake.threads)

@@ -1,10 +1,10 @@
-from rotelab.attacks import AttackConfig
-from rotelab.io import read_parquet, write_parquet
-from rotelab.lm_references import observe_notes
-from rotelab.lm_runs import RunSpec, tag
-from rotelab.logs import log_to
-from rotelab.membership_scores import summarise_attacks, target_attack_scores
-from rotelab.models import load_checkpoint
+from rotelab.core.io import read_parquet, write_parquet
+from rotelab.core.logs import log_to
+from rotelab.membership.attacks import AttackConfig
+from rotelab.membership.lm_references import observe_notes
+from rotelab.membership.reference_scores import summarise_attacks, target_attack_scores
+from rotelab.models.seq2seq import load_checkpoint
+from rotelab.papers.lora_fl.runs import RunSpec, tag
 
 with log_to(snakemake.log[0]):
     params = snakemake.params

@@ -1,6 +1,6 @@
-from rotelab.canaries import CanaryConfig, make_canaries
-from rotelab.io import write_parquet
-from rotelab.logs import log_to
+from rotelab.core.io import write_parquet
+from rotelab.core.logs import log_to
+from rotelab.data.canaries import CanaryConfig, make_canaries
 
 with log_to(snakemake.log[0]):
     canaries = make_canaries(CanaryConfig(**snakemake.params.canaries))

@@ -1,6 +1,6 @@
-from rotelab.canaries import make_document_canaries
-from rotelab.io import read_parquet, write_parquet
-from rotelab.logs import log_to
+from rotelab.core.io import read_parquet, write_parquet
+from rotelab.core.logs import log_to
+from rotelab.data.canaries import make_document_canaries
 
 with log_to(snakemake.log[0]):
     cfg = snakemake.params.canaries

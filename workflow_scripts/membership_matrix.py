@@ -1,6 +1,6 @@
-from rotelab.io import read_parquet, write_parquet
-from rotelab.logs import log_to
-from rotelab.membership import draw_matrix, to_table
+from rotelab.core.io import read_parquet, write_parquet
+from rotelab.core.logs import log_to
+from rotelab.membership.matrix import draw_matrix, to_table
 
 with log_to(snakemake.log[0]):
     params = snakemake.params.matrix

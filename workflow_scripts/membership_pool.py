@@ -1,7 +1,7 @@
-from rotelab.classification_data import dataset_table
-from rotelab.io import read_parquet, write_parquet
-from rotelab.logs import log_to
-from rotelab.onion import next_pool
+from rotelab.core.io import read_parquet, write_parquet
+from rotelab.core.logs import log_to
+from rotelab.data.classification import dataset_table
+from rotelab.papers.onion.layers import next_pool
 
 with log_to(snakemake.log[0]):
     params = snakemake.params.pool

@@ -1,6 +1,6 @@
-from rotelab.io import write_parquet
-from rotelab.logs import log_to
-from rotelab.prepare import DataConfig, prepare_splits
+from rotelab.core.io import write_parquet
+from rotelab.core.logs import log_to
+from rotelab.data.splits import DataConfig, prepare_splits
 
 with log_to(snakemake.log[0]):
     splits = prepare_splits(DataConfig(**snakemake.params.data))

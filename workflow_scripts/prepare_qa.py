@@ -1,6 +1,6 @@
-from rotelab.io import write_parquet
-from rotelab.lm_data import prepare_qa
-from rotelab.logs import log_to
+from rotelab.core.io import write_parquet
+from rotelab.core.logs import log_to
+from rotelab.data.lm_text import prepare_qa
 
 with log_to(snakemake.log[0]):
     cfg = snakemake.params.qa

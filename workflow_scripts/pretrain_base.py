@@ -1,10 +1,10 @@
-from rotelab.causal_lm import LMConfig, PlateauConfig, build_lm, pretrain
-from rotelab.device import set_threads
-from rotelab.io import atomic_dir, read_parquet
-from rotelab.logs import log_to
-from rotelab.models import count_parameters, save_checkpoint
-from rotelab.tokenizer import load_tokenizer
-from rotelab.training import TrainConfig
+from rotelab.core.device import set_threads
+from rotelab.core.io import atomic_dir, read_parquet
+from rotelab.core.logs import log_to
+from rotelab.data.tokenizer import load_tokenizer
+from rotelab.models.causal_lm import LMConfig, PlateauConfig, build_lm, pretrain
+from rotelab.models.seq2seq import count_parameters, save_checkpoint
+from rotelab.training.seq2seq import TrainConfig
 
 with log_to(snakemake.log[0]):
     set_threads(snakemake.threads)

@@ -1,7 +1,7 @@
-from rotelab.canary_scores import prompted_continuations
-from rotelab.io import read_parquet, write_parquet
-from rotelab.logs import log_to
-from rotelab.models import load_checkpoint
+from rotelab.core.io import read_parquet, write_parquet
+from rotelab.core.logs import log_to
+from rotelab.models.seq2seq import load_checkpoint
+from rotelab.scoring.canary_metrics import prompted_continuations
 
 with log_to(snakemake.log[0]):
     decode = snakemake.params.decode

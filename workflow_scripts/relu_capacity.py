@@ -1,9 +1,9 @@
 import pandas as pd
 
-from rotelab.device import set_threads
-from rotelab.io import write_parquet
-from rotelab.logs import log_to
-from rotelab.relu_capacity import CapacityConfig, random_dataset, smallest_width
+from rotelab.core.device import set_threads
+from rotelab.core.io import write_parquet
+from rotelab.core.logs import log_to
+from rotelab.papers.relu_capacity.capacity import CapacityConfig, random_dataset, smallest_width
 
 with log_to(snakemake.log[0]):
     set_threads(snakemake.threads)

@@ -1,6 +1,6 @@
-from rotelab.canary_scores import summarise_canaries
-from rotelab.io import read_parquet, write_parquet
-from rotelab.logs import log_to
+from rotelab.core.io import read_parquet, write_parquet
+from rotelab.core.logs import log_to
+from rotelab.scoring.canary_metrics import summarise_canaries
 
 with log_to(snakemake.log[0]):
     examples, summary = summarise_canaries(

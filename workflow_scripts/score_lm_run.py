@@ -1,15 +1,20 @@
 import json
 from pathlib import Path
 
-from rotelab.attacks import AttackConfig
-from rotelab.canary_scores import summarise_membership
-from rotelab.io import read_parquet, write_parquet
-from rotelab.lm_extraction import (ExtractionConfig, continue_prompts, extraction_requests, memorization_rates,
-                                   score_continuations)
-from rotelab.lm_runs import RunSpec, tag
-from rotelab.lm_scores import note_membership, qa_utility, summarise_utility
-from rotelab.logs import log_to
-from rotelab.models import load_checkpoint
+from rotelab.core.io import read_parquet, write_parquet
+from rotelab.core.logs import log_to
+from rotelab.membership.attacks import AttackConfig
+from rotelab.models.seq2seq import load_checkpoint
+from rotelab.papers.lora_fl.runs import RunSpec, tag
+from rotelab.scoring.canary_metrics import summarise_membership
+from rotelab.scoring.lm_extraction import (
+    ExtractionConfig,
+    continue_prompts,
+    extraction_requests,
+    memorization_rates,
+    score_continuations,
+)
+from rotelab.scoring.lm_scores import note_membership, qa_utility, summarise_utility
 
 with log_to(snakemake.log[0]):
     params, out = snakemake.params, snakemake.output

@@ -1,8 +1,8 @@
-from rotelab.attacks import AttackConfig
-from rotelab.canary_scores import membership_scores, summarise_membership
-from rotelab.io import read_parquet, write_parquet
-from rotelab.logs import log_to
-from rotelab.models import load_checkpoint
+from rotelab.core.io import read_parquet, write_parquet
+from rotelab.core.logs import log_to
+from rotelab.membership.attacks import AttackConfig
+from rotelab.models.seq2seq import load_checkpoint
+from rotelab.scoring.canary_metrics import membership_scores, summarise_membership
 
 with log_to(snakemake.log[0]):
     model, tokenizer = load_checkpoint(snakemake.input.model, snakemake.params.device, snakemake.threads)

@@ -1,9 +1,13 @@
-from rotelab.attacks import AttackConfig
-from rotelab.io import read_parquet, write_parquet
-from rotelab.logs import log_to
-from rotelab.membership_scores import (attack_scores, counterfactual_memorization, summarise_attacks,
-                                       summarise_counterfactual)
-from rotelab.onion import vulnerability
+from rotelab.core.io import read_parquet, write_parquet
+from rotelab.core.logs import log_to
+from rotelab.membership.attacks import AttackConfig
+from rotelab.membership.reference_scores import (
+    attack_scores,
+    counterfactual_memorization,
+    summarise_attacks,
+    summarise_counterfactual,
+)
+from rotelab.papers.onion.layers import vulnerability
 
 with log_to(snakemake.log[0]):
     params, out = snakemake.params, snakemake.output

@@ -1,7 +1,7 @@
-from rotelab.io import read_parquet, write_parquet
-from rotelab.logs import log_to
-from rotelab.seqkd_scores import memorization_references, summarise, training_examples
-from rotelab.translation_metrics import ExMemConfig, HallucinationConfig
+from rotelab.core.io import read_parquet, write_parquet
+from rotelab.core.logs import log_to
+from rotelab.papers.seqkd.scores import memorization_references, summarise, training_examples
+from rotelab.scoring.translation_metrics import ExMemConfig, HallucinationConfig
 
 with log_to(snakemake.log[0]):
     kd = read_parquet(snakemake.input.kd[0]) if snakemake.input.kd else None

@@ -1,8 +1,8 @@
 import pandas as pd
 
-from rotelab.io import read_parquet, write_parquet
-from rotelab.logs import log_to
-from rotelab.seqkd_subgroups import assign_groups, subgroup_rates
+from rotelab.core.io import read_parquet, write_parquet
+from rotelab.core.logs import log_to
+from rotelab.papers.seqkd.subgroups import assign_groups, subgroup_rates
 
 with log_to(snakemake.log[0]):
     params = snakemake.params

@@ -1,11 +1,11 @@
 import json
 
-from rotelab.device import set_threads
-from rotelab.io import atomic_dir, read_parquet
-from rotelab.logs import log_to
-from rotelab.models import load_model
-from rotelab.skewed_memorization import SkewRun, checkpoint_name, run_samples, train_with_checkpoints
-from rotelab.tokenizer import load_tokenizer
+from rotelab.core.device import set_threads
+from rotelab.core.io import atomic_dir, read_parquet
+from rotelab.core.logs import log_to
+from rotelab.data.tokenizer import load_tokenizer
+from rotelab.models.seq2seq import load_model
+from rotelab.papers.skew.n_pre import SkewRun, checkpoint_name, run_samples, train_with_checkpoints
 
 with log_to(snakemake.log[0]):
     set_threads(snakemake.threads)

@@ -1,6 +1,6 @@
-from rotelab.io import write_parquet
-from rotelab.logs import log_to
-from rotelab.skewed_memorization import prepare_samples
+from rotelab.core.io import write_parquet
+from rotelab.core.logs import log_to
+from rotelab.papers.skew.n_pre import prepare_samples
 
 with log_to(snakemake.log[0]):
     samples = prepare_samples(**snakemake.params.samples)

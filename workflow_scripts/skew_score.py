@@ -1,9 +1,9 @@
 import pandas as pd
 
-from rotelab.io import read_parquet, write_parquet
-from rotelab.logs import log_to
-from rotelab.models import load_checkpoint
-from rotelab.skewed_memorization import SkewRun, checkpoint_name, prefix_match_scores, run_samples, tail_quantiles
+from rotelab.core.io import read_parquet, write_parquet
+from rotelab.core.logs import log_to
+from rotelab.models.seq2seq import load_checkpoint
+from rotelab.papers.skew.n_pre import SkewRun, checkpoint_name, prefix_match_scores, run_samples, tail_quantiles
 
 with log_to(snakemake.log[0]):
     run = SkewRun(**snakemake.params.run)

@@ -1,10 +1,10 @@
 import numpy as np
 import pandas as pd
 
-from rotelab.device import set_threads
-from rotelab.io import read_parquet, write_parquet
-from rotelab.logs import log_to
-from rotelab.skewed_memorization import SkewRun, delta_similarity, load_sentence_encoder, run_samples
+from rotelab.core.device import set_threads
+from rotelab.core.io import read_parquet, write_parquet
+from rotelab.core.logs import log_to
+from rotelab.papers.skew.n_pre import SkewRun, delta_similarity, load_sentence_encoder, run_samples
 
 with log_to(snakemake.log[0]):
     set_threads(snakemake.threads)

@@ -1,8 +1,8 @@
-from rotelab.io import read_parquet, write_parquet
-from rotelab.logs import log_to
-from rotelab.models import load_checkpoint
-from rotelab.seqkd_subgroups import target_fit
-from rotelab.translation_metrics import sentence_chrf
+from rotelab.core.io import read_parquet, write_parquet
+from rotelab.core.logs import log_to
+from rotelab.models.seq2seq import load_checkpoint
+from rotelab.papers.seqkd.subgroups import target_fit
+from rotelab.scoring.translation_metrics import sentence_chrf
 
 with log_to(snakemake.log[0]):
     model, tokenizer = load_checkpoint(snakemake.input.model, snakemake.params.device, snakemake.threads)

@@ -1,16 +1,16 @@
 import json
 from dataclasses import replace
 
-from rotelab.causal_lm import epoch_steps, train_lm, train_lm_ensemble
-from rotelab.device import pick_device, set_threads
-from rotelab.finetune import prepared_copies, regime_for, regimes
-from rotelab.io import atomic_dir, read_parquet, write_parquet
-from rotelab.lm_references import observations, observe_notes, reference_documents
-from rotelab.logs import log_to
-from rotelab.membership import from_table
-from rotelab.models import load_model, save_checkpoint
-from rotelab.tokenizer import load_tokenizer
-from rotelab.training import TrainConfig
+from rotelab.core.device import pick_device, set_threads
+from rotelab.core.io import atomic_dir, read_parquet, write_parquet
+from rotelab.core.logs import log_to
+from rotelab.data.tokenizer import load_tokenizer
+from rotelab.membership.lm_references import observations, observe_notes, reference_documents
+from rotelab.membership.matrix import from_table
+from rotelab.models.causal_lm import epoch_steps, train_lm, train_lm_ensemble
+from rotelab.models.seq2seq import load_model, save_checkpoint
+from rotelab.training.finetune import prepared_copies, regime_for, regimes
+from rotelab.training.seq2seq import TrainConfig
 
 # K reference fine-tunes of the base (centralized, as P1's centralized run of this adapter),
 # model k on the QA training set plus the notes the matrix marks IN for it; then every model

@@ -1,9 +1,9 @@
-from rotelab.device import set_threads
-from rotelab.io import atomic_dir, read_parquet
-from rotelab.logs import log_to
-from rotelab.models import ModelConfig, build_model, count_parameters, save_checkpoint
-from rotelab.tokenizer import load_tokenizer
-from rotelab.training import TrainConfig, train_seq2seq
+from rotelab.core.device import set_threads
+from rotelab.core.io import atomic_dir, read_parquet
+from rotelab.core.logs import log_to
+from rotelab.data.tokenizer import load_tokenizer
+from rotelab.models.seq2seq import ModelConfig, build_model, count_parameters, save_checkpoint
+from rotelab.training.seq2seq import TrainConfig, train_seq2seq
 
 with log_to(snakemake.log[0]):
     set_threads(snakemake.threads)

@@ -1,10 +1,10 @@
 import json
 
-from rotelab.classifier import ClassifierTrainConfig, build_classifier, observe, train_reference_classifiers
-from rotelab.device import pick_device, set_threads
-from rotelab.io import atomic_dir, read_parquet, write_parquet
-from rotelab.logs import log_to
-from rotelab.membership import from_table
+from rotelab.core.device import pick_device, set_threads
+from rotelab.core.io import atomic_dir, read_parquet, write_parquet
+from rotelab.core.logs import log_to
+from rotelab.membership.matrix import from_table
+from rotelab.models.classifier import ClassifierTrainConfig, build_classifier, observe, train_reference_classifiers
 
 with log_to(snakemake.log[0]):
     set_threads(snakemake.threads)

@@ -1,6 +1,6 @@
-from rotelab.io import atomic_dir, read_parquet
-from rotelab.logs import log_to
-from rotelab.tokenizer import train_bpe
+from rotelab.core.io import atomic_dir, read_parquet
+from rotelab.core.logs import log_to
+from rotelab.data.tokenizer import train_bpe
 
 with log_to(snakemake.log[0]):
     train = read_parquet(snakemake.input.train)

@@ -1,12 +1,12 @@
 from dataclasses import replace
 
-from rotelab.device import set_threads
-from rotelab.io import atomic_dir, read_parquet
-from rotelab.logs import log_to
-from rotelab.membership import from_table, members_of
-from rotelab.models import ModelConfig, build_model, save_checkpoint
-from rotelab.tokenizer import load_tokenizer
-from rotelab.training import TrainConfig, train_seq2seq, train_seq2seq_ensemble
+from rotelab.core.device import set_threads
+from rotelab.core.io import atomic_dir, read_parquet
+from rotelab.core.logs import log_to
+from rotelab.data.tokenizer import load_tokenizer
+from rotelab.membership.matrix import from_table, members_of
+from rotelab.models.seq2seq import ModelConfig, build_model, save_checkpoint
+from rotelab.training.seq2seq import TrainConfig, train_seq2seq, train_seq2seq_ensemble
 
 # One reference model (its own job) or several trained together as one batched ensemble;
 # either way model k trains on the pairs the matrix marks IN for it, from seed seeds[k].

@@ -1,8 +1,8 @@
 import pandas as pd
 
-from rotelab.io import read_parquet, write_parquet
-from rotelab.logs import log_to
-from rotelab.membership_scores import counterfactual_memorization, summarise_counterfactual
+from rotelab.core.io import read_parquet, write_parquet
+from rotelab.core.logs import log_to
+from rotelab.membership.reference_scores import counterfactual_memorization, summarise_counterfactual
 
 with log_to(snakemake.log[0]):
     observations = pd.concat([read_parquet(p) for p in snakemake.input], ignore_index=True)

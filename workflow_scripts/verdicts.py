@@ -2,10 +2,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from rotelab.figures import figures
-from rotelab.io import write_csv, write_text
-from rotelab.logs import log_to
-from rotelab.verdicts import reproduction_page, summary_line, verdict_table
+from rotelab.core.io import write_csv, write_text
+from rotelab.core.logs import log_to
+from rotelab.figures.catalog import figures
+from rotelab.reproduction.verdicts import reproduction_page, summary_line, verdict_table
 
 # Every claim of every registered figure, judged on the figure's table from this run; a
 # figure this run did not make leaves its claims "not measurable".

@@ -1,0 +1,216 @@
+"""Parallel-corpus registry: each loader returns raw ``src``/``tgt`` pairs.
+
+A corpus spec is either a registered name (``ding-en-de``, ``bible-en-es``) or a user file
+``tsv:PATH`` / ``jsonl:PATH`` / ``parquet:PATH`` with ``src`` and ``tgt`` columns. Loaders
+only read; cleaning, filtering and splitting happen in :mod:`rotelab.data.splits`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+
+from rotelab.core.registry import Registry
+
+corpora: Registry = Registry("corpus")
+FILE_FORMATS = ("tsv", "jsonl", "parquet")
+
+DING_PATH = Path("/usr/share/trans/de-en")
+SWORD_MODULES = {"en": "engWEB2015eb", "es": "spaRV1909eb"}
+
+
+class CorpusError(ValueError):
+    """A corpus file or row that cannot be read; the message names file and line."""
+
+
+def parse_spec(spec: str) -> tuple[str, str | None]:
+    """Split ``'tsv:/a/b.tsv'`` into ``('tsv', '/a/b.tsv')``; a registered name has no path."""
+    kind, sep, path = spec.partition(":")
+    if sep and kind in FILE_FORMATS:
+        if not path:
+            raise CorpusError(f"corpus spec {spec!r} names no file")
+        return kind, path
+    return spec, None
+
+
+def load_corpus(spec: str) -> pd.DataFrame:
+    kind, path = parse_spec(spec)
+    loader = corpora.get(kind)
+    df = loader(path) if path is not None else loader()
+    return df[["src", "tgt"]].reset_index(drop=True)
+
+
+# --- Debian trans-de-en (Ding) -------------------------------------------------------
+
+_DING_ANNOTATION = re.compile(r"\{[^}]*\}|\[[^\]]*\]")
+
+
+def ding_pairs(lines, reverse: bool = False):
+    """Yield aligned (en, de) sub-entries of Ding lines ``de :: en``.
+
+    Sub-entries are separated by `` | `` and aligned by position; of ``; ``-separated
+    variants only the first is kept so that one source maps to one reference.
+    Grammatical annotations in braces/brackets are dropped.
+    """
+    for line in lines:
+        if not line.strip() or line.startswith("#") or " :: " not in line:
+            continue
+        de_side, en_side = line.rstrip("\n").split(" :: ", 1)
+        de_entries, en_entries = de_side.split(" | "), en_side.split(" | ")
+        if len(de_entries) != len(en_entries):
+            continue
+        for de, en in zip(de_entries, en_entries):
+            de = _DING_ANNOTATION.sub("", de.split("; ")[0]).strip()
+            en = _DING_ANNOTATION.sub("", en.split("; ")[0]).strip()
+            if de and en:
+                yield (de, en) if reverse else (en, de)
+
+
+def _read_ding(path: str | None) -> list[tuple[str, str]]:
+    file = Path(path) if path else DING_PATH
+    if not file.exists():
+        raise CorpusError(f"{file} not found: install the Debian package trans-de-en")
+    with open(file, encoding="utf-8", errors="replace") as fh:
+        return list(ding_pairs(fh))
+
+
+@corpora.register("ding-en-de")
+def load_ding(path: str | None = None) -> pd.DataFrame:
+    """English -> German sentence pairs from the Ding dictionary (Debian ``trans-de-en``).
+
+    Only sentence-like pairs (both sides end in ``.``, ``?`` or ``!``) are kept; the
+    dictionary's phrase entries are not translations a model should be scored on.
+    """
+    rows = [(en, de) for en, de in _read_ding(path) if en[-1] in ".?!" and de[-1] in ".?!"]
+    return pd.DataFrame(rows, columns=["src", "tgt"])
+
+
+@corpora.register("ding-en-de-phrases")
+def load_ding_phrases(path: str | None = None) -> pd.DataFrame:
+    """Every aligned English -> German sub-entry of the Ding dictionary, phrases included
+    (about 132k pairs of 3+ words): the largest offline corpus, for GPU-scale runs."""
+    return pd.DataFrame(_read_ding(path), columns=["src", "tgt"])
+
+
+# --- Debian SWORD Bibles (WEB English, Reina-Valera Spanish) -------------------------
+
+_NOTE = re.compile(r"<note\b.*?</note>", re.S)
+_TAG = re.compile(r"<[^>]+>")
+_SPACE = re.compile(r"\s+")
+
+
+def parse_imp(text: str) -> dict[str, str]:
+    """Verses of a ``mod2imp`` export keyed by reference, with OSIS markup stripped."""
+    verses: dict[str, str] = {}
+    key = None
+    for line in text.splitlines():
+        if line.startswith("$$$"):
+            key = line[3:].strip()
+            continue
+        if key is None or key.endswith(":0") or key.startswith("["):
+            continue
+        clean = _SPACE.sub(" ", _TAG.sub("", _NOTE.sub(" ", line))).strip()
+        if clean:
+            verses[key] = (verses.get(key, "") + " " + clean).strip()
+    return verses
+
+
+def export_sword_module(module: str) -> str:
+    try:
+        # Fixed module names only: nothing from config reaches this argument list.
+        out = subprocess.run(
+            ["mod2imp", module], capture_output=True, text=True, check=True
+        )
+    except FileNotFoundError as exc:
+        raise CorpusError("mod2imp not found: install the Debian package libsword-utils") from exc
+    except subprocess.CalledProcessError as exc:
+        raise CorpusError(f"mod2imp {module} failed: install sword-text modules") from exc
+    if not out.stdout.strip():
+        raise CorpusError(f"SWORD module {module} is empty or not installed")
+    return out.stdout
+
+
+@corpora.register("bible-en-es")
+def load_bible() -> pd.DataFrame:
+    """Verse-aligned English (WEB) -> Spanish (Reina-Valera 1909) pairs from SWORD."""
+    en = parse_imp(export_sword_module(SWORD_MODULES["en"]))
+    es = parse_imp(export_sword_module(SWORD_MODULES["es"]))
+    rows = [(en[k], es[k]) for k in en if k in es]
+    return pd.DataFrame(rows, columns=["src", "tgt"])
+
+
+# --- user files ------------------------------------------------------------------------
+
+
+def _require_file(path: str) -> Path:
+    file = Path(path)
+    if not file.is_file():
+        raise CorpusError(f"corpus file {path} does not exist")
+    return file
+
+
+def _check_text(value, where: str, column: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise CorpusError(f"{where}: column {column!r} must be a non-empty string, got {value!r}")
+    return value
+
+
+@corpora.register("tsv")
+def load_tsv(path: str) -> pd.DataFrame:
+    """Two tab-separated columns; an optional header line ``src<TAB>tgt`` is skipped."""
+    file = _require_file(path)
+    rows = []
+    with open(file, encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, start=1):
+            line = line.rstrip("\n")
+            if not line.strip():
+                continue
+            fields = line.split("\t")
+            if len(fields) != 2:
+                raise CorpusError(
+                    f"{file}:{lineno}: expected 2 tab-separated fields (src, tgt), got {len(fields)}"
+                )
+            if lineno == 1 and fields == ["src", "tgt"]:
+                continue
+            where = f"{file}:{lineno}"
+            rows.append((_check_text(fields[0], where, "src"), _check_text(fields[1], where, "tgt")))
+    return pd.DataFrame(rows, columns=["src", "tgt"])
+
+
+@corpora.register("jsonl")
+def load_jsonl(path: str) -> pd.DataFrame:
+    """One JSON object per line with string fields ``src`` and ``tgt``."""
+    file = _require_file(path)
+    rows = []
+    with open(file, encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            where = f"{file}:{lineno}"
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise CorpusError(f"{where}: invalid JSON ({exc.msg})") from None
+            if not isinstance(obj, dict) or "src" not in obj or "tgt" not in obj:
+                raise CorpusError(f"{where}: expected an object with keys 'src' and 'tgt'")
+            rows.append((_check_text(obj["src"], where, "src"), _check_text(obj["tgt"], where, "tgt")))
+    return pd.DataFrame(rows, columns=["src", "tgt"])
+
+
+@corpora.register("parquet")
+def load_parquet_corpus(path: str) -> pd.DataFrame:
+    """A Parquet table with string columns ``src`` and ``tgt`` (other columns ignored)."""
+    file = _require_file(path)
+    df = pd.read_parquet(file)
+    missing = {"src", "tgt"} - set(df.columns)
+    if missing:
+        raise CorpusError(f"{file}: missing column(s) {sorted(missing)}")
+    for row, (src, tgt) in enumerate(zip(df["src"], df["tgt"])):
+        where = f"{file}: row {row}"
+        _check_text(src, where, "src")
+        _check_text(tgt, where, "tgt")
+    return df[["src", "tgt"]]

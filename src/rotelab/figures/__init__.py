@@ -1,0 +1,2 @@
+"""The figure registry and plot helpers; :mod:`rotelab.figures.catalog` imports every
+family's figures."""

@@ -1,0 +1,262 @@
+"""Causal language models for the P1 track: building, pretraining to a plateau, scoring.
+
+A base model is pretrained once (a cached stage) on packed English text; every fine-tuning
+regime starts from it, because LoRA on a random-init model is meaningless.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+
+from rotelab.core.device import pick_device
+from rotelab.core.registry import Registry
+from rotelab.models.seq2seq import build_model, from_pretrained
+from rotelab.training.seq2seq import TrainConfig, optimise, optimise_ensemble
+
+lm_recipes: Registry = Registry("causal LM recipe")
+# Targets (and padding) that no loss counts: the cross-entropy default.
+IGNORE_INDEX = -100
+
+
+@dataclass(frozen=True)
+class LMConfig:
+    """A causal LM architecture.
+
+    recipe: ``gpt2`` builds a GPT-2 from a transformers config; ``pretrained`` loads
+        ``pretrained`` (a Hugging Face id or a local path).
+    d_model, layers, heads: transformer sizes (heads must divide d_model).
+    block_size: tokens per training sequence and the position table's length.
+    dropout: on residuals, attention and embeddings.
+    """
+
+    recipe: str = "gpt2"
+    d_model: int = 128
+    layers: int = 4
+    heads: int = 4
+    block_size: int = 128
+    dropout: float = 0.1
+    pretrained: str | None = None
+
+
+@dataclass(frozen=True)
+class PlateauConfig:
+    """Stop pretraining once validation loss stops improving.
+
+    eval_every: steps between validation passes.
+    patience: passes without an improvement of at least ``min_delta`` before stopping
+        (``train.steps`` stays the upper bound).
+    """
+
+    eval_every: int = 250
+    patience: int = 3
+    min_delta: float = 0.01
+
+
+@lm_recipes.register("gpt2")
+def build_gpt2(cfg: LMConfig, tokenizer):
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    config = GPT2Config(
+        vocab_size=len(tokenizer), n_positions=cfg.block_size, n_embd=cfg.d_model, n_layer=cfg.layers,
+        n_head=cfg.heads, resid_pdrop=cfg.dropout, embd_pdrop=cfg.dropout, attn_pdrop=cfg.dropout,
+        bos_token_id=tokenizer.eos_token_id, eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    return GPT2LMHeadModel(config)
+
+
+@lm_recipes.register("pretrained")
+def load_pretrained_lm(cfg: LMConfig, tokenizer):
+    return from_pretrained("AutoModelForCausalLM", cfg.pretrained, "causal LM")
+
+
+def build_lm(cfg: LMConfig, tokenizer, seed: int = 0):
+    return build_model(cfg, tokenizer, seed, recipes=lm_recipes)
+
+
+def pack(tokenizer, texts, block_size: int) -> np.ndarray:
+    """Token ids of ``texts`` (each ending in EOS) concatenated and cut into rows of
+    ``block_size + 1`` (inputs plus the next-token targets); the ragged tail is dropped.
+    For pretraining only: fine-tuning trains whole examples (:func:`example_rows`)."""
+    ids = tokenizer(list(texts))["input_ids"]
+    stream = np.fromiter((t for doc in ids for t in doc), dtype=np.int64)
+    n = (len(stream) - 1) // block_size
+    if n < 1:
+        raise ValueError(f"{len(stream)} tokens are fewer than one block of {block_size}")
+    return np.stack([stream[i * block_size : i * block_size + block_size + 1] for i in range(n)])
+
+
+def example_rows(tokenizer, texts, block_size: int) -> np.ndarray:
+    """One row of ``block_size + 1`` ids per text, for per-example fine-tuning: the text
+    and its EOS from position 0, truncated to the row and padded with ``IGNORE_INDEX``.
+
+    Rows are never packed together: one row is one example, the unit of an epoch and of
+    DP-SGD's privacy guarantee (P1 and P4 fine-tune per sample). Each starts at position 0
+    with no token before it, as every scorer (notes, QA utility, extraction, P4's prefixes)
+    presents a text to the model."""
+    if not len(texts):
+        raise ValueError("no fine-tuning examples")
+    rows = np.full((len(texts), block_size + 1), IGNORE_INDEX, dtype=np.int64)
+    for row, ids in zip(rows, tokenizer(list(texts))["input_ids"]):
+        ids = ids[: block_size + 1]
+        row[: len(ids)] = ids
+    return rows
+
+
+def truncated(rows: np.ndarray) -> int:
+    """How many examples :func:`example_rows` cut short (their closing EOS did not fit)."""
+    return int((rows[:, -1] != IGNORE_INDEX).sum())
+
+
+def trim(batch: np.ndarray) -> np.ndarray:
+    """``batch`` without the trailing columns that are padding in every row (as little
+    width as the longest example needs; right padding changes no loss under causal
+    attention)."""
+    used = np.flatnonzero((batch != IGNORE_INDEX).any(axis=tuple(range(batch.ndim - 1))))
+    return batch[..., : max(2, int(used[-1]) + 1 if used.size else 2)]
+
+
+class EpochOrder:
+    """Batches of example indices: every epoch a fresh seeded permutation of the ``n``
+    examples, cut into ``ceil(n / batch_size)`` batches (the last one smaller), so each
+    example is trained exactly once per epoch, as a data loader with shuffling does."""
+
+    def __init__(self, n: int, batch_size: int, seed: int):
+        self.n, self.batch_size = n, batch_size
+        self.rng = np.random.default_rng(seed)
+        self.pending: list[np.ndarray] = []
+
+    def next(self) -> np.ndarray:
+        if not self.pending:
+            order = self.rng.permutation(self.n)
+            self.pending = [order[i : i + self.batch_size] for i in range(0, self.n, self.batch_size)][::-1]
+        return self.pending.pop()
+
+
+def epoch_steps(n_examples: int, epochs: float, batch_size: int) -> int:
+    """Optimizer steps for ``epochs`` passes of :class:`EpochOrder` over ``n_examples``."""
+    return max(1, math.ceil(epochs * math.ceil(n_examples / batch_size)))
+
+
+def next_token_loss(forward, batch: torch.Tensor) -> torch.Tensor:
+    """Mean next-token cross-entropy over the targets that are not ``IGNORE_INDEX``."""
+    targets = batch[:, 1:]
+    logits = forward(input_ids=model_inputs(batch)).logits
+    return F.cross_entropy(logits.float().flatten(0, 1), targets.flatten(), ignore_index=IGNORE_INDEX)
+
+
+def model_inputs(batch: torch.Tensor) -> torch.Tensor:
+    """The input ids of next-token rows. Padding positions get token 0: they come after a
+    row's last target, so under causal attention they reach no scored position."""
+    return batch[:, :-1].clamp(min=0)
+
+
+@torch.inference_mode()
+def mean_loss(model, blocks: np.ndarray, batch_size: int = 32, pad_id: int = -100) -> float:
+    """Token-weighted mean next-token loss of ``blocks`` (eval mode, no dropout)."""
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    total, count = 0.0, 0
+    for start in range(0, len(blocks), batch_size):
+        batch = torch.from_numpy(blocks[start : start + batch_size]).to(device)
+        targets = batch[:, 1:].masked_fill(batch[:, 1:] == pad_id, IGNORE_INDEX)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+            logits = model(input_ids=model_inputs(batch)).logits
+        nll = F.cross_entropy(logits.float().flatten(0, 1), targets.flatten(), ignore_index=IGNORE_INDEX,
+                              reduction="sum")
+        total += float(nll)
+        count += int(targets.ne(IGNORE_INDEX).sum())
+    model.train(was_training)
+    return total / max(count, 1)
+
+
+def train_lm(model, tokenizer, texts, cfg: TrainConfig, block_size: int, log=print, on_log=None,
+             loss_fn=None) -> pd.DataFrame:
+    """Fine-tune on ``texts`` as examples (:func:`example_rows`) in :class:`EpochOrder` for
+    ``cfg.steps`` steps (``on_log`` as in ``training.optimise``: may add log columns and stop
+    early; ``loss_fn(forward, batch)`` replaces the plain next-token loss, e.g. goldfish)."""
+    rows = example_rows(tokenizer, texts, block_size)
+    if truncated(rows):
+        log(f"{truncated(rows)} of {len(rows)} examples are longer than {block_size} tokens and were truncated")
+    order = EpochOrder(len(rows), cfg.batch_size, cfg.seed)
+
+    def next_batch(step, device):
+        batch = trim(rows[order.next()])
+        return torch.from_numpy(batch).to(device), int((batch[:, 1:] != IGNORE_INDEX).sum())
+
+    loss_fn = loss_fn or next_token_loss
+    return optimise(model, next_batch, loss_fn, cfg, log, on_log=on_log)
+
+
+def train_lm_ensemble(models: list, tokenizer, texts: list[list[str]], cfg: TrainConfig, block_size: int,
+                      seeds: list[int], log=print) -> list[pd.DataFrame]:
+    """Train ``models[k]`` on ``texts[k]`` in place, all K at once as one batched ensemble
+    (e.g. K reference fine-tunes of one base); return each model's training log.
+
+    Model k draws the batches :func:`train_lm` would draw with ``seed=seeds[k]``, under the
+    same optimisation (:func:`training.optimise_ensemble`). The K batches stack to one
+    shape: a short batch (an epoch's last) is filled with rows of padding only, which hold
+    no target and so change no model's mean loss. With dropout 0 the models end where K
+    runs of :func:`train_lm` would, to float tolerance (tested)."""
+    if not len(models) == len(texts) == len(seeds):
+        raise ValueError("one text list and one seed per model")
+    device = pick_device(cfg.device)
+    rows = [example_rows(tokenizer, model_texts, block_size) for model_texts in texts]
+    orders = [EpochOrder(len(r), cfg.batch_size, seed) for r, seed in zip(rows, seeds)]
+    step_tokens = np.zeros((cfg.steps, len(models)))
+    filler = np.full((cfg.batch_size, block_size + 1), IGNORE_INDEX, dtype=np.int64)
+
+    def next_batch(step):
+        batches = [r[order.next()] for r, order in zip(rows, orders)]
+        step_tokens[step] = [(b[:, 1:] != IGNORE_INDEX).sum() for b in batches]
+        stacked = trim(np.stack([np.concatenate([b, filler[len(b):]]) for b in batches]))
+        return {"blocks": torch.from_numpy(stacked).to(device)}
+
+    def loss(forward, batch):
+        return next_token_loss(forward, batch["blocks"])
+
+    return optimise_ensemble(models, next_batch, loss, cfg, seeds, step_tokens, log)
+
+
+def train_packed(model, tokenizer, texts, cfg: TrainConfig, block_size: int, log=print,
+                 on_log=None) -> pd.DataFrame:
+    """Next-token training on random packed blocks of ``texts`` (pretraining: documents are
+    a stream, not examples)."""
+    blocks = pack(tokenizer, texts, block_size)
+    rng = np.random.default_rng(cfg.seed)
+
+    def next_batch(step, device):
+        rows = rng.integers(0, len(blocks), size=cfg.batch_size)
+        return torch.from_numpy(blocks[rows]).to(device), cfg.batch_size * block_size
+
+    return optimise(model, next_batch, next_token_loss, cfg, log, on_log=on_log)
+
+
+def pretrain(model, tokenizer, train_texts, valid_texts, cfg: TrainConfig, plateau: PlateauConfig,
+             block_size: int, log=print) -> pd.DataFrame:
+    """Train until validation loss plateaus (or ``cfg.steps``); the log gains ``val_loss``
+    and ``val_ppl`` at every evaluation."""
+    valid = pack(tokenizer, valid_texts, block_size)
+    cfg = replace(cfg, log_every=math.gcd(cfg.log_every, plateau.eval_every))  # a log row at every evaluation
+    state = {"best": math.inf, "stale": 0}
+
+    def evaluate(row):
+        if row["step"] % plateau.eval_every and row["step"] != cfg.steps:
+            return False
+        row["val_loss"] = mean_loss(model, valid, pad_id=tokenizer.pad_token_id)
+        row["val_ppl"] = math.exp(min(row["val_loss"], 50))
+        log(f"step {row['step']} validation loss {row['val_loss']:.4f} (ppl {row['val_ppl']:.1f})")
+        if row["val_loss"] < state["best"] - plateau.min_delta:
+            state["best"], state["stale"] = row["val_loss"], 0
+            return False
+        state["stale"] += 1
+        return state["stale"] >= plateau.patience
+
+    return train_packed(model, tokenizer, train_texts, cfg, block_size, log, on_log=evaluate)

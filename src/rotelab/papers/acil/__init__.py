@@ -1,0 +1,1 @@
+"""P7: analytic class-incremental learning."""

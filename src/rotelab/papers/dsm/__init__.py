@@ -1,0 +1,1 @@
+"""P2: large learning rates in denoising score matching."""

@@ -1,0 +1,1 @@
+"""P1: LoRA and memorization in (federated) fine-tuning of causal LMs."""

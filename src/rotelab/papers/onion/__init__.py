@@ -1,0 +1,1 @@
+"""P5: the privacy onion effect."""

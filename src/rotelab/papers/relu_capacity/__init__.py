@@ -1,0 +1,1 @@
+"""P6: memorization capacity of small ReLU networks."""

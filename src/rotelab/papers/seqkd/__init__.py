@@ -1,0 +1,1 @@
+"""P3: memorization inheritance in sequence-level knowledge distillation."""

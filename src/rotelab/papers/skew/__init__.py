@@ -1,0 +1,1 @@
+"""P4: skewed memorization in LLM fine-tuning."""

@@ -8,20 +8,46 @@ import pandas as pd
 from conftest import REPO
 
 from rotelab.papers import PAPERS
-from rotelab.reproduction.docs import NO_PAPER_RUN, generate, main, pages, render_page
+from rotelab.reproduction.docs import (
+    NO_PAPER_RUN,
+    NO_PAPER_RUN_YET,
+    NOT_IN_RUN,
+    generate,
+    main,
+    pages,
+    render_figures,
+    render_page,
+)
 
-DOCS = [REPO / "README.md", *sorted((REPO / "docs" / "papers").glob("*.md"))]
+DOCS = [REPO / "README.md", *sorted((REPO / "docs").rglob("*.md"))]
 
 
 def test_the_docs_verdict_blocks_are_the_committed_runs():
-    """The README's tables and each paper page's verdicts are what `python -m rotelab.reproduction.docs`
-    renders from docs/default_run/verdicts.csv (and docs/paper_run/verdicts.csv where it exists):
-    edit the run, then regenerate, never a table by hand."""
+    """The README's headline and papers tables, docs/verdicts.md's table of every claim and each
+    paper page's verdicts are what `python -m rotelab.reproduction.docs` renders from
+    docs/default_run/verdicts.csv (and docs/paper_run/verdicts.csv where it exists): edit the
+    run, then regenerate, never a table by hand."""
     expected = generate(REPO / "README.md", REPO / "docs" / "default_run" / "verdicts.csv", REPO / "docs" / "papers",
-                        REPO / "docs" / "paper_run" / "verdicts.csv")
-    assert len(expected) == 1 + len(pages())
+                        REPO / "docs" / "paper_run" / "verdicts.csv", REPO / "docs" / "verdicts.md")
+    assert set(expected) == {REPO / "README.md", REPO / "docs" / "verdicts.md",
+                             *(REPO / "docs" / "papers" / doc.split("/")[-1] for doc in pages())}
     stale = [str(path.relative_to(REPO)) for path, text in expected.items() if path.read_text() != text]
     assert not stale, f"{stale} disagree with the committed verdicts.csv; run python -m rotelab.reproduction.docs"
+
+
+def test_the_readme_has_one_headline_line_per_figure_and_no_claims_table():
+    """The README's headline table has one row per figure of the default run; the table of every
+    claim lives on docs/verdicts.md, not in the README."""
+    from rotelab.reproduction.docs import END, FIGURES_END, FIGURES_START, START
+
+    readme = (REPO / "README.md").read_text()
+    assert START not in readme and END not in readme
+    claims_page = (REPO / "docs" / "verdicts.md").read_text()
+    assert START in claims_page and END in claims_page
+    default = pd.read_csv(REPO / "docs" / "default_run" / "verdicts.csv", keep_default_na=False, na_values=[""])
+    header, *rows = table_rows(readme.split(FIGURES_START, 1)[1].split(FIGURES_END, 1)[0])
+    assert header == ["figure", "paper", "default scale", "paper scale"]
+    assert [row[0].strip("`") for row in rows] == list(dict.fromkeys(default["figure"]))
 
 
 def verdict_row(figure, paper, claim, effect, verdict, note="", paper_value=""):
@@ -78,26 +104,84 @@ def test_a_page_puts_the_paper_scale_run_beside_the_default_one():
 
 
 def test_the_command_adds_the_paper_scale_columns_once_that_run_is_committed(tmp_path):
-    """`python -m rotelab.reproduction.docs` rewrites every page from a paper-scale verdicts.csv when
-    one exists, and leaves the README's default-run tables as they were."""
+    """`python -m rotelab.reproduction.docs` rewrites every page and the README's headline table from
+    a paper-scale verdicts.csv when one exists, and leaves the README's papers table and
+    docs/verdicts.md (default run only) as they were."""
+    from rotelab.reproduction.docs import FIGURES_END, FIGURES_START, PAPERS_END, PAPERS_START
+
     shutil.copy(REPO / "README.md", tmp_path / "README.md")
+    (tmp_path / "docs" / "default_run").mkdir(parents=True)
+    shutil.copy(REPO / "docs" / "verdicts.md", tmp_path / "docs" / "verdicts.md")
+    default = tmp_path / "docs" / "default_run" / "verdicts.csv"
+    shutil.copy(REPO / "docs" / "default_run" / "verdicts.csv", default)
     pages_dir = tmp_path / "docs" / "papers"
     shutil.copytree(REPO / "docs" / "papers", pages_dir)
-    default = REPO / "docs" / "default_run" / "verdicts.csv"
     paper_scale = pd.read_csv(default, keep_default_na=False, na_values=[""])
     paper_scale["effect"] = paper_scale["effect"] + 1000
     paper_scale.to_csv(tmp_path / "paper.csv", index=False)
     args = ["--readme", str(tmp_path / "README.md"), "--verdicts", str(default), "--pages", str(pages_dir),
-            "--paper-verdicts", str(tmp_path / "paper.csv")]
+            "--claims-page", str(tmp_path / "docs" / "verdicts.md"), "--paper-verdicts", str(tmp_path / "paper.csv")]
     main(args)
-    assert (tmp_path / "README.md").read_text() == (REPO / "README.md").read_text()
+    assert (tmp_path / "docs" / "verdicts.md").read_text() == (REPO / "docs" / "verdicts.md").read_text()
     for doc in pages():
         text = (pages_dir / doc.split("/")[-1]).read_text()
         assert "paper-scale verdict" in text and NO_PAPER_RUN not in text, doc
     seqkd = (pages_dir / "seqkd.md").read_text()
     assert "| 101 [81.8, 121] | **reproduces** | 1.1e+03 [81.8, 121] | **reproduces** |" in seqkd
+
+    def block(path, start, end):
+        return path.read_text().split(start, 1)[1].split(end, 1)[0]
+
+    readme = tmp_path / "README.md"
+    assert block(readme, PAPERS_START, PAPERS_END) == block(REPO / "README.md", PAPERS_START, PAPERS_END)
+    headline = block(readme, FIGURES_START, FIGURES_END)
+    assert "Paper-scale run ([paper.csv](paper.csv)): 36 claims:" in headline
+    _, *rows = table_rows(headline)
+    assert rows and all(row[3] == row[2] != NO_PAPER_RUN_YET for row in rows)  # same verdicts, other effects
+    assert "| `canary_mia` | [P3](docs/papers/seqkd.md), [secret_sharer](docs/papers/membership.md) | " \
+           "2 reproduces, 1 contradicts | 2 reproduces, 1 contradicts |" in headline
+
     main(args[:-2] + ["--paper-verdicts", str(tmp_path / "missing.csv")])
     assert NO_PAPER_RUN in (pages_dir / "seqkd.md").read_text()
+    assert readme.read_text() == (REPO / "README.md").read_text()
+
+
+def test_the_headline_table_summarises_each_figure_at_both_scales():
+    """One row per figure: its one claim's verdict, or the count per verdict; the paper-scale
+    column says "no run yet" without a paper-scale table, and marks a figure that run did not
+    judge; a figure only the paper-scale run judged comes last."""
+    default = pd.DataFrame([
+        verdict_row("fig1", "seqkd", "A rises.", 2.0, "reproduces"),
+        verdict_row("fig1", "seqkd", "B falls.", None, "not measurable", note="no events"),
+        verdict_row("fig1", "secret_sharer", "C rises.", 0.5, "inconclusive"),
+        verdict_row("fig1", "seqkd", "D rises.", 3.0, "reproduces"),
+        verdict_row("fig2", "acil", "E holds.", 0.0, "reproduces"),
+        verdict_row("fig3", "mystery", "F rises.", 1.0, "contradicts"),
+    ])
+    paper_scale = pd.DataFrame([
+        verdict_row("fig1", "seqkd", "A rises.", 2.0, "reproduces"),
+        verdict_row("fig4", "dsm", "G rises.", 2.0, "inconclusive"),
+    ])
+    alone = render_figures(default, None, "/repo", "/repo/docs/papers", sources=("d.csv", ""))
+    assert "Default run ([d.csv](d.csv)): 6 claims: 3 reproduces, 1 inconclusive, 1 contradicts, 1 not measurable." \
+        in alone
+    header, *rows = table_rows(alone)
+    assert header == ["figure", "paper", "default scale", "paper scale"]
+    assert rows == [
+        ["`fig1`", "[P3](docs/papers/seqkd.md), [secret_sharer](docs/papers/membership.md)",
+         "2 reproduces, 1 inconclusive, 1 not measurable", NO_PAPER_RUN_YET],
+        ["`fig2`", "[P7](docs/papers/acil.md)", "reproduces", NO_PAPER_RUN_YET],
+        ["`fig3`", "mystery", "contradicts", NO_PAPER_RUN_YET],
+    ]
+
+    both = render_figures(default, paper_scale, "/repo", "/repo/docs/papers", sources=("d.csv", "p.csv"))
+    assert "Paper-scale run ([p.csv](p.csv)): 2 claims: 1 reproduces, 1 inconclusive." in both
+    assert [[row[0], row[2], row[3]] for row in table_rows(both)[1:]] == [
+        ["`fig1`", "2 reproduces, 1 inconclusive, 1 not measurable", "reproduces"],
+        ["`fig2`", "reproduces", NOT_IN_RUN],
+        ["`fig3`", "contradicts", NOT_IN_RUN],
+        ["`fig4`", NOT_IN_RUN, "inconclusive"],
+    ]
 
 
 def test_every_paper_has_its_page_opening_with_its_citation():
@@ -116,15 +200,15 @@ def slug(heading: str) -> str:
 
 
 def test_relative_links_in_the_docs_resolve():
-    """Every relative link of the README and the paper pages names an existing file, and an
-    anchor into a markdown file names one of its headings."""
+    """Every relative link of the README and of every markdown file under docs/ names an
+    existing file, and an anchor (into another file or the same one) names one of its headings."""
     broken = []
     for doc in DOCS:
         for target in re.findall(r"\]\(([^)\s]+)\)", doc.read_text()):
-            if re.match(r"[a-z]+:", target) or target.startswith("#"):
+            if re.match(r"[a-z]+:", target):
                 continue
             path, _, anchor = target.partition("#")
-            resolved = (doc.parent / path).resolve()
+            resolved = (doc.parent / path).resolve() if path else doc
             if not resolved.exists():
                 broken.append(f"{doc.relative_to(REPO)}: {target}")
             elif anchor and resolved.suffix == ".md":

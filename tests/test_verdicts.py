@@ -174,14 +174,14 @@ def test_claims_judge_the_committed_default_run_tables_without_error():
     assert (unmeasured["note"].str.len() > 0).all()
 
 
-def test_the_readme_verdicts_table_is_the_committed_runs():
-    """The README's verdicts table is generated from docs/default_run/verdicts.csv: edit the
-    CSV's source run, then `python -m rotelab.reproduction.docs`, never the table by hand."""
+def test_the_docs_verdicts_table_is_the_committed_runs():
+    """docs/verdicts.md's table of every claim is generated from docs/default_run/verdicts.csv:
+    edit the CSV's source run, then `python -m rotelab.reproduction.docs`, never the table by hand."""
     from conftest import REPO
 
     from rotelab.reproduction.docs import END, START, render
 
     committed = pd.read_csv(REPO / "docs" / "default_run" / "verdicts.csv", keep_default_na=False, na_values=[""])
-    readme = (REPO / "README.md").read_text()
-    assert readme.split(START, 1)[1].split(END, 1)[0].strip() == render(committed).strip()
+    page = (REPO / "docs" / "verdicts.md").read_text()
+    assert page.split(START, 1)[1].split(END, 1)[0].strip() == render(committed).strip()
     assert set(committed["verdict"]) <= set(VERDICTS)

@@ -1,5 +1,5 @@
 """GPU slots: concurrent jobs on one host never share a GPU (simulated with lock files,
-so it runs without GPUs; the two-GPU demonstration is in docs/gpu.md)."""
+so it runs without GPUs; the two-GPU demonstration is in docs/running.md)."""
 
 import subprocess
 import sys

@@ -2,7 +2,7 @@
 
 Schedulers need memory, a time limit and GPUs before a job starts; asking for too little
 kills the job, asking for far too much queues it for hours. The estimates below scale with
-the model and the work the config describes, from throughputs we measured (README,
+the model and the work the config describes, from throughputs we measured (docs/running.md,
 *Benchmarks*: ~3e10 FLOP/s per CPU thread for the default teacher, ~8e13 FLOP/s on one
 H200), then add a 3x margin for slower nodes. Nothing here names a partition, an account or
 a path: those belong to the execution profile (``profiles/``).

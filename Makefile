@@ -55,6 +55,8 @@ test: setup test-debian-packages
 lint: setup
 	$(BIN)/snakemake --lint
 	$(BIN)/snakefmt --check Snakefile rules
+	$(BIN)/ruff check src tests bench workflow_scripts
+	$(BIN)/ruff format --check src tests bench workflow_scripts
 
 clean:
 	rm -rf results .snakemake

@@ -39,9 +39,17 @@ def gpt2(d_model, layers, vocab, block):
 
     def make(seed):
         torch.manual_seed(seed)
-        cfg = GPT2Config(vocab_size=vocab, n_positions=block, n_embd=d_model, n_layer=layers, n_head=max(2, d_model // 32),
-                         resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0,
-                         attn_implementation=ATTENTION["impl"])
+        cfg = GPT2Config(
+            vocab_size=vocab,
+            n_positions=block,
+            n_embd=d_model,
+            n_layer=layers,
+            n_head=max(2, d_model // 32),
+            resid_pdrop=0.0,
+            embd_pdrop=0.0,
+            attn_pdrop=0.0,
+            attn_implementation=ATTENTION["impl"],
+        )
         return GPT2LMHeadModel(cfg)
 
     def data(n, device):
@@ -70,8 +78,14 @@ def marian(d_model, layers, ffn_dim, vocab):
     sentences = [" ".join(rng.choice(words, size=rng.integers(4, 31))) for _ in range(4096)]
     pairs = pd.DataFrame({"src": sentences[:2048], "tgt": sentences[2048:]})
     tokenizer = train_bpe(sentences, vocab_size=vocab)
-    arch = ModelConfig(d_model=d_model, encoder_layers=layers, decoder_layers=layers, heads=max(2, d_model // 24),
-                       ffn_dim=ffn_dim, dropout=0.0)
+    arch = ModelConfig(
+        d_model=d_model,
+        encoder_layers=layers,
+        decoder_layers=layers,
+        heads=max(2, d_model // 24),
+        ffn_dim=ffn_dim,
+        dropout=0.0,
+    )
     return (lambda seed: build_model(arch, tokenizer, seed=seed)), pairs, tokenizer
 
 
@@ -92,8 +106,9 @@ def sync(device):
         torch.cuda.synchronize()
 
 
-def measure(name: str, k: int, steps: int, device: torch.device, compile_mode: str | None = None,
-            bf16: bool = False) -> dict:
+def measure(
+    name: str, k: int, steps: int, device: torch.device, compile_mode: str | None = None, bf16: bool = False
+) -> dict:
     factory, kwargs, batch = MODELS[name]
     make, make_data, loss = factory(**kwargs)
     n = 2048
@@ -127,12 +142,24 @@ def measure(name: str, k: int, steps: int, device: torch.device, compile_mode: s
     ensemble = times[-1]
     params = sum(p.numel() for p in make(0).parameters())
     examples = k * steps * batch
-    return {"model": name, "parameters": params, "K": k, "steps": steps, "batch": batch, "device": str(device),
-            "ensemble_compile": compile_mode, "bf16": bf16, "attention": ATTENTION["impl"] if name != "mlp" else None,
-            "sdpa_backend": ATTENTION.get("backend"), "ensemble_first_run_s": round(times[0], 3),
-            "sequential_s": round(sequential, 3), "ensemble_s": round(ensemble, 3),
-            "sequential_examples_per_s": round(examples / sequential, 1),
-            "ensemble_examples_per_s": round(examples / ensemble, 1), "speedup": round(sequential / ensemble, 2)}
+    return {
+        "model": name,
+        "parameters": params,
+        "K": k,
+        "steps": steps,
+        "batch": batch,
+        "device": str(device),
+        "ensemble_compile": compile_mode,
+        "bf16": bf16,
+        "attention": ATTENTION["impl"] if name != "mlp" else None,
+        "sdpa_backend": ATTENTION.get("backend"),
+        "ensemble_first_run_s": round(times[0], 3),
+        "sequential_s": round(sequential, 3),
+        "ensemble_s": round(ensemble, 3),
+        "sequential_examples_per_s": round(examples / sequential, 1),
+        "ensemble_examples_per_s": round(examples / ensemble, 1),
+        "speedup": round(sequential / ensemble, 2),
+    }
 
 
 def measure_seq2seq(name: str, k: int, steps: int, device: torch.device) -> dict:
@@ -144,8 +171,7 @@ def measure_seq2seq(name: str, k: int, steps: int, device: torch.device) -> dict
     rng = np.random.default_rng(0)
     subsets = [pairs[rng.random(len(pairs)) < 0.5] for _ in range(k)]
     batch = 32
-    cfg = TrainConfig(steps=steps, batch_size=batch, warmup_steps=min(10, steps), log_every=10**9,
-                      device=device.type)
+    cfg = TrainConfig(steps=steps, batch_size=batch, warmup_steps=min(10, steps), log_every=10**9, device=device.type)
     quiet = dict(log=lambda *_: None)
     # Warm-up: one full run of each path first. Length-bucketed batches change shape every
     # step, and each new shape pays kernel selection once; without this the first models of
@@ -166,11 +192,21 @@ def measure_seq2seq(name: str, k: int, steps: int, device: torch.device) -> dict
     sync(device)
     ensemble = time.perf_counter() - start
     examples = k * steps * batch
-    return {"model": name, "parameters": sum(p.numel() for p in models[0].parameters()), "K": k, "steps": steps,
-            "batch": batch, "device": str(device), "bf16": device.type == "cuda",
-            "attention": "sequential sdpa, ensemble eager", "sequential_s": round(sequential, 3),
-            "ensemble_s": round(ensemble, 3), "sequential_examples_per_s": round(examples / sequential, 1),
-            "ensemble_examples_per_s": round(examples / ensemble, 1), "speedup": round(sequential / ensemble, 2)}
+    return {
+        "model": name,
+        "parameters": sum(p.numel() for p in models[0].parameters()),
+        "K": k,
+        "steps": steps,
+        "batch": batch,
+        "device": str(device),
+        "bf16": device.type == "cuda",
+        "attention": "sequential sdpa, ensemble eager",
+        "sequential_s": round(sequential, 3),
+        "ensemble_s": round(ensemble, 3),
+        "sequential_examples_per_s": round(examples / sequential, 1),
+        "ensemble_examples_per_s": round(examples / ensemble, 1),
+        "speedup": round(sequential / ensemble, 2),
+    }
 
 
 def main():
@@ -180,20 +216,36 @@ def main():
     parser.add_argument("--ks", nargs="+", type=int, default=[4, 16, 64])
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--compile", default=None, help="torch.compile mode for the ensemble (e.g. default, "
-                        "reduce-overhead); its compilation counts in the timing, so use enough --steps")
+    parser.add_argument(
+        "--compile",
+        default=None,
+        help="torch.compile mode for the ensemble (e.g. default, "
+        "reduce-overhead); its compilation counts in the timing, so use enough --steps",
+    )
     parser.add_argument("--bf16", action="store_true", help="bfloat16 autocast on CUDA, for both paths")
-    parser.add_argument("--attention", default="eager", choices=["eager", "sdpa"],
-                        help="GPT-2 attention: eager matmul-softmax-matmul or fused scaled_dot_product_attention")
-    parser.add_argument("--sdpa-backend", default=None, choices=["flash", "efficient", "math", "cudnn"],
-                        help="with --attention sdpa: the one kernel both paths may use (flash needs --bf16)")
+    parser.add_argument(
+        "--attention",
+        default="eager",
+        choices=["eager", "sdpa"],
+        help="GPT-2 attention: eager matmul-softmax-matmul or fused scaled_dot_product_attention",
+    )
+    parser.add_argument(
+        "--sdpa-backend",
+        default=None,
+        choices=["flash", "efficient", "math", "cudnn"],
+        help="with --attention sdpa: the one kernel both paths may use (flash needs --bf16)",
+    )
     args = parser.parse_args()
     ATTENTION["impl"] = args.attention
     if args.sdpa_backend:
         from torch.nn.attention import SDPBackend, sdpa_kernel
 
-        backend = {"flash": SDPBackend.FLASH_ATTENTION, "efficient": SDPBackend.EFFICIENT_ATTENTION,
-                   "math": SDPBackend.MATH, "cudnn": SDPBackend.CUDNN_ATTENTION}[args.sdpa_backend]
+        backend = {
+            "flash": SDPBackend.FLASH_ATTENTION,
+            "efficient": SDPBackend.EFFICIENT_ATTENTION,
+            "math": SDPBackend.MATH,
+            "cudnn": SDPBackend.CUDNN_ATTENTION,
+        }[args.sdpa_backend]
         sdpa_kernel(backend).__enter__()  # for the whole process
         ATTENTION["backend"] = args.sdpa_backend
     torch.set_num_threads(args.threads)

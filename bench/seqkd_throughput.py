@@ -54,8 +54,12 @@ def data(n: int) -> pd.DataFrame:
     except Exception:  # no Debian data: synthetic word salad of similar length
         rng = np.random.default_rng(0)
         words = [f"w{i}" for i in range(5000)]
-        df = pd.DataFrame({"src": [" ".join(rng.choice(words, rng.integers(3, 15))) for _ in range(n)],
-                           "tgt": [" ".join(rng.choice(words, rng.integers(3, 15))) for _ in range(n)]})
+        df = pd.DataFrame(
+            {
+                "src": [" ".join(rng.choice(words, rng.integers(3, 15))) for _ in range(n)],
+                "tgt": [" ".join(rng.choice(words, rng.integers(3, 15))) for _ in range(n)],
+            }
+        )
     return df.sample(n=min(n, len(df)), random_state=0).reset_index(drop=True)
 
 
@@ -77,15 +81,17 @@ def train_flops(config, src_lengths: np.ndarray, tgt_lengths: np.ndarray) -> flo
     d, f, v = config.d_model, config.encoder_ffn_dim, config.vocab_size
     s, t = np.asarray(src_lengths, dtype=np.float64), np.asarray(tgt_lengths, dtype=np.float64)
     encoder = config.encoder_layers * ((4 * d * d + 2 * d * f) * s.sum() + 2 * d * (s * s).sum())
-    decoder = config.decoder_layers * ((6 * d * d + 2 * d * f) * t.sum() + 2 * d * d * s.sum()
-                                       + 2 * d * (t * t).sum() + 2 * d * (s * t).sum())
+    decoder = config.decoder_layers * (
+        (6 * d * d + 2 * d * f) * t.sum() + 2 * d * d * s.sum() + 2 * d * (t * t).sum() + 2 * d * (s * t).sum()
+    )
     return 6.0 * (encoder + decoder + d * v * t.sum())
 
 
 def budget_batches(enc, dec, max_tokens: int, steps: int, seed: int) -> list[np.ndarray]:
     """The first ``steps`` batches ``train_seq2seq`` draws with ``max_tokens`` and ``seed``."""
-    stream = token_budget_batches(np.array([len(e) for e in enc]), np.array([len(d) for d in dec]), max_tokens,
-                                  np.random.default_rng(seed))
+    stream = token_budget_batches(
+        np.array([len(e) for e in enc]), np.array([len(d) for d in dec]), max_tokens, np.random.default_rng(seed)
+    )
     return [next(stream) for _ in range(steps)]
 
 
@@ -105,8 +111,9 @@ def time_ours(model, tok, pairs, cfg: TrainConfig, device) -> tuple[float, float
     return time.perf_counter() - start - tokenise_s, float(log["tokens_per_s"].iloc[-1])
 
 
-def time_hf_trainer(model, tok, pairs, cfg: TrainConfig, device, tmp: str,
-                    batches: list[np.ndarray] | None = None) -> tuple[float, float]:
+def time_hf_trainer(
+    model, tok, pairs, cfg: TrainConfig, device, tmp: str, batches: list[np.ndarray] | None = None
+) -> tuple[float, float]:
     """Wall seconds of ``Seq2SeqTrainer.train`` and the seconds of its second half; with
     ``batches`` (index arrays) the Trainer draws exactly those batches, in that order."""
     from transformers import (
@@ -129,16 +136,31 @@ def time_hf_trainer(model, tok, pairs, cfg: TrainConfig, device, tmp: str,
     dataset = [{"input_ids": e, "attention_mask": [1] * len(e), "labels": d} for e, d in zip(enc, dec)]
     # Length grouping is the Trainer's counterpart of our bucketing; its name changed in 5.x.
     fields = inspect.signature(Seq2SeqTrainingArguments.__init__).parameters
-    grouping = ({"train_sampling_strategy": "group_by_length"} if "train_sampling_strategy" in fields
-                else {"group_by_length": True})
+    grouping = (
+        {"train_sampling_strategy": "group_by_length"}
+        if "train_sampling_strategy" in fields
+        else {"group_by_length": True}
+    )
     args = Seq2SeqTrainingArguments(
-        output_dir=tmp, max_steps=cfg.steps, per_device_train_batch_size=cfg.batch_size,
-        learning_rate=cfg.lr, warmup_steps=cfg.warmup_steps, weight_decay=cfg.weight_decay,
-        label_smoothing_factor=cfg.label_smoothing, max_grad_norm=cfg.grad_clip,
-        bf16=device.type == "cuda", use_cpu=device.type == "cpu",
+        output_dir=tmp,
+        max_steps=cfg.steps,
+        per_device_train_batch_size=cfg.batch_size,
+        learning_rate=cfg.lr,
+        warmup_steps=cfg.warmup_steps,
+        weight_decay=cfg.weight_decay,
+        label_smoothing_factor=cfg.label_smoothing,
+        max_grad_norm=cfg.grad_clip,
+        bf16=device.type == "cuda",
+        use_cpu=device.type == "cpu",
         optim="adamw_torch_fused" if device.type == "cuda" else "adamw_torch",
-        **grouping, logging_steps=10**9, save_strategy="no", report_to=[],
-        dataloader_num_workers=0, disable_tqdm=True, seed=cfg.seed, torch_compile=cfg.compile,
+        **grouping,
+        logging_steps=10**9,
+        save_strategy="no",
+        report_to=[],
+        dataloader_num_workers=0,
+        disable_tqdm=True,
+        seed=cfg.seed,
+        torch_compile=cfg.compile,
     )
     clock = HalfwayClock()
     collator = DataCollatorForSeq2Seq(tok, model=model)
@@ -147,11 +169,16 @@ def time_hf_trainer(model, tok, pairs, cfg: TrainConfig, device, tmp: str,
         def get_train_dataloader(self):
             if batches is None:
                 return super().get_train_dataloader()
-            return torch.utils.data.DataLoader(dataset, batch_sampler=[b.tolist() for b in batches],
-                                               collate_fn=collator, pin_memory=device.type == "cuda")
+            return torch.utils.data.DataLoader(
+                dataset,
+                batch_sampler=[b.tolist() for b in batches],
+                collate_fn=collator,
+                pin_memory=device.type == "cuda",
+            )
 
-    trainer = SameBatchesTrainer(model=model, args=args, train_dataset=dataset, callbacks=[clock],
-                                 data_collator=collator)
+    trainer = SameBatchesTrainer(
+        model=model, args=args, train_dataset=dataset, callbacks=[clock], data_collator=collator
+    )
     if device.type == "cuda":
         torch.cuda.synchronize()
     start = time.perf_counter()
@@ -178,8 +205,13 @@ def time_decoder(model, tok, sources, cfg: DecodeConfig, device, ours: bool) -> 
     for idx in batches:
         src = pad([ids[i] for i in idx], tok.pad_token_id).to(device)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-            out = model.generate(input_ids=src, attention_mask=src.ne(tok.pad_token_id), num_beams=1,
-                                 do_sample=False, max_new_tokens=cfg.max_new_tokens)[:, 1:]
+            out = model.generate(
+                input_ids=src,
+                attention_mask=src.ne(tok.pad_token_id),
+                num_beams=1,
+                do_sample=False,
+                max_new_tokens=cfg.max_new_tokens,
+            )[:, 1:]
         generated += int(out.ne(tok.pad_token_id).sum())
     if device.type == "cuda":
         torch.cuda.synchronize()
@@ -194,8 +226,12 @@ def main():
     ap.add_argument("--compile-mode", default="default", help="torch.compile mode for our loop")
     ap.add_argument("--batch", type=int, help="sentence pairs per step (overrides the preset)")
     ap.add_argument("--max-tokens", type=int, help="token budget per step instead of --batch (both loops)")
-    ap.add_argument("--attention", choices=["sdpa", "eager", "sdpa-no-cudnn"], default="sdpa",
-                    help="attention of both loops (ours switches to eager under --compile with --max-tokens)")
+    ap.add_argument(
+        "--attention",
+        choices=["sdpa", "eager", "sdpa-no-cudnn"],
+        default="sdpa",
+        help="attention of both loops (ours switches to eager under --compile with --max-tokens)",
+    )
     ap.add_argument("--no-trainer", action="store_true", help="time only our training loop")
     ap.add_argument("--no-decode", action="store_true", help="skip the decoding comparison")
     ap.add_argument("--json", help="also write the results here")
@@ -208,18 +244,40 @@ def main():
         torch.backends.cuda.enable_cudnn_sdp(False)
     pairs = data(200_000 if args.max_tokens else max(p["batch"] * 40, p["decode_n"]))
     tok = train_bpe(list(pairs.src) + list(pairs.tgt), p["vocab"])
-    arch = ModelConfig(d_model=p["d_model"], encoder_layers=p["layers"], decoder_layers=p["layers"],
-                       heads=p["heads"], ffn_dim=p["ffn"], dropout=0.1)
+    arch = ModelConfig(
+        d_model=p["d_model"],
+        encoder_layers=p["layers"],
+        decoder_layers=p["layers"],
+        heads=p["heads"],
+        ffn_dim=p["ffn"],
+        dropout=0.1,
+    )
     # Two log rows: the second covers the steady second half of the run.
-    cfg = TrainConfig(steps=p["steps"], batch_size=p["batch"], lr=1e-3, warmup_steps=10, device=device.type,
-                      log_every=p["steps"] // 2, compile=args.compile, compile_mode=args.compile_mode,
-                      max_tokens=args.max_tokens)
+    cfg = TrainConfig(
+        steps=p["steps"],
+        batch_size=p["batch"],
+        lr=1e-3,
+        warmup_steps=10,
+        device=device.type,
+        log_every=p["steps"] // 2,
+        compile=args.compile,
+        compile_mode=args.compile_mode,
+        max_tokens=args.max_tokens,
+    )
     enc, dec = encode_pairs(tok, list(pairs.src), list(pairs.tgt), cfg.max_len)
     model = build_model(arch, tok, seed=0)
     model.set_attn_implementation(args.attention.removesuffix("-no-cudnn"))
-    results = {"preset": args.preset, "device": torch.cuda.get_device_name() if device.type == "cuda" else "cpu",
-               "threads": torch.get_num_threads(), "compile": args.compile, "compile_mode": args.compile_mode,
-               "attention": args.attention, "steps": p["steps"], "parameters": count_parameters(model), "pairs": len(pairs)}
+    results = {
+        "preset": args.preset,
+        "device": torch.cuda.get_device_name() if device.type == "cuda" else "cpu",
+        "threads": torch.get_num_threads(),
+        "compile": args.compile,
+        "compile_mode": args.compile_mode,
+        "attention": args.attention,
+        "steps": p["steps"],
+        "parameters": count_parameters(model),
+        "pairs": len(pairs),
+    }
     half = p["steps"] - p["steps"] // 2
     if args.max_tokens:
         batches = budget_batches(enc, dec, args.max_tokens, p["steps"], cfg.seed)
@@ -227,17 +285,23 @@ def main():
         step_tokens = np.array([src_len[b].sum() + tgt_len[b].sum() for b in batches], dtype=float)
         step_flops = np.array([train_flops(model.config, src_len[b], tgt_len[b]) for b in batches])
         padded = sum(len(b) * (src_len[b].max() + tgt_len[b].max()) for b in batches)
-        results.update(max_tokens=args.max_tokens, mean_pairs_per_step=float(np.mean([len(b) for b in batches])),
-                       mean_tokens_per_step=float(step_tokens.mean()), padding_per_token=padded / step_tokens.sum() - 1,
-                       train_flops_per_token=float(step_flops.sum() / step_tokens.sum()))
+        results.update(
+            max_tokens=args.max_tokens,
+            mean_pairs_per_step=float(np.mean([len(b) for b in batches])),
+            mean_tokens_per_step=float(step_tokens.mean()),
+            padding_per_token=padded / step_tokens.sum() - 1,
+            train_flops_per_token=float(step_flops.sum() / step_tokens.sum()),
+        )
     else:
         batches = None
         src_per_pair, tgt_per_pair = np.mean([len(e) for e in enc]), np.mean([len(d) for d in dec])
         step_tokens = np.full(p["steps"], p["batch"] * (src_per_pair + tgt_per_pair))
-        step_flops = np.full(p["steps"], matmul_flops_per_step(model, p["batch"] * src_per_pair,
-                                                               p["batch"] * tgt_per_pair))
-        results.update(batch=p["batch"], tokens_per_step=float(step_tokens[0]),
-                       matmul_flops_per_step=float(step_flops[0]))
+        step_flops = np.full(
+            p["steps"], matmul_flops_per_step(model, p["batch"] * src_per_pair, p["batch"] * tgt_per_pair)
+        )
+        results.update(
+            batch=p["batch"], tokens_per_step=float(step_tokens[0]), matmul_flops_per_step=float(step_flops[0])
+        )
     # (wall seconds, seconds of the second half of the steps)
     wall, steady = time_ours(model, tok, pairs, cfg, device)
     timings = {"rotelab_train": (wall, step_tokens[-half:].sum() / steady)}
@@ -264,9 +328,11 @@ def main():
     translate(model, tok, sources[: dcfg.batch_size], dcfg, progress=False)  # warm-up
     ours_dec, ours_tokens = time_decoder(model, tok, sources, dcfg, device, ours=True)
     gen_s, gen_tokens = time_decoder(model, tok, sources, dcfg, device, ours=False)
-    results.update(rotelab_decode_tokens_per_s=ours_tokens / ours_dec,
-                   generate_input_order_tokens_per_s=gen_tokens / gen_s,
-                   decode_speedup_vs_input_order=(ours_tokens / ours_dec) / (gen_tokens / gen_s))
+    results.update(
+        rotelab_decode_tokens_per_s=ours_tokens / ours_dec,
+        generate_input_order_tokens_per_s=gen_tokens / gen_s,
+        decode_speedup_vs_input_order=(ours_tokens / ours_dec) / (gen_tokens / gen_s),
+    )
     report(results, args.json)
 
 

@@ -121,8 +121,7 @@ class Cluster:
             "MinJobAge": 600,  # keep finished jobs visible to squeue-based status checks
         }
         text = MARKER + "".join(f"{k}={v}\n" for k, v in lines.items())
-        text += (f"NodeName={self.host} NodeAddr=127.0.0.1 CPUs={os.cpu_count()} RealMemory={memory} "
-                 "State=UNKNOWN\n")
+        text += f"NodeName={self.host} NodeAddr=127.0.0.1 CPUs={os.cpu_count()} RealMemory={memory} State=UNKNOWN\n"
         text += f"PartitionName=main Nodes={self.host} Default=YES MaxTime=INFINITE State=UP\n"
         self.conf.parent.mkdir(parents=True, exist_ok=True)
         self.conf.write_text(text)

@@ -10,8 +10,15 @@ from rotelab.papers.seqkd.adaptive import SubsetConfig, select_subsets
 def quality_table(n=200, seed=0):
     rng = np.random.default_rng(seed)
     words = rng.integers(2, 12, n)
-    return pd.DataFrame({"pair_id": np.arange(n), "src": [" ".join(["w"] * k) for k in words], "tgt": "t",
-                         "chrf": rng.uniform(0, 100, n), "confidence": rng.uniform(0, 1, n)})
+    return pd.DataFrame(
+        {
+            "pair_id": np.arange(n),
+            "src": [" ".join(["w"] * k) for k in words],
+            "tgt": "t",
+            "chrf": rng.uniform(0, 100, n),
+            "confidence": rng.uniform(0, 1, n),
+        }
+    )
 
 
 def test_high_quality_subset_passes_every_threshold_and_the_control_matches_its_size():

@@ -75,8 +75,12 @@ def test_extrapolated_exposure_recovers_the_tail_of_the_candidate_distribution(s
     # within 1.5 bits (the worst of 100 seeds was 1.19).
     secret = stats.skewnorm.ppf(stats.norm.cdf(-3), skew, loc=50, scale=4)
     truth = -math.log2(stats.norm.cdf(-3))
-    got = np.array([extrapolated_exposure(secret, stats.skewnorm.rvs(skew, loc=50, scale=4, size=2000,
-                                                                     random_state=seed)) for seed in range(20)])
+    got = np.array(
+        [
+            extrapolated_exposure(secret, stats.skewnorm.rvs(skew, loc=50, scale=4, size=2000, random_state=seed))
+            for seed in range(20)
+        ]
+    )
     assert abs(got.mean() - truth) < 0.3
     assert np.abs(got - truth).max() < 1.5
 

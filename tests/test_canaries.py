@@ -20,7 +20,10 @@ def test_canaries_are_deterministic_and_balanced():
     assert a.groupby("replicas").size().to_dict() == {0: 6, 1: 3, 4: 3}
     assert a["inserted"].sum() == (~a["inserted"]).sum()
     assert a["secret"].is_unique
-    assert make_canaries(CanaryConfig(replicas=(1, 4), n_per_replica=3, seed=12))["secret"].tolist() != a["secret"].tolist()
+    assert (
+        make_canaries(CanaryConfig(replicas=(1, 4), n_per_replica=3, seed=12))["secret"].tolist()
+        != a["secret"].tolist()
+    )
 
 
 def test_secret_is_in_target_not_source():

@@ -24,7 +24,7 @@ def test_secret_prompt_is_the_target_up_to_the_secret(canaries):
         text = tokenizer.decode(prompt)
         before = row.template[: row.template.index("{secret}")]
         assert before.strip().startswith(text.strip()) and len(text.strip()) >= len(before.strip()) - 1
-        assert not any(ch.isdigit() for ch in text[len(before.rstrip()):])  # no piece of the secret leaks
+        assert not any(ch.isdigit() for ch in text[len(before.rstrip()) :])  # no piece of the secret leaks
         assert row.secret not in text
 
 
@@ -36,9 +36,15 @@ def test_extraction_rates_count_secrets_in_the_outputs(canaries):
     cont[int(table.index[table.replicas == 1][0])] = "Versicherungsnummer " + table.secret[table.replicas == 1].iloc[0]
     prompted = pd.DataFrame({"canary_id": table.canary_id, "continuation": cont})
     hyps = pd.DataFrame({"canary_id": table.canary_id, "hyp": "Die Stadt ist still."})
-    exposures = pd.DataFrame({"canary_id": table.canary_id, "log_perplexity": 1.0,
-                              "exposure": [3.0 if f else 1.0 for f in four],
-                              "exposure_extrapolated": [12.0 if f else 1.5 for f in four], "n_candidates": 250})
+    exposures = pd.DataFrame(
+        {
+            "canary_id": table.canary_id,
+            "log_perplexity": 1.0,
+            "exposure": [3.0 if f else 1.0 for f in four],
+            "exposure_extrapolated": [12.0 if f else 1.5 for f in four],
+            "n_candidates": 250,
+        }
+    )
     examples, summary = summarise_canaries(canaries, hyps, prompted, exposures, n_boot=50, seed=0)
     got = summary.set_index(["metric", "replicas"])["value"]
     assert got["extraction", 4] == 1.0 and got["extraction", 1] == 0.25 and got["extraction", 0] == 0.0
@@ -46,8 +52,9 @@ def test_extraction_rates_count_secrets_in_the_outputs(canaries):
     assert got["exposure", 4] == 3.0 and got["exposure", 0] == 1.0
     assert got["exposure_extrapolated", 4] == 12.0 and got["exposure_extrapolated", 0] == 1.5
     assert got["exposure_ceiling"].tolist() == pytest.approx([math.log2(251)] * 3)
-    assert summary.groupby("metric").size().to_dict() == {m: 3 for m in [
-        "extraction", "extraction_source", "exposure", "exposure_extrapolated", "exposure_ceiling"]}
+    assert summary.groupby("metric").size().to_dict() == {
+        m: 3 for m in ["extraction", "extraction_source", "exposure", "exposure_extrapolated", "exposure_ceiling"]
+    }
     assert "exposure_extrapolated" in examples.columns
     assert summary.set_index(["metric", "replicas"]).loc[("extraction", 1), "n"] == 4
     assert examples["extracted"].sum() == 5

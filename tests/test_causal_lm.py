@@ -67,25 +67,43 @@ def test_fine_tuning_trains_every_example_exactly_once_per_epoch(tokenizer):
     steps = epoch_steps(len(texts), 3, 5)
     assert steps == 15  # 5 batches (the last of 4 examples) per epoch
     model = build_lm(LMConfig(d_model=16, layers=1, heads=2, block_size=16, dropout=0.0), tokenizer, seed=0)
-    train_lm(model, tokenizer, texts, TrainConfig(steps=steps, batch_size=5, lr=1e-3, warmup_steps=1, log_every=15,
-                                                  device="cpu", seed=3), 16, log=lambda *_: None,
-             loss_fn=recording_loss)
+    train_lm(
+        model,
+        tokenizer,
+        texts,
+        TrainConfig(steps=steps, batch_size=5, lr=1e-3, warmup_steps=1, log_every=15, device="cpu", seed=3),
+        16,
+        log=lambda *_: None,
+        loss_fn=recording_loss,
+    )
     epochs = [sum(drawn[e * 5 : e * 5 + 5], []) for e in range(3)]
     assert all(sorted(epoch) == list(range(24)) for epoch in epochs)
     assert epochs[0] != epochs[1]  # a fresh order each epoch
 
 
-@pytest.mark.parametrize("arch", [LMConfig(d_model=32, layers=1, heads=2, block_size=16, dropout=0.0),
-                                  LMConfig(d_model=48, layers=2, heads=4, block_size=16, dropout=0.0)],
-                         ids=["1-layer", "2-layer"])
+@pytest.mark.parametrize(
+    "arch",
+    [
+        LMConfig(d_model=32, layers=1, heads=2, block_size=16, dropout=0.0),
+        LMConfig(d_model=48, layers=2, heads=4, block_size=16, dropout=0.0),
+    ],
+    ids=["1-layer", "2-layer"],
+)
 def test_pretraining_lowers_validation_loss_and_stops_at_a_plateau(arch, tokenizer):
     torch.set_num_threads(1)
     model = build_lm(arch, tokenizer, seed=0)
     valid = sentences(60, 2)
     before = mean_loss(model, pack(tokenizer, valid, 16), pad_id=tokenizer.pad_token_id)
-    log = pretrain(model, tokenizer, sentences(400, 3), valid,
-                   TrainConfig(steps=400, batch_size=16, lr=5e-3, warmup_steps=10, log_every=25, device="cpu"),
-                   PlateauConfig(eval_every=25, patience=2, min_delta=0.05), block_size=16, log=lambda *_: None)
+    log = pretrain(
+        model,
+        tokenizer,
+        sentences(400, 3),
+        valid,
+        TrainConfig(steps=400, batch_size=16, lr=5e-3, warmup_steps=10, log_every=25, device="cpu"),
+        PlateauConfig(eval_every=25, patience=2, min_delta=0.05),
+        block_size=16,
+        log=lambda *_: None,
+    )
     evaluated = log.dropna(subset=["val_loss"])
     assert evaluated["val_loss"].iloc[-1] < 0.6 * before
     assert log["step"].iloc[-1] < 400  # the toy language is learnt long before 400 steps
@@ -104,8 +122,7 @@ def test_lm_ensemble_matches_separate_fine_tunes_of_one_base(adapter, tokenizer)
     torch.set_num_threads(1)
     base = build_lm(LMConfig(d_model=32, layers=2, heads=2, block_size=16, dropout=0.0), tokenizer, seed=0)
     texts = [sentences(80, 10), sentences(120, 11), sentences(60, 12)]
-    cfg = TrainConfig(steps=20, batch_size=8, lr=3e-3, warmup_steps=4, weight_decay=0.05, log_every=10,
-                      device="cpu")
+    cfg = TrainConfig(steps=20, batch_size=8, lr=3e-3, warmup_steps=4, weight_decay=0.05, log_every=10, device="cpu")
     seeds = [1, 2, 3]
     regime = Regime(adapter, lora=LoraSettings(r=4, alpha=8, dropout=0.0))
     separate = []

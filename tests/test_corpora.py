@@ -38,10 +38,7 @@ def test_ding_pairs_align_sub_entries_and_drop_annotations():
 
 
 def test_parse_imp_strips_markup_and_notes():
-    text = (
-        "$$$Genesis 1:0\n<chapter/>\n"
-        "$$$Genesis 1:1\n<w>In</w> the beginning,<note>a footnote</note>God created.\n"
-    )
+    text = "$$$Genesis 1:0\n<chapter/>\n$$$Genesis 1:1\n<w>In</w> the beginning,<note>a footnote</note>God created.\n"
     assert parse_imp(text) == {"Genesis 1:1": "In the beginning, God created."}
 
 
@@ -110,7 +107,9 @@ def test_prepare_rejects_a_corpus_too_small_for_the_split(tmp_path):
         prepare_splits(cfg)
 
 
-@pytest.mark.skipif(not __import__("pathlib").Path("/usr/share/trans/de-en").exists(), reason="trans-de-en not installed")
+@pytest.mark.skipif(
+    not __import__("pathlib").Path("/usr/share/trans/de-en").exists(), reason="trans-de-en not installed"
+)
 def test_ding_corpus_has_thousands_of_sentence_pairs():
     df = load_corpus("ding-en-de")
     assert len(df) > 15000

@@ -17,8 +17,9 @@ time.sleep(float(sys.argv[3]))
 
 
 def hold(ids, lock_dir, seconds):
-    proc = subprocess.Popen([sys.executable, "-c", HOLDER, ",".join(ids), str(lock_dir), str(seconds)],
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, ",".join(ids), str(lock_dir), str(seconds)], stdout=subprocess.PIPE, text=True
+    )
     return proc, proc.stdout.readline().strip()
 
 

@@ -23,8 +23,19 @@ def gpt2(seed):
     from transformers import GPT2Config, GPT2LMHeadModel
 
     torch.manual_seed(seed)
-    return GPT2LMHeadModel(GPT2Config(vocab_size=50, n_positions=8, n_embd=16, n_layer=1, n_head=2, resid_pdrop=0,
-                                      embd_pdrop=0, attn_pdrop=0, attn_implementation="eager"))
+    return GPT2LMHeadModel(
+        GPT2Config(
+            vocab_size=50,
+            n_positions=8,
+            n_embd=16,
+            n_layer=1,
+            n_head=2,
+            resid_pdrop=0,
+            embd_pdrop=0,
+            attn_pdrop=0,
+            attn_implementation="eager",
+        )
+    )
 
 
 def lm_loss(forward, batch):
@@ -50,8 +61,9 @@ def test_ensemble_equals_sequential_training(task, clip):
         alone = train_sequential(make(k), data, members[k], loss, cfg, seed=7 + k)
         together = ensemble.model(k, make(99))
         initial = make(k)
-        for (name, a), b, c in zip(alone.state_dict().items(), together.state_dict().values(),
-                                   initial.state_dict().values()):
+        for (name, a), b, c in zip(
+            alone.state_dict().items(), together.state_dict().values(), initial.state_dict().values()
+        ):
             assert torch.allclose(a, b, atol=1e-5), (task, k, name)
         # and training moved the weights: the comparison is not between two copies of init
         assert any(not torch.allclose(a, c) for a, c in zip(alone.parameters(), initial.parameters()))
@@ -60,8 +72,15 @@ def test_ensemble_equals_sequential_training(task, clip):
 def test_models_differ_and_each_saves_as_a_hugging_face_directory(tmp_path):
     make, data, loss = TASKS["mlp"]
     members = [np.arange(0, 15), np.arange(15, 30)]
-    ensemble = train_ensemble([make(0), make(1)], data, members, loss,
-                              EnsembleTrainConfig(steps=20, batch_size=5, lr=1e-2), [0, 1], log=lambda *_: None)
+    ensemble = train_ensemble(
+        [make(0), make(1)],
+        data,
+        members,
+        loss,
+        EnsembleTrainConfig(steps=20, batch_size=5, lr=1e-2),
+        [0, 1],
+        log=lambda *_: None,
+    )
     for k in range(2):
         ensemble.model(k, make(5)).save_pretrained(tmp_path / f"m{k}", safe_serialization=True)
     assert (tmp_path / "m0" / "model.safetensors").exists() and not list(tmp_path.glob("**/*.bin"))

@@ -17,8 +17,10 @@ from rotelab.training.seq2seq import TrainConfig
 
 
 def test_weighted_average_by_client_size():
-    states = [{"w": torch.tensor([1.0, 2.0]), "step": torch.tensor(3)}, {"w": torch.tensor([4.0, 8.0]),
-                                                                        "step": torch.tensor(3)}]
+    states = [
+        {"w": torch.tensor([1.0, 2.0]), "step": torch.tensor(3)},
+        {"w": torch.tensor([4.0, 8.0]), "step": torch.tensor(3)},
+    ]
     out = weighted_average(states, [1, 2])
     assert torch.allclose(out["w"], torch.tensor([3.0, 6.0])) and out["step"].item() == 3
 
@@ -43,9 +45,11 @@ CLIENT_TEXT = [
 ]
 
 
-@pytest.mark.parametrize("regime", [Regime(name="full"), Regime(name="lora", lora=LoraSettings(r=4, alpha=16,
-                                                                                              dropout=0.0))],
-                         ids=["full", "lora"])
+@pytest.mark.parametrize(
+    "regime",
+    [Regime(name="full"), Regime(name="lora", lora=LoraSettings(r=4, alpha=16, dropout=0.0))],
+    ids=["full", "lora"],
+)
 def test_fedavg_rounds_lower_the_loss_on_every_client_and_secure_aggregation_agrees(regime):
     torch.set_num_threads(1)
     tok = train_bpe([t for c in CLIENT_TEXT for t in c], vocab_size=300, min_frequency=1)
@@ -61,8 +65,9 @@ def test_fedavg_rounds_lower_the_loss_on_every_client_and_secure_aggregation_agr
     # (later rounds would amplify the float32 rounding of the masked sum through training).
     for secure, rounds in ((False, 2), (True, 1), ("plain-1", 1)):
         settings = FederatedSettings(rounds=rounds, secure_aggregation=secure is True)
-        model, rows = fedavg(lambda: build_lm(arch, tok, seed=0), CLIENT_TEXT, train_client, settings,
-                             log=lambda *_: None)
+        model, rows = fedavg(
+            lambda: build_lm(arch, tok, seed=0), CLIENT_TEXT, train_client, settings, log=lambda *_: None
+        )
         results[secure] = model
         assert [r["round"] for r in rows] == list(range(1, rounds + 1))
     start = build_lm(arch, tok, seed=0)

@@ -15,8 +15,11 @@ from rotelab.training.finetune import (
 )
 from rotelab.training.seq2seq import TrainConfig
 
-BASE_TEXT = [f"the {a} river runs past the {b} hill ." for a in ("red", "blue", "old", "wide") for b in
-             ("green", "tall", "bare", "round")] * 5
+BASE_TEXT = [
+    f"the {a} river runs past the {b} hill ."
+    for a in ("red", "blue", "old", "wide")
+    for b in ("green", "tall", "bare", "round")
+] * 5
 TUNE_TEXT = ["Medical Note: Anna Berg takes salbutamol ."] * 20 + BASE_TEXT[:20]
 
 
@@ -25,8 +28,14 @@ def base():
     torch.set_num_threads(1)
     tok = train_bpe(BASE_TEXT + TUNE_TEXT, vocab_size=300, min_frequency=1)
     model = build_lm(LMConfig(d_model=32, layers=2, heads=2, block_size=16, dropout=0.0), tok, seed=0)
-    train_lm(model, tok, BASE_TEXT, TrainConfig(steps=60, batch_size=8, lr=5e-3, warmup_steps=5, log_every=60,
-                                                device="cpu"), block_size=16, log=lambda *_: None)
+    train_lm(
+        model,
+        tok,
+        BASE_TEXT,
+        TrainConfig(steps=60, batch_size=8, lr=5e-3, warmup_steps=5, log_every=60, device="cpu"),
+        block_size=16,
+        log=lambda *_: None,
+    )
     return model.state_dict(), tok
 
 
@@ -43,9 +52,15 @@ def test_regimes_fit_the_fine_tuning_text_and_return_a_plain_model(base, name, r
     blocks = example_rows(tok, TUNE_TEXT, 16)
     before = mean_loss(model, blocks)
     regime = Regime(name=name, lora=LoraSettings(r=rank or 16, alpha=16, dropout=0.0))
-    tuned, log = finetune(model, tok, TUNE_TEXT, regime,
-                          TrainConfig(steps=60, batch_size=8, lr=1e-2, warmup_steps=5, log_every=20, device="cpu"),
-                          block_size=16, log=lambda *_: None)
+    tuned, log = finetune(
+        model,
+        tok,
+        TUNE_TEXT,
+        regime,
+        TrainConfig(steps=60, batch_size=8, lr=1e-2, warmup_steps=5, log_every=20, device="cpu"),
+        block_size=16,
+        log=lambda *_: None,
+    )
     assert mean_loss(tuned, blocks) < 0.7 * before
     assert type(tuned).__name__ == "GPT2LMHeadModel"  # LoRA merged back: a plain checkpoint
     assert not any("lora" in n for n, _ in tuned.named_parameters())
@@ -71,11 +86,18 @@ def test_dp_sgd_spends_the_target_epsilon_and_still_learns(base, name):
     model, tok = fresh(base)
     blocks = example_rows(tok, TUNE_TEXT * 4, 16)
     before = mean_loss(model, blocks)
-    regime = Regime(name=name, lora=LoraSettings(r=4, alpha=16, dropout=0.0),
-                    dp=DPSettings(target_epsilon=8.0, max_grad_norm=1.0))
-    tuned, log = finetune(model, tok, TUNE_TEXT * 4, regime,
-                          TrainConfig(steps=40, batch_size=8, lr=1e-2, warmup_steps=5, log_every=10, device="cpu"),
-                          block_size=16, log=lambda *_: None)
+    regime = Regime(
+        name=name, lora=LoraSettings(r=4, alpha=16, dropout=0.0), dp=DPSettings(target_epsilon=8.0, max_grad_norm=1.0)
+    )
+    tuned, log = finetune(
+        model,
+        tok,
+        TUNE_TEXT * 4,
+        regime,
+        TrainConfig(steps=40, batch_size=8, lr=1e-2, warmup_steps=5, log_every=10, device="cpu"),
+        block_size=16,
+        log=lambda *_: None,
+    )
     assert log["epsilon"].is_monotonic_increasing
     assert log["epsilon"].iloc[-1] == pytest.approx(8.0, rel=0.05)  # sigma was chosen for this budget
     assert mean_loss(tuned, blocks) < before  # noisy, but it still learns at epsilon 8
@@ -93,8 +115,9 @@ def test_dp_epsilon_is_per_training_example(base):
     # 40 examples of unequal length, several longer than one 16-token block
     texts = [f"Medical Note: patient {i} takes salbutamol ." + " the red river runs ." * (i % 4) for i in range(40)]
     cfg = TrainConfig(steps=12, batch_size=8, lr=1e-2, warmup_steps=2, log_every=4, device="cpu")
-    _, history, epsilon, delta = train_private(model, tok, texts, cfg, 16, DPSettings(target_epsilon=4.0),
-                                               log=lambda *_: None)
+    _, history, epsilon, delta = train_private(
+        model, tok, texts, cfg, 16, DPSettings(target_epsilon=4.0), log=lambda *_: None
+    )
     assert (history["sample_rate"] == 8 / 40).all() and delta == pytest.approx(0.1 / 40)
     accountant = RDPAccountant()
     accountant.history = [(float(history["noise_multiplier"].iloc[0]), 8 / 40, 12)]
@@ -121,8 +144,10 @@ def test_dp_loss_is_a_mean_of_per_example_means():
 def test_dp_noise_grows_as_epsilon_shrinks(base):
     from opacus.accountants.utils import get_noise_multiplier
 
-    sigmas = [get_noise_multiplier(target_epsilon=e, target_delta=1e-3, sample_rate=0.1, steps=40, accountant="rdp")
-              for e in (1.0, 8.0)]
+    sigmas = [
+        get_noise_multiplier(target_epsilon=e, target_delta=1e-3, sample_rate=0.1, steps=40, accountant="rdp")
+        for e in (1.0, 8.0)
+    ]
     assert sigmas[0] > 2 * sigmas[1]
 
 
@@ -133,14 +158,19 @@ def test_goldfish_and_weight_noise_regimes(base):
     model, tok = fresh(base)
     plain, _ = finetune(model, tok, TUNE_TEXT, Regime(name="full"), cfg, 16, log=lambda *_: None)
     model, tok = fresh(base)
-    gold, log = finetune(model, tok, TUNE_TEXT, Regime(name="full", goldfish=GoldfishSettings(k=2, h=3)), cfg, 16,
-                         log=lambda *_: None)
+    gold, log = finetune(
+        model, tok, TUNE_TEXT, Regime(name="full", goldfish=GoldfishSettings(k=2, h=3)), cfg, 16, log=lambda *_: None
+    )
     assert len(log) == 2 and log["loss"].iloc[-1] < log["loss"].iloc[0]
     model, tok = fresh(base)
-    noisy, _ = finetune(model, tok, TUNE_TEXT, Regime(name="full", weight_noise=0.05), cfg, 16,
-                        log=lambda *_: None, seed=1)
-    diffs = [(a - b).std().item() for a, b in zip(noisy.state_dict().values(), plain.state_dict().values())
-             if a.dtype.is_floating_point and a.numel() > 100]
+    noisy, _ = finetune(
+        model, tok, TUNE_TEXT, Regime(name="full", weight_noise=0.05), cfg, 16, log=lambda *_: None, seed=1
+    )
+    diffs = [
+        (a - b).std().item()
+        for a, b in zip(noisy.state_dict().values(), plain.state_dict().values())
+        if a.dtype.is_floating_point and a.numel() > 100
+    ]
     assert all(0.03 < d < 0.08 for d in diffs)  # the same training plus N(0, 0.05^2) on every weight
 
 
@@ -152,10 +182,25 @@ def test_dp_with_goldfish_is_rejected():
 
 
 def run_params(setting, adapter, defense="none", **extra):
-    params = {"spec": {"setting": setting, "adapter": adapter, "rank": 4 if adapter == "lora" else None,
-                       "defense": defense, "level": None},
-              "train": {"epochs": 2, "batch_size": 4, "lr": 1e-2, "warmup_steps": 2, "weight_decay": 0.0,
-                        "grad_clip": 1.0, "seed": 1, "log_every": 5}}
+    params = {
+        "spec": {
+            "setting": setting,
+            "adapter": adapter,
+            "rank": 4 if adapter == "lora" else None,
+            "defense": defense,
+            "level": None,
+        },
+        "train": {
+            "epochs": 2,
+            "batch_size": 4,
+            "lr": 1e-2,
+            "warmup_steps": 2,
+            "weight_decay": 0.0,
+            "grad_clip": 1.0,
+            "seed": 1,
+            "log_every": 5,
+        },
+    }
     if adapter == "lora":
         params["lora"] = {"r": 4, "alpha": 16, "dropout": 0.0, "target_modules": ["c_attn", "c_proj", "c_fc"]}
     if setting == "federated":
@@ -166,8 +211,10 @@ def run_params(setting, adapter, defense="none", **extra):
 CLIENTS = [TUNE_TEXT[:20] * 2, BASE_TEXT[:30], BASE_TEXT[30:50]]
 
 
-@pytest.mark.parametrize("setting, adapter", [("centralized", "full"), ("centralized", "lora"),
-                                              ("federated", "full"), ("federated", "lora")])
+@pytest.mark.parametrize(
+    "setting, adapter",
+    [("centralized", "full"), ("centralized", "lora"), ("federated", "full"), ("federated", "lora")],
+)
 def test_planned_runs_train_from_the_base_and_learn_the_clients_text(base, setting, adapter):
     from rotelab.models.causal_lm import epoch_steps
     from rotelab.training.finetune import train_run
@@ -175,8 +222,9 @@ def test_planned_runs_train_from_the_base_and_learn_the_clients_text(base, setti
     model, tok = fresh(base)
     blocks = example_rows(tok, CLIENTS[0], 16)
     before = mean_loss(model, blocks)
-    tuned, history, summary = train_run(lambda: fresh(base)[0], tok, CLIENTS, run_params(setting, adapter), 16,
-                                        log=lambda *_: None)
+    tuned, history, summary = train_run(
+        lambda: fresh(base)[0], tok, CLIENTS, run_params(setting, adapter), 16, log=lambda *_: None
+    )
     assert type(tuned).__name__ == "GPT2LMHeadModel" and mean_loss(tuned, blocks) < before
     if setting == "centralized":
         pooled = [t for c in CLIENTS for t in c]
@@ -192,8 +240,7 @@ def test_federated_dp_spends_the_budget_over_all_rounds(base):
 
     params = run_params("federated", "lora", "dp", dp={"target_epsilon": 4.0, "delta": 1e-3, "max_grad_norm": 1.0})
     clients = [c * 3 for c in CLIENTS]
-    _, history, summary = train_run(lambda: fresh(base)[0], fresh(base)[1], clients, params, 16,
-                                    log=lambda *_: None)
+    _, history, summary = train_run(lambda: fresh(base)[0], fresh(base)[1], clients, params, 16, log=lambda *_: None)
     # Each client's noise was calibrated for its two rounds: one round spends part of the
     # budget, the composition over both spends all of it.
     last_of_round = history.groupby(["round", "client"]).tail(1)

@@ -45,8 +45,9 @@ def brute_force(name, stats=STATS, member=MEMBER):
     return out
 
 
-@pytest.mark.parametrize("name", ["lira_online", "lira_online_fixed", "lira_offline", "lira_offline_fixed",
-                                  "reference"])
+@pytest.mark.parametrize(
+    "name", ["lira_online", "lira_online_fixed", "lira_offline", "lira_offline_fixed", "reference"]
+)
 def test_matches_the_formulas_with_each_model_as_target(name):
     assert needs_references(name)
     got = attacks.get(name)(ReferenceObservations(STATS, MEMBER))
@@ -54,8 +55,9 @@ def test_matches_the_formulas_with_each_model_as_target(name):
     np.testing.assert_allclose(got, brute_force(name), rtol=1e-9, atol=1e-9)
 
 
-@pytest.mark.parametrize("name", ["lira_online", "lira_online_fixed", "lira_offline", "lira_offline_fixed",
-                                  "reference"])
+@pytest.mark.parametrize(
+    "name", ["lira_online", "lira_online_fixed", "lira_offline", "lira_offline_fixed", "reference"]
+)
 def test_float32_statistics_with_a_large_offset_match_float64(name):
     """phi in float32 far from zero (1000 + a spread of 0.05): E[x^2] - E[x]^2 in float32 is
     all rounding; the scores must match the formulas in float64 on the same float32 values."""

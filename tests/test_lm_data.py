@@ -66,10 +66,15 @@ def test_qa_clients_keep_unequal_sizes_and_a_disjoint_test_split():
 def test_client_documents_repeat_each_canary_on_its_own_client():
     from rotelab.data.lm_text import client_documents
 
-    qa = pd.DataFrame({"client": [0, 0, 1, 1], "split": ["train", "test", "train", "train"],
-                       "question": list("abcd"), "answer": list("ABCD")})
-    canaries = pd.DataFrame({"text": ["note x", "note y", "note z"], "duplication": [1, 3, 0],
-                             "client": [1, 0, -1]})
+    qa = pd.DataFrame(
+        {
+            "client": [0, 0, 1, 1],
+            "split": ["train", "test", "train", "train"],
+            "question": list("abcd"),
+            "answer": list("ABCD"),
+        }
+    )
+    canaries = pd.DataFrame({"text": ["note x", "note y", "note z"], "duplication": [1, 3, 0], "client": [1, 0, -1]})
     docs = client_documents(qa, canaries, seed=0)
     assert sorted(docs[0]) == sorted([qa_text("a", "A")] + ["note y"] * 3)
     assert sorted(docs[1]) == sorted([qa_text("c", "C"), qa_text("d", "D"), "note x"])
@@ -86,10 +91,12 @@ def test_hugging_face_dataset_ids_read_the_train_files_of_the_cached_snapshot(tm
     text_snapshot = tmp_path / "someone" / "text"
     text_snapshot.mkdir(parents=True)
     pd.DataFrame({"question": ["What is a lute?"], "answer": ["A stringed instrument."]}).to_parquet(
-        snapshot / "train-00000-of-00001.parquet")
+        snapshot / "train-00000-of-00001.parquet"
+    )
     pd.DataFrame({"question": ["What is a fern?"], "answer": ["A plant."]}).to_parquet(snapshot / "test-00000.parquet")
-    pd.DataFrame({"text": ["Some text.", "Some text.", "More."]}).to_json(text_snapshot / "train.jsonl",
-                                                                          orient="records", lines=True)
+    pd.DataFrame({"text": ["Some text.", "Some text.", "More."]}).to_json(
+        text_snapshot / "train.jsonl", orient="records", lines=True
+    )
     calls = []
 
     def fake_snapshot(repo_id, repo_type, allow_patterns):

@@ -29,7 +29,9 @@ def test_char_bleu_matches_hand_computation():
     assert char_bleu("abcdef", "abcde") == pytest.approx(math.exp(1 - 6 / 5))  # all precisions 1, brevity
     assert char_bleu("abcd", "abce") == 0.0  # no 4-gram in common, no smoothing
     # "abcxyz" vs "abcxzz": 1- to 4-gram precisions 5/6, 3/5, 2/4, 1/3; equal lengths
-    assert char_bleu("abcxyz", "abcxzz") == pytest.approx(math.exp(sum(map(math.log, [5 / 6, 3 / 5, 2 / 4, 1 / 3])) / 4))
+    assert char_bleu("abcxyz", "abcxzz") == pytest.approx(
+        math.exp(sum(map(math.log, [5 / 6, 3 / 5, 2 / 4, 1 / 3])) / 4)
+    )
     assert char_bleu("x", "") == 0.0
 
 
@@ -49,22 +51,36 @@ def trained():
     tok = train_bpe(text, vocab_size=300, min_frequency=1)
     model = build_lm(LMConfig(d_model=32, layers=1, heads=2, block_size=32, dropout=0.0), tok, seed=0)
     torch.set_num_threads(1)
-    pretrain(model, tok, text, text[:20], TrainConfig(steps=100, batch_size=16, lr=5e-3, warmup_steps=10,
-                                                      log_every=50, device="cpu"),
-             PlateauConfig(eval_every=100, patience=5), block_size=32, log=lambda *_: None)
+    pretrain(
+        model,
+        tok,
+        text,
+        text[:20],
+        TrainConfig(steps=100, batch_size=16, lr=5e-3, warmup_steps=10, log_every=50, device="cpu"),
+        PlateauConfig(eval_every=100, patience=5),
+        block_size=32,
+        log=lambda *_: None,
+    )
     return model.eval(), tok
 
 
 def test_requests_cut_the_prompt_right_before_one_shared_split(trained):
     _, tok = trained
-    canaries = pd.DataFrame({"canary_id": [0, 1], "duplication": [1, 10],
-                             "text": ["Medical Note: patient Anna Berg has asthma and takes salbutamol daily ."] * 2})
+    canaries = pd.DataFrame(
+        {
+            "canary_id": [0, 1],
+            "duplication": [1, 10],
+            "text": ["Medical Note: patient Anna Berg has asthma and takes salbutamol daily ."] * 2,
+        }
+    )
     cfg = ExtractionConfig(prompt_lengths=(2, 4), completion_tokens=3, seed=0)
     req = extraction_requests(tok, canaries, cfg)
     ids = tok(canaries["text"][0], add_special_tokens=False)["input_ids"]
     first = req[req.canary_id == 0]
     assert list(first.prompt_length) == [2, 4] and first.answer.iloc[0] == first.answer.iloc[1]
-    split = next(s for s in range(len(ids)) if ids[s : s + 3] == first.answer.iloc[0] and ids[s - 4 : s] == first.prompt.iloc[1])
+    split = next(
+        s for s in range(len(ids)) if ids[s : s + 3] == first.answer.iloc[0] and ids[s - 4 : s] == first.prompt.iloc[1]
+    )
     assert first.prompt.iloc[0] == ids[split - 2 : split]
 
 
@@ -79,24 +95,31 @@ def test_frequency_penalty_subtracts_counts_of_generated_tokens_only():
 def test_continuations_match_a_plain_greedy_loop(trained, penalty):
     model, tok = trained
     cfg = ExtractionConfig(prompt_lengths=(3,), completion_tokens=6, frequency_penalty=penalty)
-    prompts = [tok("Medical Note: patient", add_special_tokens=False)["input_ids"],
-               tok("the river number", add_special_tokens=False)["input_ids"][:3],
-               tok("Medical Note", add_special_tokens=False)["input_ids"]]
+    prompts = [
+        tok("Medical Note: patient", add_special_tokens=False)["input_ids"],
+        tok("the river number", add_special_tokens=False)["input_ids"][:3],
+        tok("Medical Note", add_special_tokens=False)["input_ids"],
+    ]
     ours = continue_prompts(model, prompts, cfg, pad_id=tok.pad_token_id, batch_size=2)
     for prompt, got in zip(prompts, ours):
         cur = list(prompt)
         for _ in range(6):
             with torch.no_grad():
                 logits = model(input_ids=torch.tensor([cur])).logits[0, -1]
-            counts = torch.bincount(torch.tensor(cur[len(prompt):], dtype=torch.long), minlength=logits.numel())
+            counts = torch.bincount(torch.tensor(cur[len(prompt) :], dtype=torch.long), minlength=logits.numel())
             cur.append(int((logits - penalty * counts[: logits.numel()]).argmax()))
-        assert got == cur[len(prompt):]
+        assert got == cur[len(prompt) :]
 
 
 def test_scoring_counts_matching_tokens_and_character_bleu(trained):
     _, tok = trained
-    canaries = pd.DataFrame({"canary_id": [0], "duplication": [30],
-                             "text": ["Medical Note: patient Anna Berg has asthma and takes salbutamol daily ."]})
+    canaries = pd.DataFrame(
+        {
+            "canary_id": [0],
+            "duplication": [30],
+            "text": ["Medical Note: patient Anna Berg has asthma and takes salbutamol daily ."],
+        }
+    )
     cfg = ExtractionConfig(prompt_lengths=(4, 6), completion_tokens=5, seed=3)
     req = extraction_requests(tok, canaries, cfg)
     answer = req["answer"].iloc[0]
@@ -109,9 +132,14 @@ def test_scoring_counts_matching_tokens_and_character_bleu(trained):
 
 
 def test_rates_per_group_with_mean_and_worst_case():
-    scored = pd.DataFrame({"duplication": [1] * 4 + [10] * 4, "prompt_length": [2, 2, 4, 4] * 2,
-                           "exact": [0, 0, 1, 0, 1, 1, 1, 0], "approximate": [0, 1, 1, 1, 1, 1, 1, 1]}).astype(
-        {"exact": bool, "approximate": bool})
+    scored = pd.DataFrame(
+        {
+            "duplication": [1] * 4 + [10] * 4,
+            "prompt_length": [2, 2, 4, 4] * 2,
+            "exact": [0, 0, 1, 0, 1, 1, 1, 0],
+            "approximate": [0, 1, 1, 1, 1, 1, 1, 1],
+        }
+    ).astype({"exact": bool, "approximate": bool})
     table = memorization_rates(scored)
     per = table[table.summary == "per_length"].set_index(["measure", "duplication", "prompt_length"])["value"]
     assert per["exact", 1, 4] == 0.5 and per["exact", 10, 2] == 1.0

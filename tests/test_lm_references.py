@@ -11,19 +11,34 @@ from rotelab.membership.lm_references import observations, observe_notes, refere
 from rotelab.models.causal_lm import LMConfig, build_lm
 from rotelab.scoring.lm_scores import causal_token_scores
 
-QA = pd.DataFrame({"client": [0, 0, 1, 1], "split": ["train", "test", "train", "train"],
-                   "question": ["What is a cat?", "What is a dog?", "What is a cow?", "What is a hen?"],
-                   "answer": ["A pet.", "A friend.", "A farm animal.", "A bird."]})
+QA = pd.DataFrame(
+    {
+        "client": [0, 0, 1, 1],
+        "split": ["train", "test", "train", "train"],
+        "question": ["What is a cat?", "What is a dog?", "What is a cow?", "What is a hen?"],
+        "answer": ["A pet.", "A friend.", "A farm animal.", "A bird."],
+    }
+)
 # Note 12 was never inserted into P1's runs: no client (-1), duplication 0.
-NOTES = pd.DataFrame({"canary_id": [10, 11, 12], "client": [0, 1, -1], "duplication": [1, 3, 0],
-                      "text": ["Medical Note: Ann Lee, blood type A+.", "Medical Note: Bo Kim, blood type O-.",
-                               "Medical Note: Cy Dunn, blood type B+."]})
+NOTES = pd.DataFrame(
+    {
+        "canary_id": [10, 11, 12],
+        "client": [0, 1, -1],
+        "duplication": [1, 3, 0],
+        "text": [
+            "Medical Note: Ann Lee, blood type A+.",
+            "Medical Note: Bo Kim, blood type O-.",
+            "Medical Note: Cy Dunn, blood type B+.",
+        ],
+    }
+)
 
 
 def test_reference_documents_hold_the_qa_set_and_only_the_in_notes():
     docs = reference_documents(QA, NOTES, np.array([True, True, False]), seed=0)
     assert sorted(d for d in docs if not d.startswith("Medical")) == sorted(
-        qa_text(q, a) for q, a in QA.loc[QA["split"] == "train", ["question", "answer"]].itertuples(index=False))
+        qa_text(q, a) for q, a in QA.loc[QA["split"] == "train", ["question", "answer"]].itertuples(index=False)
+    )
     assert docs.count(NOTES.text[0]) == 1 and docs.count(NOTES.text[1]) == 3 and NOTES.text[2] not in docs
     # a never-inserted note (client -1, duplication 0) that is IN for a reference model appears once
     assert reference_documents(QA, NOTES, np.array([False, False, True]), seed=0).count(NOTES.text[2]) == 1
@@ -35,8 +50,9 @@ def test_reference_documents_hold_the_qa_set_and_only_the_in_notes():
 @pytest.fixture(scope="module")
 def lm():
     tokenizer = train_bpe(list(NOTES.text) * 20, vocab_size=200, min_frequency=1)
-    return build_lm(LMConfig(d_model=32, layers=1, heads=2, block_size=16, dropout=0.0), tokenizer, seed=0).eval(), \
-        tokenizer
+    return build_lm(
+        LMConfig(d_model=32, layers=1, heads=2, block_size=16, dropout=0.0), tokenizer, seed=0
+    ).eval(), tokenizer
 
 
 def test_note_observations_follow_their_definitions(lm):

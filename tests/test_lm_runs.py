@@ -22,10 +22,18 @@ def test_default_plan_has_the_papers_comparisons(lm):
     assert names["memorization"] == ["central-full", "central-lora16", "fedavg-full", "fedavg-lora16"]
     assert names["rank"] == ["central-full", "central-lora4", "central-lora16", "central-lora64"]
     assert names["defenses"] == [
-        "fedavg-full", "fedavg-full-dp1", "fedavg-full-dp8", "fedavg-full-noise0.01", "fedavg-full-goldfish4",
+        "fedavg-full",
+        "fedavg-full-dp1",
+        "fedavg-full-dp8",
+        "fedavg-full-noise0.01",
+        "fedavg-full-goldfish4",
         "fedavg-full-secagg",
-        "fedavg-lora16", "fedavg-lora16-dp1", "fedavg-lora16-dp8", "fedavg-lora16-noise0.01",
-        "fedavg-lora16-goldfish4", "fedavg-lora16-secagg",
+        "fedavg-lora16",
+        "fedavg-lora16-dp1",
+        "fedavg-lora16-dp8",
+        "fedavg-lora16-noise0.01",
+        "fedavg-lora16-goldfish4",
+        "fedavg-lora16-secagg",
     ]
     # Shared runs are trained once: 4 + 2 new ranks + 10 defended runs.
     assert len(all_runs(lm)) == 16

@@ -30,8 +30,14 @@ def model_and_tokenizer():
     texts = [qa_text(q, a) for q, a in QA] * 30
     tok = train_bpe(texts + [LONG] * 10, vocab_size=300, min_frequency=1)
     model = build_lm(LMConfig(d_model=32, layers=2, heads=2, block_size=64, dropout=0.0), tok, seed=0)
-    train_lm(model, tok, texts, TrainConfig(steps=150, batch_size=8, lr=1e-2, warmup_steps=10, log_every=150,
-                                            device="cpu"), block_size=32, log=lambda *_: None)
+    train_lm(
+        model,
+        tok,
+        texts,
+        TrainConfig(steps=150, batch_size=8, lr=1e-2, warmup_steps=10, log_every=150, device="cpu"),
+        block_size=32,
+        log=lambda *_: None,
+    )
     return model.eval(), tok
 
 
@@ -62,8 +68,9 @@ def test_qa_utility_on_learned_and_unseen_questions(model_and_tokenizer):
 
 
 def test_utility_summary_is_token_weighted():
-    per_pair = pd.DataFrame({"answer_nll": [2.0, 6.0, 4.0], "answer_tokens": [2, 2, 4],
-                             "exact_match": [True, False, False]})
+    per_pair = pd.DataFrame(
+        {"answer_nll": [2.0, 6.0, 4.0], "answer_tokens": [2, 2, 4], "exact_match": [True, False, False]}
+    )
     summary = summarise_utility(per_pair, n_boot=200, seed=0).set_index("metric")
     assert summary.loc["answer_loss", "value"] == pytest.approx(12 / 8)
     assert summary.loc["answer_ppl", "value"] == pytest.approx(math.exp(1.5))
@@ -73,8 +80,14 @@ def test_utility_summary_is_token_weighted():
 
 def test_note_membership_ranks_trained_text_as_member(model_and_tokenizer):
     model, tok = model_and_tokenizer
-    canaries = pd.DataFrame({"canary_id": [0, 1], "text": [qa_text(*QA[1]), "seven one nine lute fern two"],
-                             "duplication": [30, 0], "inserted": [True, False]})
+    canaries = pd.DataFrame(
+        {
+            "canary_id": [0, 1],
+            "text": [qa_text(*QA[1]), "seven one nine lute fern two"],
+            "duplication": [30, 0],
+            "inserted": [True, False],
+        }
+    )
     scores = note_membership(model, tok, canaries, ["loss", "min_k_pp"], AttackConfig(), window=64)
     assert set(scores["attack"]) == {"loss", "min_k_pp"} and (scores.groupby("attack").size() == 2).all()
     loss = scores[scores.attack == "loss"].set_index("canary_id")["score"]

@@ -23,8 +23,17 @@ from rotelab.models.classifier import (
 def test_counterfactual_memorization_hand_case():
     # example 0: right only when trained on (CM 1); example 1: always right (CM 0)
     member = np.array([[True, False], [True, True], [False, True], [False, False]])
-    rows = [{"model": k, "example": i, "member": member[k, i], "correct": bool(member[k, i]) or i == 1,
-             "prob": 0.9 if member[k, i] else 0.3} for k in range(4) for i in range(2)]
+    rows = [
+        {
+            "model": k,
+            "example": i,
+            "member": member[k, i],
+            "correct": bool(member[k, i]) or i == 1,
+            "prob": 0.9 if member[k, i] else 0.3,
+        }
+        for k in range(4)
+        for i in range(2)
+    ]
     cm = counterfactual_memorization(pd.DataFrame(rows)).set_index("example")
     assert cm.loc[0, "cm_accuracy"] == 1.0 and cm.loc[1, "cm_accuracy"] == 0.0
     assert cm.loc[0, "cm_probability"] == pytest.approx(0.6) and (cm["n_in"] == 2).all()
@@ -64,7 +73,10 @@ def test_attacks_over_the_ensemble(observations):
         row = summary.loc[(attack, "auc")]
         assert 0.5 < row["value"] < 1 and row["ci_low"] <= row["value"] <= row["ci_high"]
     # calibrating per example beats the raw loss at low FPR (LiRA's point)
-    assert summary.loc[("lira_online_fixed", "tpr_at_1pct_fpr"), "value"] > summary.loc[("loss", "tpr_at_1pct_fpr"), "value"]
+    assert (
+        summary.loc[("lira_online_fixed", "tpr_at_1pct_fpr"), "value"]
+        > summary.loc[("loss", "tpr_at_1pct_fpr"), "value"]
+    )
 
 
 def test_attack_summaries_resample_examples():
@@ -77,8 +89,15 @@ def test_attack_summaries_resample_examples():
     member = draw_matrix(n, k, 2)
     score = rng.normal(size=(k, n)) + 3.0 * (member & (rng.random(n) < 0.5))
     example = np.broadcast_to(np.arange(n) + 50, (k, n))
-    scores = pd.DataFrame({"attack": "a", "model": np.repeat(np.arange(k), n), "example": example.reshape(-1),
-                           "member": member.reshape(-1), "score": score.reshape(-1)})
+    scores = pd.DataFrame(
+        {
+            "attack": "a",
+            "model": np.repeat(np.arange(k), n),
+            "example": example.reshape(-1),
+            "member": member.reshape(-1),
+            "score": score.reshape(-1),
+        }
+    )
     got = summarise_attacks(scores, 200, 0).set_index("metric")
     pos, neg = score[member], score[~member]
     by_example = membership_summary(pos, neg, 200, 0, groups=(example[member], example[~member]))
@@ -97,14 +116,32 @@ def test_an_outside_target_is_scored_against_all_references():
     k, n = 8, 5
     member = draw_matrix(n, k, 1)
     phi = rng.normal(member * 2.0, 1.0)
-    references = pd.DataFrame({"model": np.repeat(np.arange(k), n), "example": np.tile(np.arange(n) + 100, k),
-                               "member": member.reshape(-1), "phi": phi.reshape(-1), "logprob": -1.0,
-                               "logprob_mean": -1.0, "logprob_std": 1.0})
-    target = pd.DataFrame({"example": np.arange(n) + 100, "member": [True, False, True, False, False],
-                           "phi": rng.normal(1.0, 1.0, n), "logprob": -0.5, "logprob_mean": -1.0, "logprob_std": 1.0})
+    references = pd.DataFrame(
+        {
+            "model": np.repeat(np.arange(k), n),
+            "example": np.tile(np.arange(n) + 100, k),
+            "member": member.reshape(-1),
+            "phi": phi.reshape(-1),
+            "logprob": -1.0,
+            "logprob_mean": -1.0,
+            "logprob_std": 1.0,
+        }
+    )
+    target = pd.DataFrame(
+        {
+            "example": np.arange(n) + 100,
+            "member": [True, False, True, False, False],
+            "phi": rng.normal(1.0, 1.0, n),
+            "logprob": -0.5,
+            "logprob_mean": -1.0,
+            "logprob_std": 1.0,
+        }
+    )
     scores = target_attack_scores(references, target, ["lira_online_fixed", "loss"])
     lira = scores[scores["attack"] == "lira_online_fixed"]
-    assert lira["example"].tolist() == target["example"].tolist() and lira["member"].tolist() == target["member"].tolist()
+    assert (
+        lira["example"].tolist() == target["example"].tolist() and lira["member"].tolist() == target["member"].tolist()
+    )
     mu_in = np.array([phi[member[:, i], i].mean() for i in range(n)])
     mu_out = np.array([phi[~member[:, i], i].mean() for i in range(n)])
     sd_in = np.sqrt(np.mean([phi[member[:, i], i].var(ddof=1) for i in range(n)]))

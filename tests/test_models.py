@@ -52,9 +52,13 @@ def test_training_learns_a_toy_translation(arch, tokenizer, tmp_path):
     torch.set_num_threads(1)
     pairs = toy_pairs()
     model = build_model(arch, tokenizer, seed=0)
-    log = train_seq2seq(model, tokenizer, pairs, TrainConfig(steps=150, batch_size=16, lr=5e-3,
-                                                            warmup_steps=10, log_every=50, device="cpu"),
-                        log=lambda *_: None)
+    log = train_seq2seq(
+        model,
+        tokenizer,
+        pairs,
+        TrainConfig(steps=150, batch_size=16, lr=5e-3, warmup_steps=10, log_every=50, device="cpu"),
+        log=lambda *_: None,
+    )
     assert list(log.columns) == ["step", "loss", "lr", "tokens_per_s"]
     assert log["loss"].iloc[-1] < 0.75 * log["loss"].iloc[0]
     assert (log["tokens_per_s"] > 0).all()
@@ -80,8 +84,7 @@ def test_seq2seq_ensemble_matches_separate_training(arch, tokenizer):
     torch.set_num_threads(1)
     pairs = toy_pairs(120, seed=3)
     subsets = [pairs.iloc[:50], pairs.iloc[30:100], pairs.iloc[::2]]
-    cfg = TrainConfig(steps=25, batch_size=16, lr=3e-3, warmup_steps=5, weight_decay=0.05, log_every=10,
-                      device="cpu")
+    cfg = TrainConfig(steps=25, batch_size=16, lr=3e-3, warmup_steps=5, weight_decay=0.05, log_every=10, device="cpu")
     seeds = [4, 5, 6]
     separate = []
     for subset, seed in zip(subsets, seeds):
@@ -104,8 +107,13 @@ def test_seq2seq_ensemble_matches_separate_training(arch, tokenizer):
 def test_batched_translation_matches_one_by_one_generate(tokenizer):
     """Length-sorted batching with padding must not change any greedy output."""
     model = build_model(SIZES[0], tokenizer, seed=1)
-    train_seq2seq(model, tokenizer, toy_pairs(), TrainConfig(steps=60, batch_size=16, lr=5e-3, warmup_steps=5,
-                                                            log_every=60, device="cpu"), log=lambda *_: None)
+    train_seq2seq(
+        model,
+        tokenizer,
+        toy_pairs(),
+        TrainConfig(steps=60, batch_size=16, lr=5e-3, warmup_steps=5, log_every=60, device="cpu"),
+        log=lambda *_: None,
+    )
     sources = list(toy_pairs(12, seed=5).src)
     ours = translate(model, tokenizer, sources, DecodeConfig(batch_size=5, max_new_tokens=20), progress=False)
     theirs = []
@@ -148,8 +156,13 @@ def test_learning_rate_schedule():
 def test_continue_targets_matches_uncached_greedy_for_mixed_prefix_lengths(tokenizer):
     """Grouping by prefix length and batching must give what a plain argmax loop gives."""
     model = build_model(SIZES[0], tokenizer, seed=3)
-    train_seq2seq(model, tokenizer, toy_pairs(), TrainConfig(steps=60, batch_size=16, lr=5e-3, warmup_steps=5,
-                                                            log_every=60, device="cpu"), log=lambda *_: None)
+    train_seq2seq(
+        model,
+        tokenizer,
+        toy_pairs(),
+        TrainConfig(steps=60, batch_size=16, lr=5e-3, warmup_steps=5, log_every=60, device="cpu"),
+        log=lambda *_: None,
+    )
     model.eval()
     pairs = toy_pairs(7, seed=9)
     prefixes = [tokenizer(t, add_special_tokens=False)["input_ids"][: 1 + k % 3] for k, t in enumerate(pairs.tgt)]
@@ -206,21 +219,26 @@ def test_linear_cross_entropy_equals_head_then_cross_entropy(smoothing):
     expected = torch.nn.functional.cross_entropy(hidden @ weight.T + bias, labels, label_smoothing=smoothing)
     fused = linear_cross_entropy(hidden, weight, bias, labels, label_smoothing=smoothing, chunk=8)
     assert fused.item() == pytest.approx(expected.item(), rel=1e-6)
-    for ours, theirs in zip(torch.autograd.grad(2 * fused, (hidden, weight, bias)),
-                            torch.autograd.grad(2 * expected, (hidden, weight, bias))):
+    for ours, theirs in zip(
+        torch.autograd.grad(2 * fused, (hidden, weight, bias)),
+        torch.autograd.grad(2 * expected, (hidden, weight, bias)),
+    ):
         torch.testing.assert_close(ours, theirs, rtol=1e-5, atol=1e-6)
 
 
 def test_fused_seq2seq_loss_equals_the_models_own_head_and_loss(tokenizer):
     model = build_model(ModelConfig(d_model=32, heads=2, ffn_dim=64, dropout=0.0), tokenizer, seed=0).train()
     pairs = toy_pairs(24, seed=4)
-    batch = (pad(tokenizer(list(pairs.src))["input_ids"], tokenizer.pad_token_id),
-             pad(tokenizer(list(pairs.tgt))["input_ids"], tokenizer.pad_token_id))
+    batch = (
+        pad(tokenizer(list(pairs.src))["input_ids"], tokenizer.pad_token_id),
+        pad(tokenizer(list(pairs.tgt))["input_ids"], tokenizer.pad_token_id),
+    )
     args = (batch, tokenizer.pad_token_id, model.config.decoder_start_token_id, 0.1)
     params = [p for p in model.parameters() if p.requires_grad]
     plain = seq2seq_loss(model, *args)
-    fused = seq2seq_loss_fused(model.base_model, model.get_output_embeddings().weight, model.final_logits_bias,
-                               *args, chunk=50)
+    fused = seq2seq_loss_fused(
+        model.base_model, model.get_output_embeddings().weight, model.final_logits_bias, *args, chunk=50
+    )
     assert fused.item() == pytest.approx(plain.item(), rel=1e-6)
     for ours, theirs in zip(torch.autograd.grad(fused, params), torch.autograd.grad(plain, params)):
         torch.testing.assert_close(ours, theirs, rtol=1e-4, atol=1e-6)
@@ -228,6 +246,11 @@ def test_fused_seq2seq_loss_equals_the_models_own_head_and_loss(tokenizer):
 
 def test_train_seq2seq_under_a_token_budget_learns(tokenizer):
     model = build_model(SIZES[0], tokenizer, seed=3)
-    log = train_seq2seq(model, tokenizer, toy_pairs(), TrainConfig(steps=120, max_tokens=400, lr=5e-3, warmup_steps=5,
-                                                                  log_every=40, device="cpu"), log=lambda *_: None)
+    log = train_seq2seq(
+        model,
+        tokenizer,
+        toy_pairs(),
+        TrainConfig(steps=120, max_tokens=400, lr=5e-3, warmup_steps=5, log_every=40, device="cpu"),
+        log=lambda *_: None,
+    )
     assert log["loss"].iloc[-1] < 0.75 * log["loss"].iloc[0]

@@ -58,4 +58,6 @@ def test_next_pool_removes_the_most_vulnerable_or_random_examples():
 
 def test_random_arm_removal_differs_by_seed():
     pool = pd.DataFrame({"example": np.arange(100), "label": 0})
-    assert set(next_pool(pool, None, "random", 10, 1)["example"]) != set(next_pool(pool, None, "random", 10, 2)["example"])
+    assert set(next_pool(pool, None, "random", 10, 1)["example"]) != set(
+        next_pool(pool, None, "random", 10, 2)["example"]
+    )

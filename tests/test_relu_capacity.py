@@ -32,5 +32,5 @@ def test_binary_search_finds_the_threshold(monkeypatch):
 @pytest.mark.parametrize("exponent", [0.5, 1.0])
 def test_scaling_exponent_recovers_a_power_law(exponent):
     n = np.array([16, 32, 64, 128, 16, 32, 64, 128])
-    width = 3 * n ** exponent * np.array([1, 1, 1, 1, 1.05, 0.95, 1.05, 0.95])
+    width = 3 * n**exponent * np.array([1, 1, 1, 1, 1.05, 0.95, 1.05, 0.95])
     assert power_law_exponent(n, width) == pytest.approx(exponent, abs=0.05)

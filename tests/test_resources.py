@@ -28,8 +28,9 @@ def test_estimates_scale_with_the_work():
     assert (short.gpu, on_gpu.gpu) == (0, 1)
     assert on_gpu.mem_mb < long.mem_mb  # activations live on the GPU
     assert short.mem_mb % 100 == 0 and short.mem_mb >= resources.BASE_MB
-    tiny = resources.decoding(dict(d_model=32, encoder_layers=1, decoder_layers=1, ffn_dim=64), 300, 10, 8, 16,
-                              gpu=False, threads=1)
+    tiny = resources.decoding(
+        dict(d_model=32, encoder_layers=1, decoder_layers=1, ffn_dim=64), 300, 10, 8, 16, gpu=False, threads=1
+    )
     assert tiny.runtime == resources.MIN_RUNTIME_MIN and tiny.as_dict()["gpu"] == 0
     assert resources.light(10).mem_mb < resources.light(10_000_000).mem_mb
 

@@ -97,7 +97,13 @@ def test_diffusion_training_lowers_the_noise_prediction_loss():
     cfg = DiffusionConfig(width=32, batch_size=200)
     points = 2.0 * torch.randn(10, 2, generator=torch.Generator().manual_seed(5))
     losses = []
-    net = train_diffusion_net(cfg, points, 0.5, 300, torch.Generator().manual_seed(6),
-                              log=lambda msg: losses.append(float(msg.rsplit(" ", 1)[1])))
+    net = train_diffusion_net(
+        cfg,
+        points,
+        0.5,
+        300,
+        torch.Generator().manual_seed(6),
+        log=lambda msg: losses.append(float(msg.rsplit(" ", 1)[1])),
+    )
     assert losses[-1] < losses[0] and math.isfinite(losses[-1])
     assert net.w1.shape == (1, 32, 3)

@@ -70,12 +70,33 @@ def test_groups_and_rates_per_bucket():
     assert list(groups["confidence_group"]) == ["low", "", "high", ""]
 
     flags = {"teacher": [False, True, True, True], "student": [False, False, True, False]}
-    examples = pd.concat([pd.DataFrame({"model": m, "pair_id": pairs["pair_id"], "reference_kind": "corpus",
-                                        "replicated": f, "exmem": [False, False, f[2], False]})
-                          for m, f in flags.items()], ignore_index=True)
-    secondary = pd.DataFrame({"model": "student", "pair_id": pairs["pair_id"], "reference_kind": "teacher",
-                              "replicated": [True, True, True, False], "exmem": False})
-    rates = subgroup_rates(pd.concat([examples, secondary]), groups).set_index(["grouping", "group", "model", "metric"])
+    examples = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "model": m,
+                    "pair_id": pairs["pair_id"],
+                    "reference_kind": "corpus",
+                    "replicated": f,
+                    "exmem": [False, False, f[2], False],
+                }
+            )
+            for m, f in flags.items()
+        ],
+        ignore_index=True,
+    )
+    secondary = pd.DataFrame(
+        {
+            "model": "student",
+            "pair_id": pairs["pair_id"],
+            "reference_kind": "teacher",
+            "replicated": [True, True, True, False],
+            "exmem": False,
+        }
+    )
+    rates = subgroup_rates(pd.concat([examples, secondary]), groups).set_index(
+        ["grouping", "group", "model", "metric"]
+    )
     assert rates.loc[("cm", ">=0.4", "teacher", "replication"), "value"] == 1.0
     assert rates.loc[("cm", ">=0.4", "student", "replication"), "value"] == 0.5
     assert rates.loc[("cm", ">=0.4", "student", "exmem"), "value"] == 0.5
@@ -90,5 +111,8 @@ def test_groups_and_rates_per_bucket():
 def test_missing_scores_are_named():
     pairs = pd.DataFrame({"pair_id": [1, 2]})
     with pytest.raises(ValueError, match="pair_id 2"):
-        assign_groups(pairs, pd.DataFrame({"example": [1], "cm_probability": [0.1]}),
-                      pd.DataFrame({"pair_id": [1, 2], "confidence": [0.5, 0.5]}))
+        assign_groups(
+            pairs,
+            pd.DataFrame({"example": [1], "cm_probability": [0.1]}),
+            pd.DataFrame({"pair_id": [1, 2], "confidence": [0.5, 0.5]}),
+        )

@@ -24,8 +24,10 @@ from rotelab.papers.skew.n_pre import (
     train_with_checkpoints,
 )
 
-QA = [(f"What is a thing number {i}?", f"A thing of kind {i % 7} made of {['wood', 'iron', 'salt'][i % 3]} and glass.")
-      for i in range(40)]
+QA = [
+    (f"What is a thing number {i}?", f"A thing of kind {i % 7} made of {['wood', 'iron', 'salt'][i % 3]} and glass.")
+    for i in range(40)
+]
 
 
 @pytest.fixture(scope="module")
@@ -35,9 +37,16 @@ def tiny():
     # two layers: with per-sample training one layer did not learn the number-to-kind
     # mapping in 60 epochs
     model = build_lm(LMConfig(d_model=64, layers=2, heads=2, block_size=96, dropout=0.0), tok, seed=0)
-    samples = pd.DataFrame({"sample_id": [f"scored-{i}" for i in range(len(QA))], "role": "scored",
-                            "source": "test", "rank": range(len(QA)), "prefix": [qa_prompt(q) for q, _ in QA],
-                            "suffix": [f" {a}" for _, a in QA]})
+    samples = pd.DataFrame(
+        {
+            "sample_id": [f"scored-{i}" for i in range(len(QA))],
+            "role": "scored",
+            "source": "test",
+            "rank": range(len(QA)),
+            "prefix": [qa_prompt(q) for q, _ in QA],
+            "suffix": [f" {a}" for _, a in QA],
+        }
+    )
     torch.set_num_threads(1)
     return model, tok, samples
 
@@ -52,8 +61,13 @@ def test_the_suffix_is_what_the_full_text_adds_after_the_prompt(tiny):
 
 
 def test_runs_are_nested_and_the_mixture_adds_the_dissimilar_samples():
-    samples = pd.DataFrame({"sample_id": [f"s{i}" for i in range(6)] + ["m0", "m1", "m2"],
-                            "role": ["scored"] * 6 + ["mixture"] * 3, "rank": [*range(6), *range(3)]})
+    samples = pd.DataFrame(
+        {
+            "sample_id": [f"s{i}" for i in range(6)] + ["m0", "m1", "m2"],
+            "role": ["scored"] * 6 + ["mixture"] * 3,
+            "rank": [*range(6), *range(3)],
+        }
+    )
     runs = plan({"sizes": [4, 2]})
     assert [r.name for r in runs] == ["n2", "n4", "n4-mixed"]
     assert set(run_samples(samples, runs[0], 0.5)["sample_id"]) <= set(run_samples(samples, runs[1], 0.5)["sample_id"])
@@ -69,8 +83,16 @@ def test_one_run_saves_a_checkpoint_at_each_requested_epoch_and_memorizes(tiny):
         saved[epoch] = prefix_match_scores(trained, tok, samples)
 
     texts = list(samples["prefix"] + samples["suffix"])
-    log = train_with_checkpoints(model, tok, texts, {"batch_size": 4, "lr": 1e-2, "warmup_steps": 5, "seed": 0},
-                                 [1, 3, 60], 96, save, log=lambda *_: None)
+    log = train_with_checkpoints(
+        model,
+        tok,
+        texts,
+        {"batch_size": 4, "lr": 1e-2, "warmup_steps": 5, "seed": 0},
+        [1, 3, 60],
+        96,
+        save,
+        log=lambda *_: None,
+    )
     assert sorted(saved) == [1, 3, 60]
     steps_per_epoch = int(log["step"].iloc[0])
     assert list(log["epoch"]) == list(range(1, 61)) and log["step"].iloc[-1] == 60 * steps_per_epoch
@@ -87,9 +109,14 @@ def test_n_pre_equals_the_match_length_of_real_greedy_decoding(tiny):
     for i in range(0, len(samples), 5):
         prompt, suffix = encode_sample(tok, samples["prefix"][i], samples["suffix"][i])
         with torch.no_grad():
-            out = model.generate(torch.tensor([prompt]), attention_mask=torch.ones(1, len(prompt), dtype=torch.long),
-                                 max_new_tokens=len(suffix), min_new_tokens=len(suffix), do_sample=False,
-                                 pad_token_id=tok.pad_token_id)[0, len(prompt):].tolist()
+            out = model.generate(
+                torch.tensor([prompt]),
+                attention_mask=torch.ones(1, len(prompt), dtype=torch.long),
+                max_new_tokens=len(suffix),
+                min_new_tokens=len(suffix),
+                do_sample=False,
+                pad_token_id=tok.pad_token_id,
+            )[0, len(prompt) :].tolist()
         assert scores["n_pre"][i] == leading_hits(np.array(out) == np.array(suffix))
         lp = scores["token_logprobs"][i]
         assert len(lp) == len(suffix) and scores["suffix_loss"][i] == pytest.approx(-np.mean(lp), rel=1e-5)
@@ -135,8 +162,10 @@ def test_the_sentence_encoder_loads_offline_and_ranks_similar_text_higher():
     from rotelab.papers.skew.n_pre import load_sentence_encoder
 
     encoder = load_sentence_encoder()
-    e = encoder.encode(["What is a fever?", "What is a high temperature?", "And God said, let there be light"],
-                       normalize_embeddings=True)
+    e = encoder.encode(
+        ["What is a fever?", "What is a high temperature?", "And God said, let there be light"],
+        normalize_embeddings=True,
+    )
     assert e.shape == (3, 384)
     assert e[0] @ e[1] > e[0] @ e[2] + 0.2
 
@@ -149,7 +178,8 @@ def test_user_tables_split_as_qa_or_as_text(tmp_path):
     text = tmp_path / "text.tsv"
     text.write_text("text\none two three four five\ntoo short\n")
     assert prefix_suffix(f"tsv:{qa}").to_dict("records") == [
-        {"prefix": "Question: What is a cat? The answer is:", "suffix": " A small feline."}]
+        {"prefix": "Question: What is a cat? The answer is:", "suffix": " A small feline."}
+    ]
     # Documents under four words have no suffix worth matching.
     assert prefix_suffix(f"tsv:{text}").to_dict("records") == [{"prefix": "one two", "suffix": " three four five"}]
 

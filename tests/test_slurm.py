@@ -12,8 +12,7 @@ import pytest
 from conftest import REPO
 from slurm_cluster import Cluster, unavailable_reason
 
-pytestmark = [pytest.mark.e2e, pytest.mark.skipif(unavailable_reason() is not None,
-                                                  reason=unavailable_reason() or "")]
+pytestmark = [pytest.mark.e2e, pytest.mark.skipif(unavailable_reason() is not None, reason=unavailable_reason() or "")]
 
 SUBMITTED = re.compile(r"Job (\d+) has been submitted with SLURM jobid (\d+)")
 FIGURES = ("seqkd_quality", "seqkd_memorization", "canary_extraction", "canary_mia")
@@ -22,11 +21,26 @@ TARGETS = [f"results/figures/{fig}.png" for fig in FIGURES]
 
 def submit(workdir: Path, env: dict, *extra: str) -> tuple[list[tuple[str, str]], str]:
     """Run the tiny workflow through the SLURM profile; (rule, SLURM job id) per submitted job."""
-    cmd = ["timeout", "-k", "10", "1500", sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"),
-           "--workflow-profile", str(REPO / "profiles" / "slurm"), "--directory", str(workdir), *TARGETS,
-           "--configfile", str(REPO / "configs" / "tiny.yaml"), *extra]
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=workdir,
-                          env={**env, "OMP_NUM_THREADS": "1"})
+    cmd = [
+        "timeout",
+        "-k",
+        "10",
+        "1500",
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(REPO / "Snakefile"),
+        "--workflow-profile",
+        str(REPO / "profiles" / "slurm"),
+        "--directory",
+        str(workdir),
+        *TARGETS,
+        "--configfile",
+        str(REPO / "configs" / "tiny.yaml"),
+        *extra,
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=workdir, env={**env, "OMP_NUM_THREADS": "1"})
     text = proc.stdout + proc.stderr
     assert proc.returncode == 0, f"snakemake through SLURM failed:\n{text[-6000:]}"
     # Snakemake prints "rule NAME:" blocks, each followed by its "jobid: N" and, once
@@ -64,7 +78,6 @@ def test_tiny_workflow_runs_as_slurm_jobs_and_reruns_only_what_changed(cluster, 
     changed = tmp_path / "min_k.yaml"
     changed.write_text("scoring:\n  min_k_fraction: 0.3\n")
     rerun, _ = submit(tmp_path, cluster, "--configfile", str(REPO / "configs" / "tiny.yaml"), str(changed))
-    assert sorted(rule for rule, _ in rerun) == ["figure", "score_membership", "score_membership",
-                                                 "score_membership"]
+    assert sorted(rule for rule, _ in rerun) == ["figure", "score_membership", "score_membership", "score_membership"]
     assert min(int(s) for _, s in rerun) > max(slurm_ids)  # new SLURM jobs, not replays
     assert {p: p.stat().st_mtime_ns for p in models} == models

@@ -90,12 +90,14 @@ def test_seqkd_summary_on_a_hand_built_case():
         training_examples,
     )
 
-    train = pd.DataFrame({
-        "pair_id": [0, 1, 2],
-        "src": ["w1 w2 w3 w4", "v1 v2 v3 v4 v5", "u1 u2 u3 u4"],
-        "tgt": ["x1 x2 x3 x4", "y1 y2 y3 y4 y5", "z1 z2 z3 z4"],
-        "hyp": ["x1 x2 x3 x4", "y1 y2 y3 y4 y5", "wrong output here"],
-    })
+    train = pd.DataFrame(
+        {
+            "pair_id": [0, 1, 2],
+            "src": ["w1 w2 w3 w4", "v1 v2 v3 v4 v5", "u1 u2 u3 u4"],
+            "tgt": ["x1 x2 x3 x4", "y1 y2 y3 y4 y5", "z1 z2 z3 z4"],
+            "hyp": ["x1 x2 x3 x4", "y1 y2 y3 y4 y5", "wrong output here"],
+        }
+    )
     refs = memorization_references(train, kd=None)
     requests = prefix_requests(refs, ExMemConfig())
     # pairs 0 and 1 replicate; 4 words -> prefixes of 1..2 words, 5 words -> 1..3

@@ -27,10 +27,18 @@ def test_the_docs_verdict_blocks_are_the_committed_runs():
     paper page's verdicts are what `python -m rotelab.reproduction.docs` renders from
     docs/default_run/verdicts.csv (and docs/paper_run/verdicts.csv where it exists): edit the
     run, then regenerate, never a table by hand."""
-    expected = generate(REPO / "README.md", REPO / "docs" / "default_run" / "verdicts.csv", REPO / "docs" / "papers",
-                        REPO / "docs" / "paper_run" / "verdicts.csv", REPO / "docs" / "verdicts.md")
-    assert set(expected) == {REPO / "README.md", REPO / "docs" / "verdicts.md",
-                             *(REPO / "docs" / "papers" / doc.split("/")[-1] for doc in pages())}
+    expected = generate(
+        REPO / "README.md",
+        REPO / "docs" / "default_run" / "verdicts.csv",
+        REPO / "docs" / "papers",
+        REPO / "docs" / "paper_run" / "verdicts.csv",
+        REPO / "docs" / "verdicts.md",
+    )
+    assert set(expected) == {
+        REPO / "README.md",
+        REPO / "docs" / "verdicts.md",
+        *(REPO / "docs" / "papers" / doc.split("/")[-1] for doc in pages()),
+    }
     stale = [str(path.relative_to(REPO)) for path, text in expected.items() if path.read_text() != text]
     assert not stale, f"{stale} disagree with the committed verdicts.csv; run python -m rotelab.reproduction.docs"
 
@@ -53,9 +61,21 @@ def test_the_readme_has_one_headline_line_per_figure_and_no_claims_table():
 def verdict_row(figure, paper, claim, effect, verdict, note="", paper_value=""):
     """One row of a verdicts.csv, its interval the effect plus or minus 1."""
     low, high = (None, None) if effect is None else (effect - 1, effect + 1)
-    return {"figure": figure, "paper": paper, "claim": claim, "source": "Sec. 1", "paper_value": paper_value or None,
-            "effect": effect, "ci_low": low, "ci_high": high, "n": 10, "null": 0.0, "margin": None,
-            "verdict": verdict, "note": note or None}
+    return {
+        "figure": figure,
+        "paper": paper,
+        "claim": claim,
+        "source": "Sec. 1",
+        "paper_value": paper_value or None,
+        "effect": effect,
+        "ci_low": low,
+        "ci_high": high,
+        "n": 10,
+        "null": 0.0,
+        "margin": None,
+        "verdict": verdict,
+        "note": note or None,
+    }
 
 
 def table_rows(text: str) -> list[list[str]]:
@@ -67,25 +87,36 @@ def table_rows(text: str) -> list[list[str]]:
 def test_a_page_puts_the_paper_scale_run_beside_the_default_one():
     """Claims are matched on figure and claim whatever the order of the paper-scale rows; a claim
     only one run judged keeps empty cells for the other; other papers' claims stay out."""
-    default = pd.DataFrame([
-        verdict_row("fig1", "p", "A rises.", 2.0, "reproduces", paper_value="+3%"),
-        verdict_row("fig1", "p", "B falls.", None, "not measurable", note="no events"),
-        verdict_row("fig2", "p", "C rises.", 0.5, "inconclusive"),
-        verdict_row("fig3", "other", "E rises.", 9.0, "reproduces"),
-    ])
-    paper_scale = pd.DataFrame([
-        verdict_row("fig1", "p", "B falls.", -4.0, "reproduces"),
-        verdict_row("fig1", "p", "A rises.", -3.0, "contradicts"),
-        verdict_row("fig4", "p", "D only at paper scale.", 7.0, "reproduces", paper_value="x2"),
-        verdict_row("fig3", "other", "E rises.", 9.0, "reproduces"),
-    ])
+    default = pd.DataFrame(
+        [
+            verdict_row("fig1", "p", "A rises.", 2.0, "reproduces", paper_value="+3%"),
+            verdict_row("fig1", "p", "B falls.", None, "not measurable", note="no events"),
+            verdict_row("fig2", "p", "C rises.", 0.5, "inconclusive"),
+            verdict_row("fig3", "other", "E rises.", 9.0, "reproduces"),
+        ]
+    )
+    paper_scale = pd.DataFrame(
+        [
+            verdict_row("fig1", "p", "B falls.", -4.0, "reproduces"),
+            verdict_row("fig1", "p", "A rises.", -3.0, "contradicts"),
+            verdict_row("fig4", "p", "D only at paper scale.", 7.0, "reproduces", paper_value="x2"),
+            verdict_row("fig3", "other", "E rises.", 9.0, "reproduces"),
+        ]
+    )
     text = render_page(default, ["p"], paper_scale, sources=("d.csv", "p.csv"))
     assert "Default run ([d.csv](d.csv)): 3 claims: 1 reproduces, 1 inconclusive, 1 not measurable." in text
     assert "Paper-scale run ([p.csv](p.csv)): 3 claims: 2 reproduces, 1 contradicts." in text
     assert NO_PAPER_RUN not in text
     header, *rows = table_rows(text)
-    assert header == ["figure", "claim", "paper's number", "default [95% interval]", "default verdict",
-                      "paper scale [95% interval]", "paper-scale verdict"]
+    assert header == [
+        "figure",
+        "claim",
+        "paper's number",
+        "default [95% interval]",
+        "default verdict",
+        "paper scale [95% interval]",
+        "paper-scale verdict",
+    ]
     assert rows == [
         ["fig1", "A rises.", "+3%", "2 [1, 3]", "**reproduces**", "-3 [-4, -2]", "**contradicts**"],
         ["fig1", "B falls.", "", "", "**not measurable** (no events)", "-4 [-5, -3]", "**reproduces**"],
@@ -119,8 +150,18 @@ def test_the_command_adds_the_paper_scale_columns_once_that_run_is_committed(tmp
     paper_scale = pd.read_csv(default, keep_default_na=False, na_values=[""])
     paper_scale["effect"] = paper_scale["effect"] + 1000
     paper_scale.to_csv(tmp_path / "paper.csv", index=False)
-    args = ["--readme", str(tmp_path / "README.md"), "--verdicts", str(default), "--pages", str(pages_dir),
-            "--claims-page", str(tmp_path / "docs" / "verdicts.md"), "--paper-verdicts", str(tmp_path / "paper.csv")]
+    args = [
+        "--readme",
+        str(tmp_path / "README.md"),
+        "--verdicts",
+        str(default),
+        "--pages",
+        str(pages_dir),
+        "--claims-page",
+        str(tmp_path / "docs" / "verdicts.md"),
+        "--paper-verdicts",
+        str(tmp_path / "paper.csv"),
+    ]
     main(args)
     assert (tmp_path / "docs" / "verdicts.md").read_text() == (REPO / "docs" / "verdicts.md").read_text()
     for doc in pages():
@@ -138,8 +179,10 @@ def test_the_command_adds_the_paper_scale_columns_once_that_run_is_committed(tmp
     assert "Paper-scale run ([paper.csv](paper.csv)): 36 claims:" in headline
     _, *rows = table_rows(headline)
     assert rows and all(row[3] == row[2] != NO_PAPER_RUN_YET for row in rows)  # same verdicts, other effects
-    assert "| `canary_mia` | [P3](docs/papers/seqkd.md), [secret_sharer](docs/papers/membership.md) | " \
-           "2 reproduces, 1 contradicts | 2 reproduces, 1 contradicts |" in headline
+    assert (
+        "| `canary_mia` | [P3](docs/papers/seqkd.md), [secret_sharer](docs/papers/membership.md) | "
+        "2 reproduces, 1 contradicts | 2 reproduces, 1 contradicts |" in headline
+    )
 
     main(args[:-2] + ["--paper-verdicts", str(tmp_path / "missing.csv")])
     assert NO_PAPER_RUN in (pages_dir / "seqkd.md").read_text()
@@ -150,26 +193,36 @@ def test_the_headline_table_summarises_each_figure_at_both_scales():
     """One row per figure: its one claim's verdict, or the count per verdict; the paper-scale
     column says "no run yet" without a paper-scale table, and marks a figure that run did not
     judge; a figure only the paper-scale run judged comes last."""
-    default = pd.DataFrame([
-        verdict_row("fig1", "seqkd", "A rises.", 2.0, "reproduces"),
-        verdict_row("fig1", "seqkd", "B falls.", None, "not measurable", note="no events"),
-        verdict_row("fig1", "secret_sharer", "C rises.", 0.5, "inconclusive"),
-        verdict_row("fig1", "seqkd", "D rises.", 3.0, "reproduces"),
-        verdict_row("fig2", "acil", "E holds.", 0.0, "reproduces"),
-        verdict_row("fig3", "mystery", "F rises.", 1.0, "contradicts"),
-    ])
-    paper_scale = pd.DataFrame([
-        verdict_row("fig1", "seqkd", "A rises.", 2.0, "reproduces"),
-        verdict_row("fig4", "dsm", "G rises.", 2.0, "inconclusive"),
-    ])
+    default = pd.DataFrame(
+        [
+            verdict_row("fig1", "seqkd", "A rises.", 2.0, "reproduces"),
+            verdict_row("fig1", "seqkd", "B falls.", None, "not measurable", note="no events"),
+            verdict_row("fig1", "secret_sharer", "C rises.", 0.5, "inconclusive"),
+            verdict_row("fig1", "seqkd", "D rises.", 3.0, "reproduces"),
+            verdict_row("fig2", "acil", "E holds.", 0.0, "reproduces"),
+            verdict_row("fig3", "mystery", "F rises.", 1.0, "contradicts"),
+        ]
+    )
+    paper_scale = pd.DataFrame(
+        [
+            verdict_row("fig1", "seqkd", "A rises.", 2.0, "reproduces"),
+            verdict_row("fig4", "dsm", "G rises.", 2.0, "inconclusive"),
+        ]
+    )
     alone = render_figures(default, None, "/repo", "/repo/docs/papers", sources=("d.csv", ""))
-    assert "Default run ([d.csv](d.csv)): 6 claims: 3 reproduces, 1 inconclusive, 1 contradicts, 1 not measurable." \
+    assert (
+        "Default run ([d.csv](d.csv)): 6 claims: 3 reproduces, 1 inconclusive, 1 contradicts, 1 not measurable."
         in alone
+    )
     header, *rows = table_rows(alone)
     assert header == ["figure", "paper", "default scale", "paper scale"]
     assert rows == [
-        ["`fig1`", "[P3](docs/papers/seqkd.md), [secret_sharer](docs/papers/membership.md)",
-         "2 reproduces, 1 inconclusive, 1 not measurable", NO_PAPER_RUN_YET],
+        [
+            "`fig1`",
+            "[P3](docs/papers/seqkd.md), [secret_sharer](docs/papers/membership.md)",
+            "2 reproduces, 1 inconclusive, 1 not measurable",
+            NO_PAPER_RUN_YET,
+        ],
         ["`fig2`", "[P7](docs/papers/acil.md)", "reproduces", NO_PAPER_RUN_YET],
         ["`fig3`", "mystery", "contradicts", NO_PAPER_RUN_YET],
     ]

@@ -32,12 +32,15 @@ def claim(effect, **kw) -> Claim:
     return Claim(figure="fig", paper="P0", statement="S exceeds B", source="Table 1", effect=effect, **kw)
 
 
-@pytest.mark.parametrize("counts, expected", [
-    ((30, 100, 10, 100), "reproduces"),      # 30% vs 10%
-    ((14, 100, 10, 100), "inconclusive"),    # the interval of 4 points spans 0
-    ((5, 100, 25, 100), "contradicts"),      # clearly the other way
-    ((0, 100, 0, 100), "not measurable"),    # no events in either arm
-])
+@pytest.mark.parametrize(
+    "counts, expected",
+    [
+        ((30, 100, 10, 100), "reproduces"),  # 30% vs 10%
+        ((14, 100, 10, 100), "inconclusive"),  # the interval of 4 points spans 0
+        ((5, 100, 25, 100), "contradicts"),  # clearly the other way
+        ((0, 100, 0, 100), "not measurable"),  # no events in either arm
+    ],
+)
 def test_difference_of_rates_reaches_every_verdict(counts, expected):
     k1, n1, k2, n2 = counts
     table = pd.DataFrame([rate_row("student", k1, n1), rate_row("baseline", k2, n2)])
@@ -58,12 +61,15 @@ def test_rate_difference_interval_is_newcombes_hybrid_score_interval():
     assert (effect.ci_low, effect.ci_high) == pytest.approx((0.0524, 0.3339), abs=1e-4)
 
 
-@pytest.mark.parametrize("auc, low, high, expected", [
-    (0.70, 0.62, 0.78, "reproduces"),
-    (0.55, 0.45, 0.65, "inconclusive"),
-    (0.30, 0.20, 0.40, "contradicts"),
-    (math.nan, math.nan, math.nan, "not measurable"),
-])
+@pytest.mark.parametrize(
+    "auc, low, high, expected",
+    [
+        (0.70, 0.62, 0.78, "reproduces"),
+        (0.55, 0.45, 0.65, "inconclusive"),
+        (0.30, 0.20, 0.40, "contradicts"),
+        (math.nan, math.nan, math.nan, "not measurable"),
+    ],
+)
 def test_a_rate_against_chance(auc, low, high, expected):
     table = pd.DataFrame([{"attack": "lira", "value": auc, "n": 200, "ci_low": low, "ci_high": high}])
     row = judge(claim(lambda t: estimate(t, attack="lira"), null=0.5), table)
@@ -78,15 +84,18 @@ def test_a_claim_of_a_decrease_is_oriented_by_its_direction():
     assert verdict(Effect(0.6, 0.4, 0.9, 50), direction=-1, null=1.0) == "reproduces"
 
 
-@pytest.mark.parametrize("exponent, noise, expected", [
-    (0.5, 0.02, "reproduces"),       # grows with N
-    (0.0, 0.30, "inconclusive"),     # flat within noise
-    (-0.5, 0.02, "contradicts"),     # shrinks with N
-])
+@pytest.mark.parametrize(
+    "exponent, noise, expected",
+    [
+        (0.5, 0.02, "reproduces"),  # grows with N
+        (0.0, 0.30, "inconclusive"),  # flat within noise
+        (-0.5, 0.02, "contradicts"),  # shrinks with N
+    ],
+)
 def test_slopes(exponent, noise, expected):
     rng = np.random.default_rng(0)
     x = np.array([16, 32, 64, 128, 256, 512])
-    y = 3 * x ** exponent * np.exp(rng.normal(0, noise, x.size))
+    y = 3 * x**exponent * np.exp(rng.normal(0, noise, x.size))
     effect = log_log_slope(x, y)
     assert verdict(effect, direction=1) == expected
     if expected == "reproduces":
@@ -98,10 +107,13 @@ def test_a_slope_needs_three_points():
     assert verdict(effect, direction=1) == "not measurable" and "needs 3" in effect.note
 
 
-@pytest.mark.parametrize("gap, expected", [
-    (3e-12, "reproduces"),       # float rounding: equal
-    (0.5, "contradicts"),        # far outside the margin
-])
+@pytest.mark.parametrize(
+    "gap, expected",
+    [
+        (3e-12, "reproduces"),  # float rounding: equal
+        (0.5, "contradicts"),  # far outside the margin
+    ],
+)
 def test_equality_within_the_papers_margin(gap, expected):
     effect = exact(gap, 50, "max |W_incremental - W_joint|")
     assert verdict(effect, direction=0, null=0.0, margin=1e-6) == expected
@@ -122,8 +134,9 @@ def test_two_sided_claims_reproduce_in_either_direction_and_never_contradict():
 def test_a_relative_change_with_an_empty_arm_is_not_measurable():
     from rotelab.reproduction.verdicts import change
 
-    table = pd.DataFrame([{"model": "s_vs_b", "metric": "exmem", "value": math.nan, "n": 0, "ci_low": math.nan,
-                           "ci_high": math.nan}])
+    table = pd.DataFrame(
+        [{"model": "s_vs_b", "metric": "exmem", "value": math.nan, "n": 0, "ci_low": math.nan, "ci_high": math.nan}]
+    )
     effect = change(table, model="s_vs_b", metric="exmem")
     assert verdict(effect, direction=1) == "not measurable" and "no events" in effect.note
 
@@ -137,9 +150,11 @@ def test_claims_must_say_what_no_effect_is():
 
 def test_the_verdict_table_has_one_row_per_claim_and_says_why_a_claim_was_not_measured():
     table = pd.DataFrame([rate_row("student", 30, 100), rate_row("baseline", 10, 100)])
-    claims = [claim(lambda t: rate_difference(t, {"arm": "student"}, {"arm": "baseline"}), paper_value="+20 pts"),
-              claim(lambda t: estimate(t, arm="teacher")),
-              Claim(figure="absent", paper="P1", statement="x", source="Fig. 2", effect=lambda t: None)]
+    claims = [
+        claim(lambda t: rate_difference(t, {"arm": "student"}, {"arm": "baseline"}), paper_value="+20 pts"),
+        claim(lambda t: estimate(t, arm="teacher")),
+        Claim(figure="absent", paper="P1", statement="x", source="Fig. 2", effect=lambda t: None),
+    ]
     verdicts = verdict_table(claims, {"fig": table})
     assert verdicts["verdict"].tolist() == ["reproduces", "not measurable", "not measurable"]
     assert verdicts["paper_value"].iloc[0] == "+20 pts"
@@ -165,8 +180,11 @@ def test_claims_judge_the_committed_default_run_tables_without_error():
 
     from rotelab.figures.catalog import figures
 
-    tables = {path.stem: pd.read_csv(path) for path in (REPO / "docs" / "default_run").rglob("*.csv")
-              if path.stem in figures.names()}
+    tables = {
+        path.stem: pd.read_csv(path)
+        for path in (REPO / "docs" / "default_run").rglob("*.csv")
+        if path.stem in figures.names()
+    }
     claims = [claim for name in figures.names() for claim in figures.get(name).claims]
     verdicts = verdict_table(claims, tables)
     assert len(verdicts) == len(claims) and set(verdicts["verdict"]) <= set(VERDICTS)

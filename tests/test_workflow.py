@@ -15,17 +15,47 @@ from conftest import REPO
 pytestmark = pytest.mark.e2e
 
 TINY = REPO / "configs" / "tiny.yaml"
-FIGURES = ["seqkd_quality", "seqkd_memorization", "canary_extraction", "canary_mia", "lora_fl_memorization",
-           "lora_rank", "lora_fl_defenses", "lira_roc", "onion_effect", "seqkd_cm_subgroups", "seqkd_adaptive",
-           "acil_equivalence", "acil_accuracy", "relu_capacity", "dsm_scores", "dsm_excess_risk", "dsm_mmd",
-           "skew_distribution", "skew_dataset_size", "skew_mixture", "lm_lira"]
+FIGURES = [
+    "seqkd_quality",
+    "seqkd_memorization",
+    "canary_extraction",
+    "canary_mia",
+    "lora_fl_memorization",
+    "lora_rank",
+    "lora_fl_defenses",
+    "lira_roc",
+    "onion_effect",
+    "seqkd_cm_subgroups",
+    "seqkd_adaptive",
+    "acil_equivalence",
+    "acil_accuracy",
+    "relu_capacity",
+    "dsm_scores",
+    "dsm_excess_risk",
+    "dsm_mmd",
+    "skew_distribution",
+    "skew_dataset_size",
+    "skew_mixture",
+    "lm_lira",
+]
 # configs/tiny.yaml plans 13 causal-LM runs: 4 (memorization) + 1 new rank + 8 defended.
 N_LM_RUNS = 13
 
 
 def snakemake(workdir: Path, *args: str, overlays=(), check=True) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(workdir),
-           "--configfile", str(TINY), *map(str, overlays), *args]
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(TINY),
+        *map(str, overlays),
+        *args,
+    ]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=workdir)
     if check and proc.returncode != 0:
@@ -100,8 +130,7 @@ def test_causal_lm_tables_cover_every_regime(workdir):
 
     defenses = pd.read_csv(workdir / "results/tables/lora_fl_defenses.csv")
     loss = defenses[defenses.metric == "answer_loss"].set_index("run")
-    assert len(loss) == 10 and set(loss["defense"]) == {"none", "dp", "weight_noise", "goldfish",
-                                                          "secure_aggregation"}
+    assert len(loss) == 10 and set(loss["defense"]) == {"none", "dp", "weight_noise", "goldfish", "secure_aggregation"}
     assert loss.loc[["fedavg-full-dp8", "fedavg-lora4-dp8"], "epsilon"].between(7.5, 8.0 + 1e-6).all()
     assert loss.drop(index=["fedavg-full-dp8", "fedavg-lora4-dp8"])["epsilon"].isna().all()
     # Secure aggregation computes the plain FedAvg aggregate from masked uploads.
@@ -118,8 +147,13 @@ def test_causal_lm_tables_cover_every_regime(workdir):
 
 def test_dp_epsilon_change_retrains_only_the_dp_runs(workdir, tmp_path):
     change = overlay(tmp_path, "eps.yaml", "lm:\n  defenses:\n    dp:\n      epsilons: [4]\n")
-    assert planned_jobs(workdir, [change]) == {"finetune_lm": 2, "score_lm_run": 2, "figure": 1, "verdicts": 1,
-                                               "all": 1}
+    assert planned_jobs(workdir, [change]) == {
+        "finetune_lm": 2,
+        "score_lm_run": 2,
+        "figure": 1,
+        "verdicts": 1,
+        "all": 1,
+    }
     prompts = overlay(tmp_path, "prompts.yaml", "lm:\n  extraction:\n    prompt_lengths: [2, 8]\n")
     assert planned_jobs(workdir, [prompts]) == {"score_lm_run": N_LM_RUNS, "figure": 3, "verdicts": 1, "all": 1}
 
@@ -135,8 +169,14 @@ def test_membership_engine_tables(workdir):
     assert observations.loc[observations["member"], "correct"].mean() > 0.95
     roc = pd.read_csv(workdir / "results/tables/lira_roc.csv")
     auc = roc[roc.metric == "auc"].set_index("attack")
-    assert set(auc.index) == {"lira_online", "lira_online_fixed", "lira_offline", "lira_offline_fixed", "reference",
-                              "loss"}
+    assert set(auc.index) == {
+        "lira_online",
+        "lira_online_fixed",
+        "lira_offline",
+        "lira_offline_fixed",
+        "reference",
+        "loss",
+    }
     assert (auc["n"] == 8 * 1797).all()
     # With 8 models an example's IN/OUT variances come from 3-4 scores each, so per-example
     # online LiRA is unreliable (the LiRA paper fixes the variance below 64 models); the
@@ -147,19 +187,34 @@ def test_membership_engine_tables(workdir):
     assert set(zip(onion["arm"], onion["layer"])) == {("targeted", 0), ("targeted", 1), ("random", 0), ("random", 1)}
     layer1 = onion[(onion["layer"] == 1) & (onion["measure"] == "vulnerable")].set_index("arm")
     assert (layer1["n"] == 1797 - 50).all()
-    removed = pd.read_parquet(pools / "full/examples.parquet")["example"].nunique() - pd.read_parquet(
-        pools / "targeted1/examples.parquet")["example"].nunique()
+    removed = (
+        pd.read_parquet(pools / "full/examples.parquet")["example"].nunique()
+        - pd.read_parquet(pools / "targeted1/examples.parquet")["example"].nunique()
+    )
     assert removed == 50
 
 
 def test_onion_changes_rerun_only_the_pools_they_touch(workdir, tmp_path):
     remove = overlay(tmp_path, "remove.yaml", "membership:\n  onion:\n    remove: 40\n")
-    assert planned_jobs(workdir, [remove]) == {"membership_pool": 2, "membership_matrix": 2,
-                                               "train_reference_models": 2, "score_reference_models": 2,
-                                               "figure": 1, "verdicts": 1, "all": 1}
+    assert planned_jobs(workdir, [remove]) == {
+        "membership_pool": 2,
+        "membership_matrix": 2,
+        "train_reference_models": 2,
+        "score_reference_models": 2,
+        "figure": 1,
+        "verdicts": 1,
+        "all": 1,
+    }
     k = overlay(tmp_path, "k.yaml", "membership:\n  reference_models: 10\n")
-    assert planned_jobs(workdir, [k]) == {"membership_pool": 1, "membership_matrix": 3, "train_reference_models": 3,
-                                          "score_reference_models": 3, "figure": 2, "verdicts": 1, "all": 1}
+    assert planned_jobs(workdir, [k]) == {
+        "membership_pool": 1,
+        "membership_matrix": 3,
+        "train_reference_models": 3,
+        "score_reference_models": 3,
+        "figure": 2,
+        "verdicts": 1,
+        "all": 1,
+    }
 
 
 def test_lm_reference_models_score_every_note(workdir, tmp_path):
@@ -186,9 +241,15 @@ def test_lm_reference_models_score_every_note(workdir, tmp_path):
         assert not (refs / "models/model_005/adapter_config.json").exists()
     assert members["full"].equals(members["lora"])
     more = overlay(tmp_path, "refs.yaml", "lm:\n  references:\n    models: 8\n")
-    assert planned_jobs(workdir, [more]) == {"lm_reference_matrix": 1, "train_lm_references": 2,
-                                             "score_lm_references": 2, "lira_lm_run": 8, "figure": 1, "verdicts": 1,
-                                             "all": 1}
+    assert planned_jobs(workdir, [more]) == {
+        "lm_reference_matrix": 1,
+        "train_lm_references": 2,
+        "score_lm_references": 2,
+        "lira_lm_run": 8,
+        "figure": 1,
+        "verdicts": 1,
+        "all": 1,
+    }
     # new LoRA settings retrain the LoRA references and runs, never the full ones or the matrix:
     # LiRA reruns for the 4 runs against the LoRA set and the 2 LoRA runs against the full set
     alpha = overlay(tmp_path, "alpha.yaml", "lm:\n  finetune:\n    lora:\n      alpha: 16\n")
@@ -235,13 +296,29 @@ def test_seqkd_subgroup_and_adaptive_tables(workdir):
 
 def test_seqkd_extension_changes_rerun_only_their_stages(workdir, tmp_path):
     chrf = overlay(tmp_path, "chrf.yaml", "adaptive_seqkd:\n  chrf: 7\n")
-    assert planned_jobs(workdir, [chrf]) == {"adaptive_subsets": 1, "finetune_teacher": 2, "distill_corpus": 2,
-                                             "train_model": 2, "translate": 4, "exmem_prefixes": 2,
-                                             "score_translation": 2, "figure": 1, "verdicts": 1, "all": 1}
+    assert planned_jobs(workdir, [chrf]) == {
+        "adaptive_subsets": 1,
+        "finetune_teacher": 2,
+        "distill_corpus": 2,
+        "train_model": 2,
+        "translate": 4,
+        "exmem_prefixes": 2,
+        "score_translation": 2,
+        "figure": 1,
+        "verdicts": 1,
+        "all": 1,
+    }
     k = overlay(tmp_path, "k.yaml", "seqkd_subgroups:\n  reference_models: 4\n")
-    assert planned_jobs(workdir, [k]) == {"translation_matrix": 1, "train_translation_reference": 4,
-                                          "score_translation_reference": 4, "translation_counterfactual": 1,
-                                          "seqkd_subgroups": 1, "figure": 1, "verdicts": 1, "all": 1}
+    assert planned_jobs(workdir, [k]) == {
+        "translation_matrix": 1,
+        "train_translation_reference": 4,
+        "score_translation_reference": 4,
+        "translation_counterfactual": 1,
+        "seqkd_subgroups": 1,
+        "figure": 1,
+        "verdicts": 1,
+        "all": 1,
+    }
     buckets = overlay(tmp_path, "buckets.yaml", "seqkd_subgroups:\n  cm_buckets: [0.1, 0.3]\n")
     assert planned_jobs(workdir, [buckets]) == {"seqkd_subgroups": 1, "figure": 1, "verdicts": 1, "all": 1}
 
@@ -251,9 +328,11 @@ def test_translation_references_train_as_one_ensemble(workdir, tmp_path):
     models score as the separate ones do (run on a copy: the shared workdir stays as it is)."""
     together = overlay(tmp_path, "ensemble.yaml", "seqkd_subgroups:\n  ensemble: true\n")
     target = "results/membership/translation/counterfactual.parquet"
-    assert planned_jobs(workdir, [together], [target]) == {"train_translation_references": 1,
-                                                          "score_translation_reference": 2,
-                                                          "translation_counterfactual": 1}
+    assert planned_jobs(workdir, [together], [target]) == {
+        "train_translation_references": 1,
+        "score_translation_reference": 2,
+        "translation_counterfactual": 1,
+    }
     copy = tmp_path / "copy"
     shutil.copytree(workdir, copy)
     snakemake(copy, "--cores", "2", target, overlays=[together])
@@ -320,8 +399,14 @@ def test_skew_runs_checkpoint_each_epoch_and_cache_per_run(workdir, tmp_path):
     # A new size trains one run (the sample pool is unchanged); a new learning rate retrains
     # every run but leaves delta_S, which depends on the data only.
     sizes = overlay(tmp_path, "skew_sizes.yaml", "skewed_memorization:\n  sizes: [16, 32, 8]\n")
-    assert planned_jobs(workdir, [sizes]) == {"skew_finetune": 1, "skew_score": 1, "skew_similarity": 1,
-                                              "figure": 3, "verdicts": 1, "all": 1}
+    assert planned_jobs(workdir, [sizes]) == {
+        "skew_finetune": 1,
+        "skew_score": 1,
+        "skew_similarity": 1,
+        "figure": 3,
+        "verdicts": 1,
+        "all": 1,
+    }
     lr = overlay(tmp_path, "skew_lr.yaml", "skewed_memorization:\n  train:\n    lr: 0.001\n")
     assert planned_jobs(workdir, [lr]) == {"skew_finetune": 3, "skew_score": 3, "figure": 3, "verdicts": 1, "all": 1}
 
@@ -356,8 +441,18 @@ def test_the_run_judges_every_claim_of_every_figure(workdir):
     measured = verdicts[verdicts["verdict"] != "not measurable"]
     assert len(measured) and (measured["ci_low"].astype(float) <= measured["ci_high"].astype(float)).all()
     assert (verdicts.loc[verdicts["verdict"] == "not measurable", "note"].str.len() > 0).all()
-    summary = subprocess.run([sys.executable, "-m", "rotelab.reproduction.verdicts", str(workdir / "results/tables/verdicts.csv"),
-                              "results/report.html"], capture_output=True, text=True, check=True).stdout
+    summary = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "rotelab.reproduction.verdicts",
+            str(workdir / "results/tables/verdicts.csv"),
+            "results/report.html",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert summary.startswith(f"{len(claims)} claims: ") and "Report: results/report.html" in summary
 
 
@@ -414,8 +509,13 @@ def test_bad_config_fails_fast_and_keeps_results(workdir, tmp_path):
     assert proc.returncode != 0
     assert "config key data.corpus: unknown corpus 'klingon'" in proc.stdout + proc.stderr
     assert (workdir / "results/models/teacher/model.safetensors").exists()
-    assert planned_jobs(workdir) == {} or set(planned_jobs(workdir)) <= {"score_membership", "score_lm_run", "figure",
-                                                                         "verdicts", "all"}
+    assert planned_jobs(workdir) == {} or set(planned_jobs(workdir)) <= {
+        "score_membership",
+        "score_lm_run",
+        "figure",
+        "verdicts",
+        "all",
+    }
 
 
 def test_report_shows_every_figure_in_a_real_browser(workdir):
@@ -433,13 +533,20 @@ def test_report_shows_every_figure_in_a_real_browser(workdir):
     if not (chromium.exists() and driver.exists()):
         pytest.skip("Debian chromium and chromium-driver are not installed (make test installs them as root)")
     opts = webdriver.ChromeOptions()
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1400,1000"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--window-size=1400,1000",
+    ):
         opts.add_argument(arg)
     opts.binary_location = str(chromium)
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     browser = webdriver.Chrome(service=webdriver.ChromeService(str(driver)), options=opts)
     browser.implicitly_wait(10)
     try:
+
         def shows(condition) -> bool:
             """Whether ``condition(browser)`` becomes true within 15 s (the app renders
             asynchronously after a click)."""
@@ -489,7 +596,8 @@ def test_report_shows_every_figure_in_a_real_browser(workdir):
             click(figure_links(fig)[1])
             caption = figures.get(fig).caption[:40]
             assert shows(lambda b: caption in " ".join(b.find_element(By.TAG_NAME, "body").text.split())), (
-                f"caption of {fig} not shown")
+                f"caption of {fig} not shown"
+            )
             assert "Made by: corpus" in browser.find_element(By.TAG_NAME, "body").text
         for fig in FIGURES:  # every figure's tidy table sits beside it, under its paper
             assert len(result_links(paper_of(fig), "table", fig)) == 2

@@ -13,8 +13,17 @@ with log_to(snakemake.log[0]):
     n_test = round(p["test_fraction"] * len(order))
     test, train = order[:n_test], order[n_test:]
     X = random_relu_expansion(data.features, p["expansion"], p["seed"])
-    rows = run_phases(X[train], data.labels[train], X[test], data.labels[test], p["base_classes"],
-                      snakemake.params.phases, p["gamma"], SGDHeadConfig(**p["sgd"]), p["seed"])
+    rows = run_phases(
+        X[train],
+        data.labels[train],
+        X[test],
+        data.labels[test],
+        p["base_classes"],
+        snakemake.params.phases,
+        p["gamma"],
+        SGDHeadConfig(**p["sgd"]),
+        p["seed"],
+    )
     table = pd.DataFrame(rows)
     print(table[table["phase"] == table["phase"].max()].to_string())
     print(f"max |W_ACIL - W_joint| over all phases: {table['max_abs_diff'].max():.3e}")

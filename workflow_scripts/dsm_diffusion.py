@@ -38,13 +38,23 @@ with log_to(snakemake.log[0]):
         for sampler, x in (("network", generated), ("optimal", optimal)):
             # A diverged network (non-finite samples) has no distance to report: inf, not NaN.
             finite = bool(torch.isfinite(x).all())
-            rows.append({"lr": lr, "steps": steps, "sample_seed": s, "sampler": sampler, "finite": finite,
-                         "mmd_train": mmd_squared(x, points, cfg.bandwidth) if finite else np.inf,
-                         "mmd_gaussian": mmd_squared(x, gaussian, cfg.bandwidth) if finite else np.inf,
-                         "nearest_median": float(np.median(nearest_distance(x, points)))})
+            rows.append(
+                {
+                    "lr": lr,
+                    "steps": steps,
+                    "sample_seed": s,
+                    "sampler": sampler,
+                    "finite": finite,
+                    "mmd_train": mmd_squared(x, points, cfg.bandwidth) if finite else np.inf,
+                    "mmd_gaussian": mmd_squared(x, gaussian, cfg.bandwidth) if finite else np.inf,
+                    "nearest_median": float(np.median(nearest_distance(x, points))),
+                }
+            )
         if s == 0:
-            kept += [pd.DataFrame({"lr": lr, "kind": kind, "x": v[:, 0].numpy(), "y": v[:, 1].numpy()})
-                     for kind, v in (("network", generated), ("optimal", optimal), ("training_point", points))]
+            kept += [
+                pd.DataFrame({"lr": lr, "kind": kind, "x": v[:, 0].numpy(), "y": v[:, 1].numpy()})
+                for kind, v in (("network", generated), ("optimal", optimal), ("training_point", points))
+            ]
     table = pd.DataFrame(rows)
     print(table.to_string())
     write_parquet(table, snakemake.output.metrics)

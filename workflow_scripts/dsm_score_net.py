@@ -18,18 +18,36 @@ with log_to(snakemake.log[0]):
     print(f"t={t} (mu={mu:.3f}, sigma={sigma:.3f}), lr={lr}: {seeds} seeds, {steps} SGD steps")
     net, points, risk = train_score_net(cfg, t, lr, steps, seeds, seed)
     print(f"excess risk per seed: {np.round(risk, 4).tolist()}")
-    write_parquet(pd.DataFrame({"t": t, "lr": lr, "steps": steps, "seed": np.arange(seeds), "excess_risk": risk}),
-                  snakemake.output.risk)
+    write_parquet(
+        pd.DataFrame({"t": t, "lr": lr, "steps": steps, "seed": np.arange(seeds), "excess_risk": risk}),
+        snakemake.output.risk,
+    )
     # The learned and the empirical optimal score on a grid (1-D: the curves of P2's Fig. 1).
     grid = torch.linspace(-3, 3, 241)
     y = grid[None, :, None].expand(seeds, -1, cfg.dim).contiguous()
     with torch.no_grad():
         learned, optimal = net(y)[..., 0], optimal_score(y, points, mu, sigma)[..., 0]
-    curves = pd.DataFrame({"t": t, "lr": lr, "seed": np.repeat(np.arange(seeds), len(grid)),
-                           "y": np.tile(grid.numpy(), seeds), "learned": learned.reshape(-1).numpy(),
-                           "optimal": optimal.reshape(-1).numpy()})
-    points_rows = pd.DataFrame({"t": t, "lr": lr, "seed": np.repeat(np.arange(seeds), cfg.n_train),
-                                "y": (mu * points[..., 0]).reshape(-1).numpy(), "learned": np.nan,
-                                "optimal": np.nan})
-    write_parquet(pd.concat([curves.assign(kind="curve"), points_rows.assign(kind="training_point")],
-                            ignore_index=True), snakemake.output.curves)
+    curves = pd.DataFrame(
+        {
+            "t": t,
+            "lr": lr,
+            "seed": np.repeat(np.arange(seeds), len(grid)),
+            "y": np.tile(grid.numpy(), seeds),
+            "learned": learned.reshape(-1).numpy(),
+            "optimal": optimal.reshape(-1).numpy(),
+        }
+    )
+    points_rows = pd.DataFrame(
+        {
+            "t": t,
+            "lr": lr,
+            "seed": np.repeat(np.arange(seeds), cfg.n_train),
+            "y": (mu * points[..., 0]).reshape(-1).numpy(),
+            "learned": np.nan,
+            "optimal": np.nan,
+        }
+    )
+    write_parquet(
+        pd.concat([curves.assign(kind="curve"), points_rows.assign(kind="training_point")], ignore_index=True),
+        snakemake.output.curves,
+    )

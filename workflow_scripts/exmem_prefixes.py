@@ -11,8 +11,10 @@ with log_to(snakemake.log[0]):
     kd = read_parquet(snakemake.input.kd[0]) if snakemake.input.kd else None
     references = memorization_references(read_parquet(snakemake.input.train), kd)
     requests = prefix_requests(references, ExMemConfig())
-    print(f"{requests[['pair_id', 'reference_kind']].drop_duplicates().shape[0]} replicated pairs, "
-          f"{len(requests)} prefixes to translate")
+    print(
+        f"{requests[['pair_id', 'reference_kind']].drop_duplicates().shape[0]} replicated pairs, "
+        f"{len(requests)} prefixes to translate"
+    )
     model, tokenizer = load_checkpoint(snakemake.input.model, device, snakemake.threads)
     prefixes = requests["prefix"].drop_duplicates().tolist()
     outputs = dict(zip(prefixes, translate(model, tokenizer, prefixes, DecodeConfig(**params))))

@@ -13,13 +13,18 @@ with log_to(snakemake.log[0]):
     params = snakemake.params.run
     base = snakemake.input.base
     tokenizer = load_tokenizer(base)
-    clients = client_documents(read_parquet(snakemake.input.qa), read_parquet(snakemake.input.canaries),
-                               params["train"]["seed"])
+    clients = client_documents(
+        read_parquet(snakemake.input.qa), read_parquet(snakemake.input.canaries), params["train"]["seed"]
+    )
     print(f"run {snakemake.wildcards.run}: {json.dumps(params)}")
     print(f"client documents: {[len(c) for c in clients]}")
     model, history, summary = train_run(
         lambda: load_model(base, "cpu", "AutoModelForCausalLM").train(),
-        tokenizer, clients, params, snakemake.params.block_size, snakemake.params.device,
+        tokenizer,
+        clients,
+        params,
+        snakemake.params.block_size,
+        snakemake.params.device,
     )
     summary.update(run=snakemake.wildcards.run, **params["spec"])
     print(f"done: {json.dumps(summary)}; {trainable_parameters(model)[1]:,} parameters")

@@ -11,9 +11,12 @@ with log_to(snakemake.log[0]):
     spec = RunSpec(**params.spec)
     model, tokenizer = load_checkpoint(snakemake.input.model, params.device, snakemake.threads, "AutoModelForCausalLM")
     canaries = read_parquet(snakemake.input.canaries)
-    target = observe_notes(model, tokenizer, canaries, params.block_size).assign(member=canaries["inserted"].to_numpy())
-    scores = target_attack_scores(read_parquet(snakemake.input.references), target, params.attacks,
-                                  AttackConfig(**params.attack_config))
+    target = observe_notes(model, tokenizer, canaries, params.block_size).assign(
+        member=canaries["inserted"].to_numpy()
+    )
+    scores = target_attack_scores(
+        read_parquet(snakemake.input.references), target, params.attacks, AttackConfig(**params.attack_config)
+    )
     summary = summarise_attacks(scores, params.bootstrap, params.seed)
     print(summary.to_string())
     # which reference set calibrated the attack: LiRA assumes it was trained like the target

@@ -15,7 +15,8 @@ with log_to(snakemake.log[0]):
     model = build_lm(arch, tokenizer, seed=train_cfg.seed)
     train, valid = read_parquet(snakemake.input.train), read_parquet(snakemake.input.valid)
     print(f"base: {count_parameters(model):,} parameters, {len(train)} training documents")
-    log = pretrain(model, tokenizer, train["text"], valid["text"], train_cfg, PlateauConfig(**cfg["plateau"]),
-                   arch.block_size)
+    log = pretrain(
+        model, tokenizer, train["text"], valid["text"], train_cfg, PlateauConfig(**cfg["plateau"]), arch.block_size
+    )
     with atomic_dir(snakemake.output[0]) as tmp:
         save_checkpoint(tmp, model, tokenizer, log)

@@ -25,8 +25,9 @@ with log_to(snakemake.log[0]):
     # P1's extraction protocol on every canary note, inserted or not.
     cfg = ExtractionConfig(**{**params.extraction, "prompt_lengths": tuple(params.extraction["prompt_lengths"])})
     requests = extraction_requests(tokenizer, canaries, cfg)
-    scored = score_continuations(tokenizer, requests, continue_prompts(model, list(requests["prompt"]), cfg,
-                                                                       tokenizer.pad_token_id), cfg)
+    scored = score_continuations(
+        tokenizer, requests, continue_prompts(model, list(requests["prompt"]), cfg, tokenizer.pad_token_id), cfg
+    )
     rates = memorization_rates(scored)
     print(rates.to_string())
     write_parquet(tag(scored, spec), out.extraction_examples)
@@ -37,14 +38,21 @@ with log_to(snakemake.log[0]):
     per_pair = qa_utility(model, tokenizer, qa[qa["split"] == "test"], params.block_size)
     run = json.loads((Path(snakemake.input.model) / "run.json").read_text())
     utility = tag(summarise_utility(per_pair, params.bootstrap, params.seed), spec).assign(
-        steps=run["steps"], epsilon=run.get("epsilon"), delta=run.get("delta"))
+        steps=run["steps"], epsilon=run.get("epsilon"), delta=run.get("delta")
+    )
     print(utility.to_string())
     write_parquet(tag(per_pair, spec), out.utility_examples)
     write_parquet(utility, out.utility)
 
     # Membership attacks: inserted notes against never-inserted ones.
-    per_example = note_membership(model, tokenizer, canaries, params.attacks,
-                                  AttackConfig(min_k_fraction=params.min_k_fraction), params.block_size)
+    per_example = note_membership(
+        model,
+        tokenizer,
+        canaries,
+        params.attacks,
+        AttackConfig(min_k_fraction=params.min_k_fraction),
+        params.block_size,
+    )
     membership, _ = summarise_membership(per_example, params.bootstrap, params.seed)
     print(membership.to_string())
     write_parquet(tag(per_example, spec), out.membership_examples)

@@ -21,8 +21,10 @@ with log_to(snakemake.log[0]):
 
     onion = params.onion
     per_example = vulnerability(scores[scores["attack"] == onion["attack"]], onion["fpr"], onion["vulnerable_tpr"])
-    print(f"{int(per_example['vulnerable'].sum())} of {len(per_example)} examples vulnerable "
-          f"({onion['attack']}, TPR >= {onion['vulnerable_tpr']} at FPR {onion['fpr']})")
+    print(
+        f"{int(per_example['vulnerable'].sum())} of {len(per_example)} examples vulnerable "
+        f"({onion['attack']}, TPR >= {onion['vulnerable_tpr']} at FPR {onion['fpr']})"
+    )
     write_parquet(per_example, out.vulnerability)
 
     counterfactual = counterfactual_memorization(observations)

@@ -12,6 +12,8 @@ with log_to(snakemake.log[0]):
     fit = target_fit(model, tokenizer, pairs["src"].tolist(), pairs["tgt"].tolist(), snakemake.params.batch_size)
     observations = fit.assign(model=k, example=example_ids, member=matrix[k])
     for member, part in observations.groupby("member"):
-        print(f"{'IN ' if member else 'OUT'}: mean target probability {part['prob'].mean():.3f}, "
-              f"token accuracy {part['correct'].mean():.3f} ({len(part)} pairs)")
+        print(
+            f"{'IN ' if member else 'OUT'}: mean target probability {part['prob'].mean():.3f}, "
+            f"token accuracy {part['correct'].mean():.3f} ({len(part)} pairs)"
+        )
     write_parquet(observations[["model", "example", "member", "prob", "correct"]], snakemake.output[0])

@@ -6,8 +6,13 @@ from rotelab.papers.seqkd.subgroups import assign_groups, subgroup_rates
 
 with log_to(snakemake.log[0]):
     params = snakemake.params
-    groups = assign_groups(read_parquet(snakemake.input.train), read_parquet(snakemake.input.counterfactual),
-                           read_parquet(snakemake.input.quality), params.cm_buckets, params.confidence_share)
+    groups = assign_groups(
+        read_parquet(snakemake.input.train),
+        read_parquet(snakemake.input.counterfactual),
+        read_parquet(snakemake.input.quality),
+        params.cm_buckets,
+        params.confidence_share,
+    )
     print(groups["cm_bucket"].value_counts().to_string())
     examples = pd.concat([read_parquet(p) for p in snakemake.input.examples], ignore_index=True)
     rates = subgroup_rates(examples, groups, params.cm_buckets)

@@ -23,8 +23,17 @@ with log_to(snakemake.log[0]):
             trained.save_pretrained(tmp / checkpoint_name(epoch), safe_serialization=True)
             tokenizer.save_pretrained(tmp / checkpoint_name(epoch))
 
-        history = train_with_checkpoints(model, tokenizer, texts, snakemake.params.train, snakemake.params.epochs,
-                                         snakemake.params.block_size, save, snakemake.params.device)
+        history = train_with_checkpoints(
+            model,
+            tokenizer,
+            texts,
+            snakemake.params.train,
+            snakemake.params.epochs,
+            snakemake.params.block_size,
+            save,
+            snakemake.params.device,
+        )
         history.to_parquet(tmp / "training_log.parquet", index=False)
-        (tmp / "run.json").write_text(json.dumps({"run": run.name, "samples": len(samples),
-                                                  "epochs": snakemake.params.epochs}, indent=1))
+        (tmp / "run.json").write_text(
+            json.dumps({"run": run.name, "samples": len(samples), "epochs": snakemake.params.epochs}, indent=1)
+        )

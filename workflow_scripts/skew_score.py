@@ -17,5 +17,7 @@ with log_to(snakemake.log[0]):
         train_loss = float(log.loc[log["epoch"] == epoch, "loss"].iloc[-1])
         parts.append(scores.assign(train_loss=train_loss))
         scored = scores[scores["role"] == "scored"]
-        print(f"epoch {epoch}: n_pre {tail_quantiles(scored['n_pre'])}, suffix loss {scored['suffix_loss'].mean():.3f}")
+        print(
+            f"epoch {epoch}: n_pre {tail_quantiles(scored['n_pre'])}, suffix loss {scored['suffix_loss'].mean():.3f}"
+        )
     write_parquet(pd.concat(parts, ignore_index=True), snakemake.output[0])

@@ -19,6 +19,8 @@ with log_to(snakemake.log[0]):
         members = run_samples(samples, run, snakemake.params.ratio)
         idx = np.array([row[s] for s in members["sample_id"]])
         delta = delta_similarity(full[idx], prefix[idx])
-        parts.append(pd.concat([members[["sample_id", "role"]].reset_index(drop=True), delta], axis=1).assign(run=run.name))
+        parts.append(
+            pd.concat([members[["sample_id", "role"]].reset_index(drop=True), delta], axis=1).assign(run=run.name)
+        )
         print(f"{run.name}: mean delta_S {delta['delta_s'].mean():.4f} over {len(idx)} samples")
     write_parquet(pd.concat(parts, ignore_index=True), snakemake.output[0])

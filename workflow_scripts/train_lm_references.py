@@ -31,8 +31,9 @@ with log_to(snakemake.log[0]):
     # One step count for all K (an ensemble steps together): the mean size's epochs.
     examples = sum(len(model_texts) for model_texts in texts) / len(texts)
     steps = epoch_steps(round(examples), epochs, train["batch_size"])
-    cfg = TrainConfig(**{**train, "steps": steps, "warmup_steps": min(train["warmup_steps"], steps),
-                         "device": device.type})
+    cfg = TrainConfig(
+        **{**train, "steps": steps, "warmup_steps": min(train["warmup_steps"], steps), "device": device.type}
+    )
     regime = regime_for(params.run)
     print(f"{len(matrix)} {regime.name} reference models, {steps} steps each, documents {[len(t) for t in texts]}")
     base = load_model(snakemake.input.base, "cpu", "AutoModelForCausalLM").train()
@@ -40,19 +41,34 @@ with log_to(snakemake.log[0]):
     if params.ensemble:
         logs = train_lm_ensemble(models, tokenizer, texts, cfg, params.block_size, seeds)
     else:
-        logs = [train_lm(model, tokenizer, model_texts, replace(cfg, seed=seed), params.block_size)
-                for model, model_texts, seed in zip(models, texts, seeds)]
+        logs = [
+            train_lm(model, tokenizer, model_texts, replace(cfg, seed=seed), params.block_size)
+            for model, model_texts, seed in zip(models, texts, seeds)
+        ]
     finish = regimes.get(regime.name)().finish
     models = [finish(model) for model in models]  # LoRA: merged, a plain checkpoint
-    observed = observations([observe_notes(model.to(device).eval(), tokenizer, canaries, params.block_size)
-                             for model in models], matrix)
+    observed = observations(
+        [observe_notes(model.to(device).eval(), tokenizer, canaries, params.block_size) for model in models], matrix
+    )
     member = observed["member"]
-    print(f"mean note log-probability: IN {observed.loc[member, 'logprob'].mean():.3f}, "
-          f"OUT {observed.loc[~member, 'logprob'].mean():.3f}")
+    print(
+        f"mean note log-probability: IN {observed.loc[member, 'logprob'].mean():.3f}, "
+        f"OUT {observed.loc[~member, 'logprob'].mean():.3f}"
+    )
     with atomic_dir(snakemake.output.models) as tmp:
         for k, (model, log) in enumerate(zip(models, logs)):
             save_checkpoint(tmp / f"model_{k:03d}", model, tokenizer, log)
-        (tmp / "ensemble.json").write_text(json.dumps({
-            "models": len(models), "notes": len(canaries), "steps": steps, "seeds": seeds,
-            "adapter": regime.name, "trained_as_ensemble": params.ensemble}, indent=1))
+        (tmp / "ensemble.json").write_text(
+            json.dumps(
+                {
+                    "models": len(models),
+                    "notes": len(canaries),
+                    "steps": steps,
+                    "seeds": seeds,
+                    "adapter": regime.name,
+                    "trained_as_ensemble": params.ensemble,
+                },
+                indent=1,
+            )
+        )
     write_parquet(observed, snakemake.output.observations)

@@ -25,7 +25,17 @@ with log_to(snakemake.log[0]):
         for k in range(ensemble.size):
             like = build_classifier(ensemble.template.config.in_features, list(cfg.hidden), n_classes, 0)
             ensemble.model(k, like).save_pretrained(tmp / f"model_{k:03d}", safe_serialization=True)
-        (tmp / "ensemble.json").write_text(json.dumps({
-            "models": ensemble.size, "examples": len(pool), "seed": params.seed, "classifier": params.classifier,
-            "train_accuracy": train_acc, "held_out_accuracy": held_out_acc}, indent=1))
+        (tmp / "ensemble.json").write_text(
+            json.dumps(
+                {
+                    "models": ensemble.size,
+                    "examples": len(pool),
+                    "seed": params.seed,
+                    "classifier": params.classifier,
+                    "train_accuracy": train_acc,
+                    "held_out_accuracy": held_out_acc,
+                },
+                indent=1,
+            )
+        )
     write_parquet(observations, snakemake.output.observations)

@@ -61,8 +61,11 @@ def claim_gpu(poll_s: float = 2.0) -> int:
         slot = claim_slot(slots, lock_dir)
         if slot is not None:
             index = slot % len(ids)
-            print(f"rotelab: GPU slot {slot} on GPU {index} ({torch.cuda.get_device_name(index)}, {ids[index]}) "
-                  f"for pid {os.getpid()}", flush=True)
+            print(
+                f"rotelab: GPU slot {slot} on GPU {index} ({torch.cuda.get_device_name(index)}, {ids[index]}) "
+                f"for pid {os.getpid()}",
+                flush=True,
+            )
             return index
         if not waited:
             print(f"rotelab: all {len(slots)} GPU slots are held by other jobs; waiting", flush=True)

@@ -39,8 +39,9 @@ def rate(flags, confidence: float = 0.95) -> dict:
     return {"value": k / n if n else math.nan, "n": n, "ci_low": lo, "ci_high": hi}
 
 
-def bootstrap_interval(statistic: Callable[..., float], *samples: np.ndarray, n_boot: int = 1000,
-                       seed: int = 0, confidence: float = 0.95) -> tuple[float, float]:
+def bootstrap_interval(
+    statistic: Callable[..., float], *samples: np.ndarray, n_boot: int = 1000, seed: int = 0, confidence: float = 0.95
+) -> tuple[float, float]:
     """Percentile bootstrap; each sample is resampled independently (stratified)."""
     rng = np.random.default_rng(seed)
     samples = [np.asarray(s) for s in samples]
@@ -56,8 +57,12 @@ def bootstrap_interval(statistic: Callable[..., float], *samples: np.ndarray, n_
 def mean_with_interval(values, n_boot: int = 1000, seed: int = 0) -> dict:
     values = np.asarray(values, dtype=float)
     lo, hi = bootstrap_interval(np.mean, values, n_boot=n_boot, seed=seed)
-    return {"value": float(values.mean()) if values.size else math.nan, "n": int(values.size),
-            "ci_low": lo, "ci_high": hi}
+    return {
+        "value": float(values.mean()) if values.size else math.nan,
+        "n": int(values.size),
+        "ci_low": lo,
+        "ci_high": hi,
+    }
 
 
 def roc_curve(member_scores, nonmember_scores) -> tuple[np.ndarray, np.ndarray]:
@@ -130,8 +135,9 @@ def _group_strata(groups: np.ndarray, n_pos: int) -> tuple[np.ndarray, list[np.n
     return index, [np.flatnonzero(s) for s in strata if s.any()]
 
 
-def membership_summary(member_scores, nonmember_scores, n_boot: int = 1000, seed: int = 0,
-                       groups: tuple | None = None) -> list[dict]:
+def membership_summary(
+    member_scores, nonmember_scores, n_boot: int = 1000, seed: int = 0, groups: tuple | None = None
+) -> list[dict]:
     """AUC, balanced accuracy and TPR at 1% / 0.1% FPR, each with a stratified percentile
     bootstrap interval.
 
@@ -151,8 +157,10 @@ def membership_summary(member_scores, nonmember_scores, n_boot: int = 1000, seed
     neg = np.asarray(nonmember_scores, dtype=float)
     n = len(pos) + len(neg)
     if len(pos) == 0 or len(neg) == 0:
-        return [{"metric": name, "value": math.nan, "n": n, "ci_low": math.nan, "ci_high": math.nan}
-                for name in MEMBERSHIP_METRICS]
+        return [
+            {"metric": name, "value": math.nan, "n": n, "ci_low": math.nan, "ci_high": math.nan}
+            for name in MEMBERSHIP_METRICS
+        ]
     if groups is None:
         group, strata = np.arange(n), [np.arange(len(pos)), np.arange(len(pos), n)]
     else:
@@ -184,8 +192,10 @@ def membership_summary(member_scores, nonmember_scores, n_boot: int = 1000, seed
     with np.errstate(invalid="ignore", divide="ignore"):
         boot = np.array([metrics(resample()) for _ in range(n_boot)])
     lows, highs = np.nanquantile(boot, 0.025, axis=0), np.nanquantile(boot, 0.975, axis=0)
-    return [{"metric": name, "value": float(v), "n": n, "ci_low": float(lo), "ci_high": float(hi)}
-            for name, v, lo, hi in zip(MEMBERSHIP_METRICS, values, lows, highs)]
+    return [
+        {"metric": name, "value": float(v), "n": n, "ci_low": float(lo), "ci_high": float(hi)}
+        for name, v, lo, hi in zip(MEMBERSHIP_METRICS, values, lows, highs)
+    ]
 
 
 def relative_change(k1: int, n1: int, k2: int, n2: int, confidence: float = 0.95) -> dict:
@@ -197,8 +207,12 @@ def relative_change(k1: int, n1: int, k2: int, n2: int, confidence: float = 0.95
     rr = (k1 / n1) / (k2 / n2)
     z = NormalDist().inv_cdf(0.5 + confidence / 2)
     half = z * math.sqrt(1 / k1 - 1 / n1 + 1 / k2 - 1 / n2)
-    return {"value": 100 * (rr - 1), "n": n1, "ci_low": 100 * (rr * math.exp(-half) - 1),
-            "ci_high": 100 * (rr * math.exp(half) - 1)}
+    return {
+        "value": 100 * (rr - 1),
+        "n": n1,
+        "ci_low": 100 * (rr * math.exp(-half) - 1),
+        "ci_high": 100 * (rr * math.exp(half) - 1),
+    }
 
 
 def power_law_exponent(x, y) -> float:

@@ -214,8 +214,9 @@ def candidate_secrets(cfg_generator: str, true_secret: str, n: int, seed: int) -
     return out
 
 
-def make_document_canaries(generator: str, duplication, n_per_group: int, client_sizes, seed: int,
-                           **options) -> pd.DataFrame:
+def make_document_canaries(
+    generator: str, duplication, n_per_group: int, client_sizes, seed: int, **options
+) -> pd.DataFrame:
     """Canary documents for a causal LM (P1): ``canary_id, text, secret, duplication,
     inserted, client``.
 
@@ -236,12 +237,15 @@ def make_document_canaries(generator: str, duplication, n_per_group: int, client
     clients = []
     for _ in duplication:
         clients += list(rng.permutation(np.repeat(np.arange(len(sizes)), counts)))
-    return pd.DataFrame({
-        "canary_id": np.arange(len(canaries), dtype=np.int64),
-        "text": [c.tgt for c in canaries],
-        "secret": [c.secret for c in canaries],
-        "duplication": np.asarray([d for d in duplication for _ in range(n_per_group)] + [0] * n_inserted,
-                                  dtype=np.int64),
-        "inserted": np.arange(len(canaries)) < n_inserted,
-        "client": np.asarray(clients + [-1] * n_inserted, dtype=np.int64),
-    })
+    return pd.DataFrame(
+        {
+            "canary_id": np.arange(len(canaries), dtype=np.int64),
+            "text": [c.tgt for c in canaries],
+            "secret": [c.secret for c in canaries],
+            "duplication": np.asarray(
+                [d for d in duplication for _ in range(n_per_group)] + [0] * n_inserted, dtype=np.int64
+            ),
+            "inserted": np.arange(len(canaries)) < n_inserted,
+            "client": np.asarray(clients + [-1] * n_inserted, dtype=np.int64),
+        }
+    )

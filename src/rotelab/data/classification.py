@@ -46,7 +46,6 @@ def load_breast_cancer_data() -> ClassificationData:
 def dataset_table(name: str) -> pd.DataFrame:
     """One row per example: ``example`` (its index in the dataset), ``label``, ``features``."""
     data = classification_datasets.get(name)()
-    return pd.DataFrame({"example": np.arange(len(data.labels)), "label": data.labels,
-                         "features": list(data.features)})
-
-
+    return pd.DataFrame(
+        {"example": np.arange(len(data.labels)), "label": data.labels, "features": list(data.features)}
+    )

@@ -122,9 +122,7 @@ def parse_imp(text: str) -> dict[str, str]:
 def export_sword_module(module: str) -> str:
     try:
         # Fixed module names only: nothing from config reaches this argument list.
-        out = subprocess.run(
-            ["mod2imp", module], capture_output=True, text=True, check=True
-        )
+        out = subprocess.run(["mod2imp", module], capture_output=True, text=True, check=True)
     except FileNotFoundError as exc:
         raise CorpusError("mod2imp not found: install the Debian package libsword-utils") from exc
     except subprocess.CalledProcessError as exc:
@@ -171,9 +169,7 @@ def load_tsv(path: str) -> pd.DataFrame:
                 continue
             fields = line.split("\t")
             if len(fields) != 2:
-                raise CorpusError(
-                    f"{file}:{lineno}: expected 2 tab-separated fields (src, tgt), got {len(fields)}"
-                )
+                raise CorpusError(f"{file}:{lineno}: expected 2 tab-separated fields (src, tgt), got {len(fields)}")
             if lineno == 1 and fields == ["src", "tgt"]:
                 continue
             where = f"{file}:{lineno}"

@@ -72,8 +72,14 @@ def wordnet_synsets(pos: str = "noun", root: Path = WORDNET) -> Iterator[Synset]
 
 
 def _qa(synsets) -> pd.DataFrame:
-    rows = [{"id": f"{s.pos}{s.offset}", "question": f"What is {_article(s.lemma)}{s.lemma}?",
-             "answer": as_sentence(s.gloss)} for s in synsets]
+    rows = [
+        {
+            "id": f"{s.pos}{s.offset}",
+            "question": f"What is {_article(s.lemma)}{s.lemma}?",
+            "answer": as_sentence(s.gloss),
+        }
+        for s in synsets
+    ]
     return pd.DataFrame(rows, columns=["id", "question", "answer"]).drop_duplicates("question")
 
 
@@ -157,8 +163,9 @@ def huggingface_dataset_files(repo_id: str) -> list[tuple[str, Path]]:
     from huggingface_hub import snapshot_download
 
     try:
-        root = Path(snapshot_download(repo_id, repo_type="dataset",
-                                      allow_patterns=[f"*{suffix}" for suffix in HF_SUFFIXES]))
+        root = Path(
+            snapshot_download(repo_id, repo_type="dataset", allow_patterns=[f"*{suffix}" for suffix in HF_SUFFIXES])
+        )
     except Exception as exc:  # offline and not cached, unknown id, no access
         raise CorpusError(f"Hugging Face dataset {repo_id!r} is not available: {exc}") from exc
     files = sorted(p for p in root.rglob("*") if p.suffix in HF_SUFFIXES)
@@ -181,8 +188,9 @@ def load_user_table(spec: str, columns: list[str]) -> pd.DataFrame:
             raise CorpusError(f"file {location} does not exist")
         table = TABLE_READERS[kind](location)
     else:
-        raise CorpusError(f"{spec!r}: not a registered name, nor a table as tsv:PATH, jsonl:PATH, parquet:PATH or "
-                          "hf:OWNER/NAME")
+        raise CorpusError(
+            f"{spec!r}: not a registered name, nor a table as tsv:PATH, jsonl:PATH, parquet:PATH or hf:OWNER/NAME"
+        )
     missing = set(columns) - set(table.columns)
     if missing:
         raise CorpusError(f"{location}: missing column(s) {sorted(missing)}")
@@ -200,8 +208,9 @@ def load_qa(name: str) -> pd.DataFrame:
         return qa_sources.get(name)()
     table = load_user_table(name, ["question", "answer"])
     stem = Path(name.partition(":")[2]).stem
-    return pd.DataFrame({"id": [f"{stem}-{i}" for i in range(len(table))],
-                         "question": table["question"], "answer": table["answer"]})
+    return pd.DataFrame(
+        {"id": [f"{stem}-{i}" for i in range(len(table))], "question": table["question"], "answer": table["answer"]}
+    )
 
 
 def prepare_pretraining(names, max_documents: int | None, n_valid: int, seed: int):
@@ -238,8 +247,12 @@ def client_documents(qa: pd.DataFrame, canaries: pd.DataFrame, seed: int) -> lis
     every canary note assigned to it repeated ``duplication`` times, in a seeded order."""
     out = []
     for client in sorted(qa["client"].unique()):
-        texts = [qa_text(q, a) for q, a in qa.loc[(qa["client"] == client) & (qa["split"] == "train"),
-                                                 ["question", "answer"]].itertuples(index=False)]
+        texts = [
+            qa_text(q, a)
+            for q, a in qa.loc[(qa["client"] == client) & (qa["split"] == "train"), ["question", "answer"]].itertuples(
+                index=False
+            )
+        ]
         for note in canaries[canaries["client"] == client].itertuples():
             texts += [note.text] * int(note.duplication)
         order = np.random.default_rng(seed + int(client)).permutation(len(texts))

@@ -35,8 +35,9 @@ def rate_ratio_row(table: pd.DataFrame, model: str, reference: str, metric: str)
     if not all(len(r) for r in rows):
         return None
     # A rate over n = 0 pairs is NaN (e.g. ExMem when nothing replicates): count 0.
-    counts = [(int(round(np.nan_to_num(float(r["value"].iloc[0])) * int(r["n"].iloc[0]))), int(r["n"].iloc[0]))
-              for r in rows]
+    counts = [
+        (int(round(np.nan_to_num(float(r["value"].iloc[0])) * int(r["n"].iloc[0]))), int(r["n"].iloc[0])) for r in rows
+    ]
     return {"model": f"{model}_vs_{reference}", "metric": metric, **relative_change(*counts[0], *counts[1])}
 
 
@@ -45,7 +46,14 @@ def bar_panel(ax, table: pd.DataFrame, metrics: list[str], title: str):
     x = np.arange(len(metrics))
     for j, model in enumerate(MODELS):
         rows = table[table["model"] == model].set_index("metric").reindex(metrics)
-        ax.bar(x + (j - 1) * width, rows["value"], width, yerr=yerr(rows), capsize=3,
-               color=COLORS[model], label=MODEL_LABELS[model])
+        ax.bar(
+            x + (j - 1) * width,
+            rows["value"],
+            width,
+            yerr=yerr(rows),
+            capsize=3,
+            color=COLORS[model],
+            label=MODEL_LABELS[model],
+        )
     ax.set_xticks(x, metrics)
     ax.set_title(title)

@@ -50,11 +50,18 @@ class Figure:
         return {pattern: expand(pattern) for pattern in self.inputs}
 
 
-def figure(name: str, inputs: tuple[str, ...], caption: str, runs: str | None = None, paper: str = "",
-           claims: tuple[Claim, ...] = ()):
+def figure(
+    name: str,
+    inputs: tuple[str, ...],
+    caption: str,
+    runs: str | None = None,
+    paper: str = "",
+    claims: tuple[Claim, ...] = (),
+):
     def decorator(fn):
-        figures.register(name)(Figure(inputs, caption, fn, runs, paper,
-                                      tuple(replace(claim, figure=name) for claim in claims)))
+        figures.register(name)(
+            Figure(inputs, caption, fn, runs, paper, tuple(replace(claim, figure=name) for claim in claims))
+        )
         return fn
 
     return decorator

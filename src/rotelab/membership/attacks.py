@@ -84,8 +84,9 @@ def exposure(true_log_perplexity: float, candidate_log_perplexities) -> float:
     return math.log2(len(cands) + 1) - math.log2(rank)
 
 
-def extrapolated_exposure(true_log_perplexity: float, candidate_log_perplexities,
-                          space_size: int | None = None) -> float:
+def extrapolated_exposure(
+    true_log_perplexity: float, candidate_log_perplexities, space_size: int | None = None
+) -> float:
     """Secret Sharer exposure by extrapolation (Carlini et al. 2019, Sec. 4.3, "Exposure by
     extrapolation").
 

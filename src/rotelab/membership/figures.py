@@ -35,11 +35,21 @@ def _lira_over_loss(metric):
 # LiRA with few reference models is the paper's fixed-variance variant (its Sec. on small
 # numbers of shadow models); the default pools have 16.
 LIRA_ROC_CLAIMS = (
-    Claim("lira", "LiRA is far more powerful than prior attacks at low false-positive rates (TPR at 0.1% FPR, "
-          "fixed-variance online LiRA minus the loss attack).", "LiRA abstract (Table I, not verified here)",
-          _lira_over_loss("tpr_at_0.1pct_fpr"), paper_value="10x more powerful at low FPR"),
-    Claim("lira", "LiRA strictly dominates prior attacks on existing metrics (AUC, fixed-variance online LiRA "
-          "minus the loss attack).", "LiRA abstract (Table I, not verified here)", _lira_over_loss("auc")),
+    Claim(
+        "lira",
+        "LiRA is far more powerful than prior attacks at low false-positive rates (TPR at 0.1% FPR, "
+        "fixed-variance online LiRA minus the loss attack).",
+        "LiRA abstract (Table I, not verified here)",
+        _lira_over_loss("tpr_at_0.1pct_fpr"),
+        paper_value="10x more powerful at low FPR",
+    ),
+    Claim(
+        "lira",
+        "LiRA strictly dominates prior attacks on existing metrics (AUC, fixed-variance online LiRA "
+        "minus the loss attack).",
+        "LiRA abstract (Table I, not verified here)",
+        _lira_over_loss("auc"),
+    ),
 )
 
 
@@ -68,13 +78,22 @@ def lira_roc(inputs):
         member = frame["member"].to_numpy(bool)
         tpr = _tpr_on_grid(frame.loc[member, "score"], frame.loc[~member, "score"])
         stats = summary[summary["attack"] == name].set_index("metric")["value"]
-        ax.plot(FPR_GRID, np.maximum(tpr, 1e-4), label=f"{name} (AUC {stats['auc']:.3f}, "
-                                                      f"TPR@0.1% {stats['tpr_at_0.1pct_fpr']:.3f})")
+        ax.plot(
+            FPR_GRID,
+            np.maximum(tpr, 1e-4),
+            label=f"{name} (AUC {stats['auc']:.3f}, TPR@0.1% {stats['tpr_at_0.1pct_fpr']:.3f})",
+        )
         rows.append(pd.DataFrame({"attack": name, "metric": "tpr", "fpr": FPR_GRID, "value": tpr, "n": len(frame)}))
     ax.plot(FPR_GRID, FPR_GRID, color="grey", ls=":", lw=1, label="chance")
-    ax.set(xscale="log", yscale="log", xlim=(1e-4, 1), ylim=(1e-4, 1.05), xlabel="false-positive rate",
-           ylabel="true-positive rate", title=f"LiRA on {scores['example'].nunique()} examples x "
-                                              f"{scores['model'].nunique()} models")
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlim=(1e-4, 1),
+        ylim=(1e-4, 1.05),
+        xlabel="false-positive rate",
+        ylabel="true-positive rate",
+        title=f"LiRA on {scores['example'].nunique()} examples x {scores['model'].nunique()} models",
+    )
     ax.legend(fontsize=7, loc="lower right")
     table = pd.concat([summary.assign(fpr=np.nan), *rows], ignore_index=True)
     return table[["attack", "metric", "fpr", "value", "n", "ci_low", "ci_high"]], fig

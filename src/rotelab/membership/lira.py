@@ -50,8 +50,9 @@ def _leave_one_out(obs: ReferenceObservations, side: bool) -> tuple[np.ndarray, 
     mask = np.asarray(obs.member if side else ~obs.member, dtype=bool)
     count = mask.sum(0, keepdims=True) - mask
     if (count < 2).any():
-        raise ValueError("every example needs at least two IN and two OUT reference models: "
-                         "use at least 6 reference models")
+        raise ValueError(
+            "every example needs at least two IN and two OUT reference models: use at least 6 reference models"
+        )
     stats = _stats(obs)
     centre = np.where(mask, stats, 0.0).sum(0, keepdims=True) / mask.sum(0, keepdims=True)
     d = np.where(mask, stats - centre, 0.0)

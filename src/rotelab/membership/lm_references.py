@@ -51,9 +51,16 @@ def observe_notes(model, tokenizer, canaries: pd.DataFrame, window: int) -> pd.D
         logp = scores.logprobs.astype(float)
         # log(1 - p) without cancellation when p is close to 1
         log_rest = np.log(-np.expm1(np.minimum(logp, -1e-7)))
-        rows.append({"phi": float(np.mean(logp - log_rest)), "logprob": float(logp.mean()),
-                     "logprob_mean": float(np.mean(scores.mean)), "logprob_std": float(np.mean(scores.std)),
-                     "prob": float(np.exp(logp.mean())), "correct": float(np.mean(scores.correct))})
+        rows.append(
+            {
+                "phi": float(np.mean(logp - log_rest)),
+                "logprob": float(logp.mean()),
+                "logprob_mean": float(np.mean(scores.mean)),
+                "logprob_std": float(np.mean(scores.std)),
+                "prob": float(np.exp(logp.mean())),
+                "correct": float(np.mean(scores.correct)),
+            }
+        )
     return pd.DataFrame(rows).assign(example=canaries["canary_id"].to_numpy())
 
 

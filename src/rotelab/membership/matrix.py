@@ -30,11 +30,13 @@ def to_table(matrix: np.ndarray, example_ids) -> pd.DataFrame:
     ids = np.asarray(example_ids)
     if len(ids) != n_examples:
         raise ValueError(f"{len(ids)} example ids for a matrix of {n_examples} examples")
-    return pd.DataFrame({
-        "model": np.repeat(np.arange(n_models), n_examples),
-        "example": np.tile(ids, n_models),
-        "member": matrix.reshape(-1),
-    })
+    return pd.DataFrame(
+        {
+            "model": np.repeat(np.arange(n_models), n_examples),
+            "example": np.tile(ids, n_models),
+            "member": matrix.reshape(-1),
+        }
+    )
 
 
 def from_table(table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:

@@ -41,15 +41,32 @@ def attack_scores(observations: pd.DataFrame, names, cfg: AttackConfig | None = 
             scores = attacks.get(name)(reference)
         else:
             attack = attacks.get(name)
-            scores = np.array([[attack(TokenScores(logprob[i, j:j + 1], mean[i, j:j + 1], std[i, j:j + 1]), "", cfg)
-                                for j in range(n)] for i in range(k)])
-        frames.append(pd.DataFrame({"attack": name, "model": np.repeat(np.arange(k), n), "example": np.tile(ids, k),
-                                    "member": member.reshape(-1), "score": np.asarray(scores).reshape(-1)}))
+            scores = np.array(
+                [
+                    [
+                        attack(TokenScores(logprob[i, j : j + 1], mean[i, j : j + 1], std[i, j : j + 1]), "", cfg)
+                        for j in range(n)
+                    ]
+                    for i in range(k)
+                ]
+            )
+        frames.append(
+            pd.DataFrame(
+                {
+                    "attack": name,
+                    "model": np.repeat(np.arange(k), n),
+                    "example": np.tile(ids, k),
+                    "member": member.reshape(-1),
+                    "score": np.asarray(scores).reshape(-1),
+                }
+            )
+        )
     return pd.concat(frames, ignore_index=True)
 
 
-def target_attack_scores(references: pd.DataFrame, target: pd.DataFrame, names,
-                         cfg: AttackConfig | None = None) -> pd.DataFrame:
+def target_attack_scores(
+    references: pd.DataFrame, target: pd.DataFrame, names, cfg: AttackConfig | None = None
+) -> pd.DataFrame:
     """Attack scores of one model outside the reference set (e.g. a P1 run against the
     causal-LM reference fine-tunes): ``target`` has one row per example with the
     observation columns and the target's ``member`` flag.
@@ -73,8 +90,9 @@ def summarise_attacks(scores: pd.DataFrame, n_boot: int, seed: int) -> pd.DataFr
         member = frame["member"].to_numpy(bool)
         score = frame["score"].to_numpy(float)
         example = frame["example"].to_numpy()
-        for row in membership_summary(score[member], score[~member], n_boot=n_boot, seed=seed,
-                                      groups=(example[member], example[~member])):
+        for row in membership_summary(
+            score[member], score[~member], n_boot=n_boot, seed=seed, groups=(example[member], example[~member])
+        ):
             rows.append({"attack": name, **row})
     return pd.DataFrame(rows)
 
@@ -89,8 +107,7 @@ def counterfactual_memorization(observations: pd.DataFrame) -> pd.DataFrame:
 
     Also the IN and OUT means and counts, so a reader can recompute either."""
     member = _wide(observations, "member").astype(bool)
-    out = {"example": pd.unique(observations["example"]),
-           "n_in": member.sum(0), "n_out": (~member).sum(0)}
+    out = {"example": pd.unique(observations["example"]), "n_in": member.sum(0), "n_out": (~member).sum(0)}
     for name, column in (("accuracy", "correct"), ("probability", "prob")):
         values = _wide(observations, column).astype(float)
         mean_in = np.where(member, values, 0).sum(0) / member.sum(0)

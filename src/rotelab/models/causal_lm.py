@@ -63,9 +63,16 @@ def build_gpt2(cfg: LMConfig, tokenizer):
     from transformers import GPT2Config, GPT2LMHeadModel
 
     config = GPT2Config(
-        vocab_size=len(tokenizer), n_positions=cfg.block_size, n_embd=cfg.d_model, n_layer=cfg.layers,
-        n_head=cfg.heads, resid_pdrop=cfg.dropout, embd_pdrop=cfg.dropout, attn_pdrop=cfg.dropout,
-        bos_token_id=tokenizer.eos_token_id, eos_token_id=tokenizer.eos_token_id,
+        vocab_size=len(tokenizer),
+        n_positions=cfg.block_size,
+        n_embd=cfg.d_model,
+        n_layer=cfg.layers,
+        n_head=cfg.heads,
+        resid_pdrop=cfg.dropout,
+        embd_pdrop=cfg.dropout,
+        attn_pdrop=cfg.dropout,
+        bos_token_id=tokenizer.eos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
     )
     return GPT2LMHeadModel(config)
@@ -169,16 +176,18 @@ def mean_loss(model, blocks: np.ndarray, batch_size: int = 32, pad_id: int = -10
         targets = batch[:, 1:].masked_fill(batch[:, 1:] == pad_id, IGNORE_INDEX)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
             logits = model(input_ids=model_inputs(batch)).logits
-        nll = F.cross_entropy(logits.float().flatten(0, 1), targets.flatten(), ignore_index=IGNORE_INDEX,
-                              reduction="sum")
+        nll = F.cross_entropy(
+            logits.float().flatten(0, 1), targets.flatten(), ignore_index=IGNORE_INDEX, reduction="sum"
+        )
         total += float(nll)
         count += int(targets.ne(IGNORE_INDEX).sum())
     model.train(was_training)
     return total / max(count, 1)
 
 
-def train_lm(model, tokenizer, texts, cfg: TrainConfig, block_size: int, log=print, on_log=None,
-             loss_fn=None) -> pd.DataFrame:
+def train_lm(
+    model, tokenizer, texts, cfg: TrainConfig, block_size: int, log=print, on_log=None, loss_fn=None
+) -> pd.DataFrame:
     """Fine-tune on ``texts`` as examples (:func:`example_rows`) in :class:`EpochOrder` for
     ``cfg.steps`` steps (``on_log`` as in ``training.optimise``: may add log columns and stop
     early; ``loss_fn(forward, batch)`` replaces the plain next-token loss, e.g. goldfish)."""
@@ -195,8 +204,9 @@ def train_lm(model, tokenizer, texts, cfg: TrainConfig, block_size: int, log=pri
     return optimise(model, next_batch, loss_fn, cfg, log, on_log=on_log)
 
 
-def train_lm_ensemble(models: list, tokenizer, texts: list[list[str]], cfg: TrainConfig, block_size: int,
-                      seeds: list[int], log=print) -> list[pd.DataFrame]:
+def train_lm_ensemble(
+    models: list, tokenizer, texts: list[list[str]], cfg: TrainConfig, block_size: int, seeds: list[int], log=print
+) -> list[pd.DataFrame]:
     """Train ``models[k]`` on ``texts[k]`` in place, all K at once as one batched ensemble
     (e.g. K reference fine-tunes of one base); return each model's training log.
 
@@ -216,7 +226,7 @@ def train_lm_ensemble(models: list, tokenizer, texts: list[list[str]], cfg: Trai
     def next_batch(step):
         batches = [r[order.next()] for r, order in zip(rows, orders)]
         step_tokens[step] = [(b[:, 1:] != IGNORE_INDEX).sum() for b in batches]
-        stacked = trim(np.stack([np.concatenate([b, filler[len(b):]]) for b in batches]))
+        stacked = trim(np.stack([np.concatenate([b, filler[len(b) :]]) for b in batches]))
         return {"blocks": torch.from_numpy(stacked).to(device)}
 
     def loss(forward, batch):
@@ -225,8 +235,7 @@ def train_lm_ensemble(models: list, tokenizer, texts: list[list[str]], cfg: Trai
     return optimise_ensemble(models, next_batch, loss, cfg, seeds, step_tokens, log)
 
 
-def train_packed(model, tokenizer, texts, cfg: TrainConfig, block_size: int, log=print,
-                 on_log=None) -> pd.DataFrame:
+def train_packed(model, tokenizer, texts, cfg: TrainConfig, block_size: int, log=print, on_log=None) -> pd.DataFrame:
     """Next-token training on random packed blocks of ``texts`` (pretraining: documents are
     a stream, not examples)."""
     blocks = pack(tokenizer, texts, block_size)
@@ -239,8 +248,9 @@ def train_packed(model, tokenizer, texts, cfg: TrainConfig, block_size: int, log
     return optimise(model, next_batch, next_token_loss, cfg, log, on_log=on_log)
 
 
-def pretrain(model, tokenizer, train_texts, valid_texts, cfg: TrainConfig, plateau: PlateauConfig,
-             block_size: int, log=print) -> pd.DataFrame:
+def pretrain(
+    model, tokenizer, train_texts, valid_texts, cfg: TrainConfig, plateau: PlateauConfig, block_size: int, log=print
+) -> pd.DataFrame:
     """Train until validation loss plateaus (or ``cfg.steps``); the log gains ``val_loss``
     and ``val_ppl`` at every evaluation."""
     valid = pack(tokenizer, valid_texts, block_size)

@@ -19,8 +19,10 @@ from transformers import PretrainedConfig, PreTrainedModel
 
 
 def table_tensors(table: pd.DataFrame, device="cpu") -> dict[str, torch.Tensor]:
-    return {"x": torch.tensor(np.stack(table["features"].to_numpy()), dtype=torch.float32, device=device),
-            "labels": torch.tensor(table["label"].to_numpy(), dtype=torch.long, device=device)}
+    return {
+        "x": torch.tensor(np.stack(table["features"].to_numpy()), dtype=torch.float32, device=device),
+        "labels": torch.tensor(table["label"].to_numpy(), dtype=torch.long, device=device),
+    }
 
 
 class MLPClassifierConfig(PretrainedConfig):
@@ -86,8 +88,9 @@ class ClassifierTrainConfig:
     weight_decay: float = 0.0
 
 
-def train_reference_classifiers(table: pd.DataFrame, matrix: np.ndarray, cfg: ClassifierTrainConfig, seed: int,
-                                device="cpu", log=print):
+def train_reference_classifiers(
+    table: pd.DataFrame, matrix: np.ndarray, cfg: ClassifierTrainConfig, seed: int, device="cpu", log=print
+):
     """Train one classifier per row of ``matrix`` (on the pool rows it marks IN), all at
     once as an :class:`~rotelab.models.ensemble.Ensemble`. Model k is seeded ``seed + k``."""
     from rotelab.membership.matrix import members_of
@@ -98,12 +101,23 @@ def train_reference_classifiers(table: pd.DataFrame, matrix: np.ndarray, cfg: Cl
     members = [members_of(matrix, k) for k in range(n_models)]
     steps = epochs_to_steps(cfg.epochs, int(np.mean([len(m) for m in members])), cfg.batch_size)
     train = EnsembleTrainConfig(steps=steps, batch_size=cfg.batch_size, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    models = [build_classifier(data["x"].shape[1], list(cfg.hidden), n_classes, seed + k).to(device)
-              for k in range(n_models)]
-    log(f"{n_models} models x {steps} steps of {cfg.batch_size} (about {cfg.epochs:g} epochs of "
-        f"{int(np.mean([len(m) for m in members]))} examples each)")
-    return train_ensemble(models, data, members, cross_entropy_loss, train, [seed + k for k in range(n_models)],
-                          log=log, log_every=max(1, steps // 5))
+    models = [
+        build_classifier(data["x"].shape[1], list(cfg.hidden), n_classes, seed + k).to(device) for k in range(n_models)
+    ]
+    log(
+        f"{n_models} models x {steps} steps of {cfg.batch_size} (about {cfg.epochs:g} epochs of "
+        f"{int(np.mean([len(m) for m in members]))} examples each)"
+    )
+    return train_ensemble(
+        models,
+        data,
+        members,
+        cross_entropy_loss,
+        train,
+        [seed + k for k in range(n_models)],
+        log=log,
+        log_every=max(1, steps // 5),
+    )
 
 
 @torch.no_grad()
@@ -122,8 +136,12 @@ def observe(ensemble, table: pd.DataFrame, matrix: np.ndarray, device="cpu") -> 
     std = ((probs * logp.square()).sum(-1) - mean.square()).clamp_min(0).sqrt()
     k, n = labels.shape
     columns = {
-        "phi": logit_scaled_confidence(logits, labels), "logprob": logprob, "logprob_mean": mean,
-        "logprob_std": std, "prob": logprob.exp(), "correct": logits.argmax(-1) == labels,
+        "phi": logit_scaled_confidence(logits, labels),
+        "logprob": logprob,
+        "logprob_mean": mean,
+        "logprob_std": std,
+        "prob": logprob.exp(),
+        "correct": logits.argmax(-1) == labels,
     }
     frame = pd.DataFrame({name: value.cpu().numpy().reshape(-1) for name, value in columns.items()})
     frame.insert(0, "member", matrix.reshape(-1))

@@ -125,8 +125,10 @@ class Ensemble:
             # layerdrop 0 and branch on it, which vmap cannot trace with per-model randomness.
             if isinstance(getattr(module, "layerdrop", None), (int, float)):
                 if module.layerdrop > 0:
-                    raise ValueError(f"{type(module).__name__} uses layerdrop {module.layerdrop}: a random "
-                                     "per-batch branch cannot run batched; train ensembles with layerdrop 0")
+                    raise ValueError(
+                        f"{type(module).__name__} uses layerdrop {module.layerdrop}: a random "
+                        "per-batch branch cannot run batched; train ensembles with layerdrop 0"
+                    )
                 module.layerdrop = _NEVER
             # Without an attention mask, transformers looks for padding ids in the inputs to
             # warn (a branch on tensor values, which vmap cannot trace). The ensemble's losses
@@ -153,7 +155,9 @@ class Ensemble:
         loaded = {t.data_ptr() for name, t in like.state_dict().items() if name in state}
         untied = [name for name in missing if like.state_dict()[name].data_ptr() not in loaded]
         if unexpected or untied:
-            raise ValueError(f"model {k} does not fit {type(like).__name__}: unexpected {unexpected}, missing {untied}")
+            raise ValueError(
+                f"model {k} does not fit {type(like).__name__}: unexpected {unexpected}, missing {untied}"
+            )
         return like
 
 
@@ -164,10 +168,19 @@ def _clip_per_model(grads: list[torch.Tensor], max_norm: float) -> None:
         g.mul_(scale.view(-1, *([1] * (g.dim() - 1))))
 
 
-def fit_ensemble(ensemble: Ensemble, next_batch: Callable[[int], dict], loss: LossFn,
-                 optimizer: torch.optim.Optimizer, steps: int, grad_clip: float | None = None,
-                 lr_at: Callable[[int], float] | None = None, bf16: bool = False, compile: str | None = None,
-                 log=print, log_every: int = 100) -> list[dict]:
+def fit_ensemble(
+    ensemble: Ensemble,
+    next_batch: Callable[[int], dict],
+    loss: LossFn,
+    optimizer: torch.optim.Optimizer,
+    steps: int,
+    grad_clip: float | None = None,
+    lr_at: Callable[[int], float] | None = None,
+    bf16: bool = False,
+    compile: str | None = None,
+    log=print,
+    log_every: int = 100,
+) -> list[dict]:
     """The loop every ensemble trains with: ``next_batch(step)`` gives every model's batch
     (tensors with a leading K axis), ``optimizer`` holds the stacked parameters, ``lr_at(step)``
     (if given) sets the learning rate before each step, gradients are clipped per model.
@@ -200,8 +213,10 @@ def fit_ensemble(ensemble: Ensemble, next_batch: Callable[[int], dict], loss: Lo
         count += 1
         if (step + 1) % log_every == 0 or step + 1 == steps:
             mean = (loss_sum / count).cpu().numpy()
-            log(f"step {step + 1}/{steps}: mean loss {mean.mean():.4f} "
-                f"(min {mean.min():.4f}, max {mean.max():.4f}) over {ensemble.size} models")
+            log(
+                f"step {step + 1}/{steps}: mean loss {mean.mean():.4f} "
+                f"(min {mean.min():.4f}, max {mean.max():.4f}) over {ensemble.size} models"
+            )
             rows.append({"step": step + 1, "loss": mean})
             loss_sum.zero_()
             count = 0
@@ -210,9 +225,16 @@ def fit_ensemble(ensemble: Ensemble, next_batch: Callable[[int], dict], loss: Lo
     return rows
 
 
-def train_ensemble(models: list[nn.Module], data: dict[str, torch.Tensor], members: list[np.ndarray],
-                   loss: LossFn, cfg: EnsembleTrainConfig, seeds: list[int], log=print,
-                   log_every: int = 100) -> Ensemble:
+def train_ensemble(
+    models: list[nn.Module],
+    data: dict[str, torch.Tensor],
+    members: list[np.ndarray],
+    loss: LossFn,
+    cfg: EnsembleTrainConfig,
+    seeds: list[int],
+    log=print,
+    log_every: int = 100,
+) -> Ensemble:
     """Train ``models[k]`` on the examples ``members[k]`` (positions into ``data``), all at once.
 
     ``models`` must share one architecture and sit on the device of ``data``; ``seeds[k]``
@@ -224,15 +246,33 @@ def train_ensemble(models: list[nn.Module], data: dict[str, torch.Tensor], membe
     trainable = [tensor for tensor in ensemble.params.values() if tensor.requires_grad]
     optimizer = torch.optim.AdamW(trainable, lr=cfg.lr, weight_decay=cfg.weight_decay)
     device = next(iter(data.values())).device
-    streams = torch.as_tensor(np.stack([index_stream(m, cfg.steps, cfg.batch_size, s)
-                                        for m, s in zip(members, seeds)], axis=1), device=device)
-    fit_ensemble(ensemble, lambda step: _gather(data, streams[step]), loss, optimizer, cfg.steps,
-                 cfg.grad_clip, bf16=cfg.bf16, compile=cfg.compile, log=log, log_every=log_every)
+    streams = torch.as_tensor(
+        np.stack([index_stream(m, cfg.steps, cfg.batch_size, s) for m, s in zip(members, seeds)], axis=1),
+        device=device,
+    )
+    fit_ensemble(
+        ensemble,
+        lambda step: _gather(data, streams[step]),
+        loss,
+        optimizer,
+        cfg.steps,
+        cfg.grad_clip,
+        bf16=cfg.bf16,
+        compile=cfg.compile,
+        log=log,
+        log_every=log_every,
+    )
     return ensemble
 
 
-def train_sequential(model: nn.Module, data: dict[str, torch.Tensor], members: np.ndarray, loss: LossFn,
-                     cfg: EnsembleTrainConfig, seed: int) -> nn.Module:
+def train_sequential(
+    model: nn.Module,
+    data: dict[str, torch.Tensor],
+    members: np.ndarray,
+    loss: LossFn,
+    cfg: EnsembleTrainConfig,
+    seed: int,
+) -> nn.Module:
     """One model, plain PyTorch: the reference the ensemble must match (and the baseline
     the ensemble benchmark times)."""
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)

@@ -100,8 +100,7 @@ def count_parameters(model) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def load_checkpoint(path, device: str = "auto", threads: int | None = None,
-                    auto_class: str = "AutoModelForSeq2SeqLM"):
+def load_checkpoint(path, device: str = "auto", threads: int | None = None, auto_class: str = "AutoModelForSeq2SeqLM"):
     """(model, tokenizer) of a trained checkpoint directory, ready for inference on the
     device this job was given and with the threads Snakemake assigned."""
     from rotelab.core.device import pick_device, set_threads

@@ -39,8 +39,9 @@ def length_sorted_batches(lengths, batch_size):
     return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
 
 
-def translate(model, tokenizer, sources: list[str], cfg: DecodeConfig, max_src_len: int = 128,
-              progress: bool = True) -> list[str]:
+def translate(
+    model, tokenizer, sources: list[str], cfg: DecodeConfig, max_src_len: int = 128, progress: bool = True
+) -> list[str]:
     """Translate ``sources`` in length-sorted batches; outputs keep the input order."""
     if not sources:
         return []
@@ -65,8 +66,15 @@ def translate(model, tokenizer, sources: list[str], cfg: DecodeConfig, max_src_l
     return outputs  # type: ignore[return-value]
 
 
-def continue_targets(model, tokenizer, sources: list[str], target_prefixes: list[list[int]],
-                     max_new_tokens: int, batch_size: int = 64, max_src_len: int = 128) -> list[str]:
+def continue_targets(
+    model,
+    tokenizer,
+    sources: list[str],
+    target_prefixes: list[list[int]],
+    max_new_tokens: int,
+    batch_size: int = 64,
+    max_src_len: int = 128,
+) -> list[str]:
     """Greedy continuation of each target prefix (token ids, without the start token) given
     its source: the seq2seq form of prompting a language model with a record's beginning.
 
@@ -90,16 +98,29 @@ def continue_targets(model, tokenizer, sources: list[str], target_prefixes: list
             src = pad([enc[i] for i in idx], pad_id).to(device)
             prefix = torch.tensor([[start, *target_prefixes[i]] for i in idx], device=device)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-                gen = model.generate(input_ids=src, attention_mask=src.ne(pad_id), decoder_input_ids=prefix,
-                                     num_beams=1, do_sample=False, max_new_tokens=max_new_tokens)[:, 1:]
+                gen = model.generate(
+                    input_ids=src,
+                    attention_mask=src.ne(pad_id),
+                    decoder_input_ids=prefix,
+                    num_beams=1,
+                    do_sample=False,
+                    max_new_tokens=max_new_tokens,
+                )[:, 1:]
             for i, text in zip(idx, tokenizer.batch_decode(gen, skip_special_tokens=True)):
                 outputs[i] = text.strip()
     return outputs  # type: ignore[return-value]
 
 
 @torch.inference_mode()
-def score_targets(model, tokenizer, sources: list[str], targets: list[str], batch_size: int = 64,
-                  max_len: int = 128, with_distribution: bool = True) -> list[TokenScores]:
+def score_targets(
+    model,
+    tokenizer,
+    sources: list[str],
+    targets: list[str],
+    batch_size: int = 64,
+    max_len: int = 128,
+    with_distribution: bool = True,
+) -> list[TokenScores]:
     """Per-token log-probabilities of ``targets`` given ``sources`` (one pass, batched).
 
     ``with_distribution=False`` skips the per-position mean/std (returned as NaN), which
@@ -116,8 +137,7 @@ def score_targets(model, tokenizer, sources: list[str], targets: list[str], batc
         tgt = pad([dec[i] for i in idx], pad_id).to(device)
         decoder_input = torch.cat([torch.full_like(tgt[:, :1], start), tgt[:, :-1]], dim=1)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-            logits = model(input_ids=src, attention_mask=src.ne(pad_id),
-                           decoder_input_ids=decoder_input).logits
+            logits = model(input_ids=src, attention_mask=src.ne(pad_id), decoder_input_ids=decoder_input).logits
         logp = F.log_softmax(logits.float(), dim=-1)
         token_logp = logp.gather(-1, tgt[..., None])[..., 0]
         correct = logp.argmax(-1).eq(tgt)

@@ -25,38 +25,72 @@ class Paper:
 
 
 PAPERS: dict[str, Paper] = {
-    "lora_fl": Paper("P1", "LoRA reduces memorization in federated learning",
-                     "Bossy et al., Mitigating Unintended Memorization with LoRA in Federated Learning for LLMs, "
-                     "arXiv 2025", "2502.05087",
-                     "docs/papers/lora_fl.md"),
-    "dsm": Paper("P2", "Large learning rates in denoising score matching prevent memorization",
-                 "Wu et al., Taking a Big Step: Large Learning Rates in Denoising Score Matching Prevent "
-                 "Memorization, COLT 2025", "2502.03435",
-                 "docs/papers/dsm.md"),
-    "seqkd": Paper("P3", "Memorization inheritance in sequence-level KD for NMT",
-                   "Dankers & Raunak, Memorization Inheritance in Sequence-Level Knowledge Distillation for Neural "
-                   "Machine Translation, ACL 2025", "2502.01491",
-                   "docs/papers/seqkd.md"),
-    "skew": Paper("P4", "Skewed memorization in LLM fine-tuning",
-                  "Li et al., Skewed Memorization in Large Language Models: Quantification and Decomposition, "
-                  "arXiv 2025", "2502.01187",
-                  "docs/papers/skew.md"),
-    "onion": Paper("P5", "The privacy onion effect",
-                   "Carlini et al., The Privacy Onion Effect: Memorization is Relative, NeurIPS 2022", "2206.10469",
-                   "docs/papers/onion.md"),
-    "relu_capacity": Paper("P6", "Small ReLU networks are powerful memorizers",
-                           "Yun, Sra & Jadbabaie, Small ReLU networks are powerful memorizers: a tight analysis of "
-                           "memorization capacity, NeurIPS 2019", "1810.07770",
-                           "docs/papers/relu_capacity.md"),
-    "acil": Paper("P7", "ACIL: analytic class-incremental learning",
-                  "Zhuang et al., ACIL: Analytic Class-Incremental Learning with Absolute Memorization and Privacy "
-                  "Protection, NeurIPS 2022", "2205.14922",
-                  "docs/papers/acil.md"),
-    "lira": Paper("", "Membership inference attacks from first principles (LiRA)",
-                  "Carlini et al., Membership Inference Attacks From First Principles, IEEE S&P 2022", "2112.03570",
-                  "docs/papers/membership.md"),
-    "secret_sharer": Paper("", "The Secret Sharer (exposure)",
-                           "Carlini et al., The Secret Sharer: Evaluating and Testing Unintended Memorization in "
-                           "Neural Networks, USENIX Security 2019", "1802.08232",
-                           "docs/papers/membership.md"),
+    "lora_fl": Paper(
+        "P1",
+        "LoRA reduces memorization in federated learning",
+        "Bossy et al., Mitigating Unintended Memorization with LoRA in Federated Learning for LLMs, arXiv 2025",
+        "2502.05087",
+        "docs/papers/lora_fl.md",
+    ),
+    "dsm": Paper(
+        "P2",
+        "Large learning rates in denoising score matching prevent memorization",
+        "Wu et al., Taking a Big Step: Large Learning Rates in Denoising Score Matching Prevent "
+        "Memorization, COLT 2025",
+        "2502.03435",
+        "docs/papers/dsm.md",
+    ),
+    "seqkd": Paper(
+        "P3",
+        "Memorization inheritance in sequence-level KD for NMT",
+        "Dankers & Raunak, Memorization Inheritance in Sequence-Level Knowledge Distillation for Neural "
+        "Machine Translation, ACL 2025",
+        "2502.01491",
+        "docs/papers/seqkd.md",
+    ),
+    "skew": Paper(
+        "P4",
+        "Skewed memorization in LLM fine-tuning",
+        "Li et al., Skewed Memorization in Large Language Models: Quantification and Decomposition, arXiv 2025",
+        "2502.01187",
+        "docs/papers/skew.md",
+    ),
+    "onion": Paper(
+        "P5",
+        "The privacy onion effect",
+        "Carlini et al., The Privacy Onion Effect: Memorization is Relative, NeurIPS 2022",
+        "2206.10469",
+        "docs/papers/onion.md",
+    ),
+    "relu_capacity": Paper(
+        "P6",
+        "Small ReLU networks are powerful memorizers",
+        "Yun, Sra & Jadbabaie, Small ReLU networks are powerful memorizers: a tight analysis of "
+        "memorization capacity, NeurIPS 2019",
+        "1810.07770",
+        "docs/papers/relu_capacity.md",
+    ),
+    "acil": Paper(
+        "P7",
+        "ACIL: analytic class-incremental learning",
+        "Zhuang et al., ACIL: Analytic Class-Incremental Learning with Absolute Memorization and Privacy "
+        "Protection, NeurIPS 2022",
+        "2205.14922",
+        "docs/papers/acil.md",
+    ),
+    "lira": Paper(
+        "",
+        "Membership inference attacks from first principles (LiRA)",
+        "Carlini et al., Membership Inference Attacks From First Principles, IEEE S&P 2022",
+        "2112.03570",
+        "docs/papers/membership.md",
+    ),
+    "secret_sharer": Paper(
+        "",
+        "The Secret Sharer (exposure)",
+        "Carlini et al., The Secret Sharer: Evaluating and Testing Unintended Memorization in "
+        "Neural Networks, USENIX Security 2019",
+        "1802.08232",
+        "docs/papers/membership.md",
+    ),
 }

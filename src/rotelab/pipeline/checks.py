@@ -44,8 +44,7 @@ def check_config(config: dict) -> None:
     for i, attack in enumerate(config["scoring"]["attacks"]):
         if attack not in attacks:
             raise ConfigError(
-                f"config key scoring.attacks[{i}]: unknown attack {attack!r}; "
-                f"registered: {', '.join(attacks.names())}"
+                f"config key scoring.attacks[{i}]: unknown attack {attack!r}; registered: {', '.join(attacks.names())}"
             )
         if attack in REFERENCE_ATTACKS:
             raise ConfigError(
@@ -63,8 +62,10 @@ def check_config(config: dict) -> None:
     check_model("lm.base.model", lm["base"]["model"], lm_recipes)
     check_train("lm.base.train", lm["base"]["train"])
     if lm["base"]["train"].get("max_tokens") is not None:
-        raise ConfigError("config key lm.base.train.max_tokens: token budgets are for seq2seq training only; "
-                          "the base pretrains on packed blocks of batch_size x block_size tokens")
+        raise ConfigError(
+            "config key lm.base.train.max_tokens: token budgets are for seq2seq training only; "
+            "the base pretrains on packed blocks of batch_size x block_size tokens"
+        )
     check_finetuning(lm)
     check_membership(config["membership"])
     check_seqkd_subgroups(config["seqkd_subgroups"])
@@ -79,8 +80,9 @@ def check_config(config: dict) -> None:
 
 def check_registered(key: str, name: str, registry: Registry) -> None:
     if name not in registry:
-        raise ConfigError(f"config key {key}: unknown {registry.kind} {name!r}; "
-                          f"registered: {', '.join(registry.names())}")
+        raise ConfigError(
+            f"config key {key}: unknown {registry.kind} {name!r}; registered: {', '.join(registry.names())}"
+        )
 
 
 def check_table_source(key: str, name: str, registry: Registry) -> None:
@@ -107,8 +109,9 @@ def check_model(key: str, model: dict, recipes: Registry) -> None:
 
 def check_train(key: str, train: dict) -> None:
     if train["warmup_steps"] > train["steps"]:
-        raise ConfigError(f"config key {key}.warmup_steps: {train['warmup_steps']} exceeds "
-                          f"{key}.steps={train['steps']}")
+        raise ConfigError(
+            f"config key {key}.warmup_steps: {train['warmup_steps']} exceeds {key}.steps={train['steps']}"
+        )
 
 
 GPT2_MODULES = {"c_attn", "c_proj", "c_fc"}
@@ -128,29 +131,39 @@ def check_finetuning(lm: dict) -> None:
         for key, ranks in (("lm.finetune.lora.r", [lora["r"]]), ("lm.finetune.lora.ranks", lora["ranks"])):
             for r in ranks:
                 if r > model["d_model"]:
-                    raise ConfigError(f"config key {key}: LoRA rank {r} exceeds the base's hidden size "
-                                      f"lm.base.model.d_model={model['d_model']}")
+                    raise ConfigError(
+                        f"config key {key}: LoRA rank {r} exceeds the base's hidden size "
+                        f"lm.base.model.d_model={model['d_model']}"
+                    )
         unknown = sorted(set(lora["target_modules"]) - GPT2_MODULES)
         if unknown:
-            raise ConfigError(f"config key lm.finetune.lora.target_modules: {unknown} are not GPT-2 modules "
-                              f"({', '.join(sorted(GPT2_MODULES))})")
+            raise ConfigError(
+                f"config key lm.finetune.lora.target_modules: {unknown} are not GPT-2 modules "
+                f"({', '.join(sorted(GPT2_MODULES))})"
+            )
     extraction = lm["extraction"]
     needed = max(extraction["prompt_lengths"]) + extraction["completion_tokens"]
     if model["recipe"] == "gpt2" and needed > model["block_size"]:
-        raise ConfigError(f"config key lm.extraction.prompt_lengths: the longest prompt plus completion_tokens is "
-                          f"{needed} tokens, more than lm.base.model.block_size={model['block_size']}")
+        raise ConfigError(
+            f"config key lm.extraction.prompt_lengths: the longest prompt plus completion_tokens is "
+            f"{needed} tokens, more than lm.base.model.block_size={model['block_size']}"
+        )
     defenses = lm["defenses"]
     if defenses["setting"] == "centralized" and defenses["secure_aggregation"]:
-        raise ConfigError("config key lm.defenses.secure_aggregation: secure aggregation needs federated runs "
-                          "(set lm.defenses.setting: federated, or secure_aggregation: false)")
+        raise ConfigError(
+            "config key lm.defenses.secure_aggregation: secure aggregation needs federated runs "
+            "(set lm.defenses.setting: federated, or secure_aggregation: false)"
+        )
     if len(lm["qa"]["sources"]) < 2:
         raise ConfigError("config key lm.qa.sources: FedAvg needs at least two clients (one per source)")
     if defenses["dp"]["epsilons"] and lm["finetune"]["train"]["batch_size"] < 2:
         raise ConfigError("config key lm.finetune.train.batch_size: DP-SGD needs an expected batch of at least 2")
     references = lm["references"]["models"]
     if 0 < references < 6:
-        raise ConfigError(f"config key lm.references.models: {references} reference models leave a note fewer "
-                          "than two IN and two OUT references once one is the target; use 0 (off) or at least 6")
+        raise ConfigError(
+            f"config key lm.references.models: {references} reference models leave a note fewer "
+            "than two IN and two OUT references once one is the target; use 0 (off) or at least 6"
+        )
 
 
 def check_membership(membership: dict) -> None:
@@ -158,18 +171,24 @@ def check_membership(membership: dict) -> None:
     for i, attack in enumerate(membership["attacks"]):
         check_registered(f"membership.attacks[{i}]", attack, attacks)
         if attack in TEXT_ATTACKS:
-            raise ConfigError(f"config key membership.attacks[{i}]: {attack!r} reads the example's text, "
-                              "which classifier examples do not have")
+            raise ConfigError(
+                f"config key membership.attacks[{i}]: {attack!r} reads the example's text, "
+                "which classifier examples do not have"
+            )
     onion = membership["onion"]
     if onion["attack"] not in membership["attacks"]:
-        raise ConfigError(f"config key membership.onion.attack: {onion['attack']!r} is not one of "
-                          f"membership.attacks ({', '.join(membership['attacks'])})")
+        raise ConfigError(
+            f"config key membership.onion.attack: {onion['attack']!r} is not one of "
+            f"membership.attacks ({', '.join(membership['attacks'])})"
+        )
     size = len(classification_datasets.get(membership["dataset"])().labels)
     removed = onion["layers"] * onion["remove"]
     if removed > size // 2:
-        raise ConfigError(f"config key membership.onion.remove: {onion['layers']} layers x {onion['remove']} "
-                          f"removes {removed} of the {size} examples of {membership['dataset']!r}; keep it to "
-                          "at most half")
+        raise ConfigError(
+            f"config key membership.onion.remove: {onion['layers']} layers x {onion['remove']} "
+            f"removes {removed} of the {size} examples of {membership['dataset']!r}; keep it to "
+            "at most half"
+        )
 
 
 def check_seqkd_subgroups(subgroups: dict) -> None:
@@ -182,15 +201,19 @@ def check_acil(acil: dict) -> None:
     check_registered("acil.dataset", acil["dataset"], classification_datasets)
     n_classes = classification_datasets.get(acil["dataset"])().n_classes
     if acil["base_classes"] >= n_classes:
-        raise ConfigError(f"config key acil.base_classes: {acil['base_classes']} base classes leave none of "
-                          f"{acil['dataset']!r}'s {n_classes} classes to learn incrementally")
+        raise ConfigError(
+            f"config key acil.base_classes: {acil['base_classes']} base classes leave none of "
+            f"{acil['dataset']!r}'s {n_classes} classes to learn incrementally"
+        )
 
 
 def check_dsm(dsm: dict) -> None:
     diffusion = dsm["diffusion"]
     if not diffusion["t_end"] < diffusion["t_max"] or not diffusion["t_min"] < diffusion["t_max"]:
-        raise ConfigError(f"config key dsm.diffusion.t_max: {diffusion['t_max']} must exceed t_min "
-                          f"({diffusion['t_min']}) and t_end ({diffusion['t_end']}): sampling runs from t_max down")
+        raise ConfigError(
+            f"config key dsm.diffusion.t_max: {diffusion['t_max']} must exceed t_min "
+            f"({diffusion['t_min']}) and t_end ({diffusion['t_end']}): sampling runs from t_max down"
+        )
 
 
 def check_skewed_memorization(skew: dict) -> None:
@@ -202,5 +225,7 @@ def check_skewed_memorization(skew: dict) -> None:
             check_table_source(f"skewed_memorization.{key}", name, qa_sources)
         elif name not in qa_sources and name not in text_corpora:
             known = ", ".join(qa_sources.names() + text_corpora.names())
-            raise ConfigError(f"config key skewed_memorization.{key}: unknown dataset {name!r}; registered QA "
-                              f"sources and text corpora: {known}")
+            raise ConfigError(
+                f"config key skewed_memorization.{key}: unknown dataset {name!r}; registered QA "
+                f"sources and text corpora: {known}"
+            )

@@ -73,19 +73,46 @@ def training(model: dict, train: dict, vocab_size: int, gpu: bool, threads: int)
     """Seq2seq training: sequences average about a third of max_len (Ding pairs)."""
     layers = model["encoder_layers"] + model["decoder_layers"]
     tokens = train["batch_size"] * 2 * train.get("max_len", 64)
-    return _training(marian_parameters(model, vocab_size), tokens, tokens / 3, layers, model["d_model"],
-                     vocab_size, train["steps"], gpu, threads)
+    return _training(
+        marian_parameters(model, vocab_size),
+        tokens,
+        tokens / 3,
+        layers,
+        model["d_model"],
+        vocab_size,
+        train["steps"],
+        gpu,
+        threads,
+    )
 
 
 def causal_training(model: dict, train: dict, vocab_size: int, gpu: bool, threads: int) -> JobResources:
     """Causal LM training on packed blocks: every token of every block is real."""
     tokens = train["batch_size"] * model["block_size"]
-    return _training(gpt2_parameters(model, vocab_size), tokens, tokens, model["layers"], model["d_model"],
-                     vocab_size, train["steps"], gpu, threads)
+    return _training(
+        gpt2_parameters(model, vocab_size),
+        tokens,
+        tokens,
+        model["layers"],
+        model["d_model"],
+        vocab_size,
+        train["steps"],
+        gpu,
+        threads,
+    )
 
 
-def _training(params: int, padded_tokens: int, real_tokens: float, layers: int, d_model: int, vocab_size: int,
-              steps: int, gpu: bool, threads: int) -> JobResources:
+def _training(
+    params: int,
+    padded_tokens: int,
+    real_tokens: float,
+    layers: int,
+    d_model: int,
+    vocab_size: int,
+    steps: int,
+    gpu: bool,
+    threads: int,
+) -> JobResources:
     """6 FLOPs per parameter per token (forward + backward); host memory holds the weights,
     gradients and AdamW moments, plus the activations and logits on a CPU."""
     activations = 4 * padded_tokens * (34 * layers * d_model + 3 * vocab_size) / 2
@@ -93,8 +120,16 @@ def _training(params: int, padded_tokens: int, real_tokens: float, layers: int, 
     return JobResources(_mb(host), _minutes(6 * params * real_tokens * steps, gpu, threads), int(gpu))
 
 
-def decoding(model: dict, vocab_size: int, n_sentences: int, batch_size: int, max_new_tokens: int,
-             gpu: bool, threads: int, candidates: int = 1) -> JobResources:
+def decoding(
+    model: dict,
+    vocab_size: int,
+    n_sentences: int,
+    batch_size: int,
+    max_new_tokens: int,
+    gpu: bool,
+    threads: int,
+    candidates: int = 1,
+) -> JobResources:
     """Decoding or scoring ``n_sentences`` (times ``candidates`` scored variants each):
     2 FLOPs per parameter per token, at a fifth of training throughput."""
     params = marian_parameters(model, vocab_size)
@@ -104,8 +139,9 @@ def decoding(model: dict, vocab_size: int, n_sentences: int, batch_size: int, ma
     return JobResources(_mb(4 * params + (0 if gpu else cache)), _minutes(flops, gpu, threads), int(gpu))
 
 
-def causal_decoding(model: dict, vocab_size: int, n_sequences: int, tokens: int, gpu: bool,
-                    threads: int) -> JobResources:
+def causal_decoding(
+    model: dict, vocab_size: int, n_sequences: int, tokens: int, gpu: bool, threads: int
+) -> JobResources:
     """Greedy continuation or teacher-forced scoring of ``n_sequences`` causal-LM sequences
     of about ``tokens`` positions each, costed like seq2seq decoding."""
     params = gpt2_parameters(model, vocab_size)
@@ -119,8 +155,16 @@ def mlp_parameters(in_features: int, hidden: list[int], n_classes: int) -> int:
     return sum(a * b + b for a, b in zip(widths, widths[1:]))
 
 
-def ensemble_training(n_models: int, n_examples: int, in_features: int, hidden: list[int], n_classes: int,
-                      epochs: float, gpu: bool, threads: int) -> JobResources:
+def ensemble_training(
+    n_models: int,
+    n_examples: int,
+    in_features: int,
+    hidden: list[int],
+    n_classes: int,
+    epochs: float,
+    gpu: bool,
+    threads: int,
+) -> JobResources:
     """K reference MLPs trained together, each on about half of ``n_examples`` for
     ``epochs`` passes, then evaluated on all of them: weights, gradients and AdamW moments
     of all K, and the (K, N, classes) evaluation outputs."""

@@ -87,8 +87,9 @@ class Claim:
         if self.direction not in (-1, 0, 1, None):
             raise ValueError(f"claim {self.statement!r}: direction must be -1, 0, 1 or None")
         if (self.direction == 0) != (self.margin is not None):
-            raise ValueError(f"claim {self.statement!r}: an equality (direction 0) needs a margin, "
-                             "and only an equality has one")
+            raise ValueError(
+                f"claim {self.statement!r}: an equality (direction 0) needs a margin, and only an equality has one"
+            )
 
 
 def verdict(effect: Effect, direction: int | None, null: float = 0.0, margin: float | None = None) -> str:
@@ -124,10 +125,21 @@ def judge(claim: Claim, table: pd.DataFrame | None) -> dict:
             effect = claim.effect(table)
         except LookupError as exc:
             effect = not_measurable(f"the table lacks the rows this claim reads ({exc})")
-    return {"figure": claim.figure, "paper": claim.paper, "claim": claim.statement, "source": claim.source,
-            "paper_value": claim.paper_value, "effect": effect.value, "ci_low": effect.ci_low,
-            "ci_high": effect.ci_high, "n": effect.n, "null": claim.null, "margin": claim.margin,
-            "verdict": verdict(effect, claim.direction, claim.null, claim.margin), "note": effect.note}
+    return {
+        "figure": claim.figure,
+        "paper": claim.paper,
+        "claim": claim.statement,
+        "source": claim.source,
+        "paper_value": claim.paper_value,
+        "effect": effect.value,
+        "ci_low": effect.ci_low,
+        "ci_high": effect.ci_high,
+        "n": effect.n,
+        "null": claim.null,
+        "margin": claim.margin,
+        "verdict": verdict(effect, claim.direction, claim.null, claim.margin),
+        "note": effect.note,
+    }
 
 
 # ---- effects over tidy tables ------------------------------------------------------------
@@ -153,8 +165,9 @@ def estimate(table: pd.DataFrame, **where) -> Effect:
 
 def describe(where: dict) -> str:
     """``where`` as a reader writes it: ``model=student, metric=bleu``."""
-    return ", ".join(f"{key}={value.item() if isinstance(value, np.generic) else value}"
-                     for key, value in where.items())
+    return ", ".join(
+        f"{key}={value.item() if isinstance(value, np.generic) else value}" for key, value in where.items()
+    )
 
 
 def change(table: pd.DataFrame, **where) -> Effect:
@@ -171,8 +184,9 @@ def difference(a: Effect, b: Effect) -> Effect:
     with Wilson intervals for two proportions this is Newcombe's (1998) hybrid score
     interval, method 10. The estimates must be independent (different models or runs)."""
     if not (a.measurable and b.measurable):
-        missing = "; ".join(f"no estimate for {e.note}" + (" (n = 0)" if e.n == 0 else "")
-                            for e in (a, b) if not e.measurable)
+        missing = "; ".join(
+            f"no estimate for {e.note}" + (" (n = 0)" if e.n == 0 else "") for e in (a, b) if not e.measurable
+        )
         return not_measurable(missing, min(a.n, b.n))
     d = a.value - b.value
     low = d - math.sqrt((a.value - a.ci_low) ** 2 + (b.ci_high - b.value) ** 2)
@@ -199,8 +213,13 @@ def log_log_slope(x, y) -> Effect:
         return not_measurable(f"{int(keep.sum())} positive points; a slope with an interval needs 3", int(keep.sum()))
     fit = stats.linregress(np.log(x[keep]), np.log(y[keep]))
     half = stats.t.ppf(0.975, keep.sum() - 2) * fit.stderr
-    return Effect(float(fit.slope), float(fit.slope - half), float(fit.slope + half), int(keep.sum()),
-                  "least-squares slope of log y on log x")
+    return Effect(
+        float(fit.slope),
+        float(fit.slope - half),
+        float(fit.slope + half),
+        int(keep.sum()),
+        "least-squares slope of log y on log x",
+    )
 
 
 def exact(value: float, n: int, note: str) -> Effect:
@@ -221,8 +240,12 @@ def summary_line(verdicts: pd.DataFrame, report: str) -> str:
     return f"{len(verdicts)} claims: {parts}. Report: {report}"
 
 
-VERDICT_COLOURS = {"reproduces": "#1a9850", "inconclusive": "#fee08b", "contradicts": "#d73027",
-                   "not measurable": "#bdbdbd"}
+VERDICT_COLOURS = {
+    "reproduces": "#1a9850",
+    "inconclusive": "#fee08b",
+    "contradicts": "#d73027",
+    "not measurable": "#bdbdbd",
+}
 
 
 def reproduction_page(verdicts: pd.DataFrame) -> str:
@@ -237,7 +260,8 @@ def reproduction_page(verdicts: pd.DataFrame) -> str:
     counts = verdicts["verdict"].value_counts()
     summary = " &middot; ".join(
         f'<span style="background:{VERDICT_COLOURS[v]};padding:1px 6px">{int(counts.get(v, 0))} {v}</span>'
-        for v in VERDICTS)
+        for v in VERDICTS
+    )
     rows = []
     for r in verdicts.itertuples():
         ours = "" if pd.isna(r.effect) else f"{number(r.effect)} [{number(r.ci_low)}, {number(r.ci_high)}]"
@@ -246,14 +270,19 @@ def reproduction_page(verdicts: pd.DataFrame) -> str:
             f"<td>{escape(r.claim)}<br><small>{escape(r.source)}</small></td>"
             f"<td>{escape(str(r.paper_value or ''))}</td><td>{ours}</td>"
             f'<td class="verdict" style="background:{VERDICT_COLOURS[r.verdict]}">{escape(r.verdict)}</td>'
-            f"<td><small>{escape(str(r.note or ''))}</small></td></tr>")
-    header = "".join(f"<th>{h}</th>" for h in ("figure", "paper", "claim (source)", "paper's number",
-                                                "ours [95% interval]", "verdict", "note"))
-    return ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>Reproduction</title><style>"
-            "body{font-family:sans-serif;font-size:13px}table{border-collapse:collapse}"
-            "td,th{border:1px solid #ccc;padding:3px 6px;vertical-align:top}</style></head><body>"
-            f"<h2>Reproduction</h2><p>{len(verdicts)} claims: {summary}</p>"
-            f"<table><tr>{header}</tr>{''.join(rows)}</table></body></html>")
+            f"<td><small>{escape(str(r.note or ''))}</small></td></tr>"
+        )
+    header = "".join(
+        f"<th>{h}</th>"
+        for h in ("figure", "paper", "claim (source)", "paper's number", "ours [95% interval]", "verdict", "note")
+    )
+    return (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Reproduction</title><style>"
+        "body{font-family:sans-serif;font-size:13px}table{border-collapse:collapse}"
+        "td,th{border:1px solid #ccc;padding:3px 6px;vertical-align:top}</style></head><body>"
+        f"<h2>Reproduction</h2><p>{len(verdicts)} claims: {summary}</p>"
+        f"<table><tr>{header}</tr>{''.join(rows)}</table></body></html>"
+    )
 
 
 if __name__ == "__main__":

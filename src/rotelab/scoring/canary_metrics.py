@@ -35,8 +35,9 @@ def secret_prompts(tokenizer, targets, templates) -> list[list[int]]:
     return prompts
 
 
-def prompted_continuations(model, tokenizer, canaries: pd.DataFrame, max_new_tokens: int,
-                           batch_size: int = 64) -> pd.DataFrame:
+def prompted_continuations(
+    model, tokenizer, canaries: pd.DataFrame, max_new_tokens: int, batch_size: int = 64
+) -> pd.DataFrame:
     """Greedy continuation of each canary's target text before its secret, given the source.
 
     This is the extraction attack of the Secret Sharer (Carlini et al. 2019: the attacker
@@ -48,12 +49,18 @@ def prompted_continuations(model, tokenizer, canaries: pd.DataFrame, max_new_tok
     """
     prompts = secret_prompts(tokenizer, canaries["tgt"], canaries["template"])
     texts = continue_targets(model, tokenizer, canaries["src"].tolist(), prompts, max_new_tokens, batch_size)
-    return pd.DataFrame({"canary_id": canaries["canary_id"].to_numpy(),
-                         "prompt_tokens": [len(p) for p in prompts], "continuation": texts})
+    return pd.DataFrame(
+        {
+            "canary_id": canaries["canary_id"].to_numpy(),
+            "prompt_tokens": [len(p) for p in prompts],
+            "continuation": texts,
+        }
+    )
 
 
-def canary_exposures(model, tokenizer, canaries: pd.DataFrame, generator: str, n_candidates: int,
-                     seed: int, batch_size: int = 128) -> pd.DataFrame:
+def canary_exposures(
+    model, tokenizer, canaries: pd.DataFrame, generator: str, n_candidates: int, seed: int, batch_size: int = 128
+) -> pd.DataFrame:
     """Exposure of each canary's secret among ``n_candidates`` alternatives.
 
     The log-perplexity of a candidate is the summed token NLL of the full target with the
@@ -76,15 +83,21 @@ def canary_exposures(model, tokenizer, canaries: pd.DataFrame, generator: str, n
     per = n_candidates + 1
     for k, row in enumerate(canaries.itertuples()):
         block = log_ppl[k * per : (k + 1) * per]
-        out.append({"canary_id": row.canary_id, "log_perplexity": float(block[0]),
-                    "exposure": exposure(block[0], block[1:]),
-                    "exposure_extrapolated": extrapolated_exposure(block[0], block[1:], space),
-                    "n_candidates": n_candidates})
+        out.append(
+            {
+                "canary_id": row.canary_id,
+                "log_perplexity": float(block[0]),
+                "exposure": exposure(block[0], block[1:]),
+                "exposure_extrapolated": extrapolated_exposure(block[0], block[1:], space),
+                "n_candidates": n_candidates,
+            }
+        )
     return pd.DataFrame(out)
 
 
-def summarise_canaries(canaries: pd.DataFrame, hyps: pd.DataFrame, prompted: pd.DataFrame,
-                       exposures: pd.DataFrame, n_boot: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+def summarise_canaries(
+    canaries: pd.DataFrame, hyps: pd.DataFrame, prompted: pd.DataFrame, exposures: pd.DataFrame, n_boot: int, seed: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per-canary flags and per-replica-group rates (extraction: Wilson; exposure: bootstrap).
 
     ``extraction`` is the prompted attack (``prompted_continuations``); ``extraction_source``
@@ -93,24 +106,51 @@ def summarise_canaries(canaries: pd.DataFrame, hyps: pd.DataFrame, prompted: pd.
     ``exposure`` can reach, log2(n_candidates + 1), so a reader can tell saturation from
     a measured value; ``exposure_extrapolated`` is not bound by it.
     """
-    table = (canaries.merge(hyps[["canary_id", "hyp"]], on="canary_id")
-             .merge(prompted[["canary_id", "continuation"]], on="canary_id")
-             .merge(exposures, on="canary_id"))
+    table = (
+        canaries.merge(hyps[["canary_id", "hyp"]], on="canary_id")
+        .merge(prompted[["canary_id", "continuation"]], on="canary_id")
+        .merge(exposures, on="canary_id")
+    )
     table["extracted"] = extracted(table["continuation"], table["secret"])
     table["extracted_from_source"] = extracted(table["hyp"], table["secret"])
     rows = []
     for replicas, group in table.groupby("replicas"):
         rows.append({"metric": "extraction", "replicas": int(replicas), **rate(group["extracted"])})
-        rows.append({"metric": "extraction_source", "replicas": int(replicas),
-                     **rate(group["extracted_from_source"])})
+        rows.append({"metric": "extraction_source", "replicas": int(replicas), **rate(group["extracted_from_source"])})
         for metric in ("exposure", "exposure_extrapolated"):
-            rows.append({"metric": metric, "replicas": int(replicas),
-                         **mean_with_interval(group[metric], n_boot=n_boot, seed=seed)})
+            rows.append(
+                {
+                    "metric": metric,
+                    "replicas": int(replicas),
+                    **mean_with_interval(group[metric], n_boot=n_boot, seed=seed),
+                }
+            )
         ceiling = float(np.log2(group["n_candidates"].max() + 1))
-        rows.append({"metric": "exposure_ceiling", "replicas": int(replicas), "value": ceiling, "n": len(group),
-                     "ci_low": ceiling, "ci_high": ceiling})
-    examples = table[["canary_id", "replicas", "inserted", "secret", "hyp", "continuation", "extracted",
-                      "extracted_from_source", "log_perplexity", "exposure", "exposure_extrapolated"]]
+        rows.append(
+            {
+                "metric": "exposure_ceiling",
+                "replicas": int(replicas),
+                "value": ceiling,
+                "n": len(group),
+                "ci_low": ceiling,
+                "ci_high": ceiling,
+            }
+        )
+    examples = table[
+        [
+            "canary_id",
+            "replicas",
+            "inserted",
+            "secret",
+            "hyp",
+            "continuation",
+            "extracted",
+            "extracted_from_source",
+            "log_perplexity",
+            "exposure",
+            "exposure_extrapolated",
+        ]
+    ]
     return examples, pd.DataFrame(rows)
 
 
@@ -127,8 +167,15 @@ def attack_table(canaries: pd.DataFrame, scores, texts, attack_names, cfg: Attac
     for name in attack_names:
         attack = attacks.get(name)
         for row, s, text in zip(canaries.itertuples(), scores, texts):
-            rows.append({"canary_id": row.canary_id, "replicas": row.replicas, "inserted": row.inserted,
-                         "attack": name, "score": attack(s, text, cfg)})
+            rows.append(
+                {
+                    "canary_id": row.canary_id,
+                    "replicas": row.replicas,
+                    "inserted": row.inserted,
+                    "attack": name,
+                    "score": attack(s, text, cfg),
+                }
+            )
     return pd.DataFrame(rows)
 
 

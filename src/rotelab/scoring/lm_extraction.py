@@ -71,8 +71,15 @@ def extraction_requests(tokenizer, canaries: pd.DataFrame, cfg: ExtractionConfig
             continue
         answer = tokens[split : split + cfg.completion_tokens]
         for length in cfg.prompt_lengths:
-            rows.append({"canary_id": row.canary_id, "duplication": row.duplication, "prompt_length": length,
-                         "prompt": tokens[split - length : split], "answer": answer})
+            rows.append(
+                {
+                    "canary_id": row.canary_id,
+                    "duplication": row.duplication,
+                    "prompt_length": length,
+                    "prompt": tokens[split - length : split],
+                    "answer": answer,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -103,8 +110,9 @@ class FrequencyPenalty:
 
 
 @torch.inference_mode()
-def continue_prompts(model, prompts: list[list[int]], cfg: ExtractionConfig, pad_id: int,
-                     batch_size: int = 64) -> list[list[int]]:
+def continue_prompts(
+    model, prompts: list[list[int]], cfg: ExtractionConfig, pad_id: int, batch_size: int = 64
+) -> list[list[int]]:
     """Greedy continuations (``completion_tokens`` new tokens) of token-id prompts, batched
     by prompt length so no batch needs padding."""
     from transformers import LogitsProcessorList
@@ -114,8 +122,13 @@ def continue_prompts(model, prompts: list[list[int]], cfg: ExtractionConfig, pad
     for length, idx in same_length_batches(prompts, batch_size):
         batch = torch.tensor([prompts[i] for i in idx], device=device)
         gen = model.generate(
-            input_ids=batch, attention_mask=torch.ones_like(batch), do_sample=False, num_beams=1,
-            max_new_tokens=cfg.completion_tokens, min_new_tokens=cfg.completion_tokens, pad_token_id=pad_id,
+            input_ids=batch,
+            attention_mask=torch.ones_like(batch),
+            do_sample=False,
+            num_beams=1,
+            max_new_tokens=cfg.completion_tokens,
+            min_new_tokens=cfg.completion_tokens,
+            pad_token_id=pad_id,
             logits_processor=LogitsProcessorList([FrequencyPenalty(cfg.frequency_penalty, length)]),
         )
         for i, row in zip(idx, gen[:, length:].tolist()):
@@ -152,8 +165,9 @@ def char_bleu(reference: str, hypothesis: str, max_n: int = 4) -> float:
     return brevity * math.exp(log_precision)
 
 
-def score_continuations(tokenizer, requests: pd.DataFrame, continuations: list[list[int]],
-                        cfg: ExtractionConfig) -> pd.DataFrame:
+def score_continuations(
+    tokenizer, requests: pd.DataFrame, continuations: list[list[int]], cfg: ExtractionConfig
+) -> pd.DataFrame:
     """Per request: matching tokens, exact and approximate (character BLEU on the decoded
     text) memorization."""
     answers = tokenizer.batch_decode(list(requests["answer"]), skip_special_tokens=True)
@@ -173,16 +187,32 @@ def memorization_rates(scored: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for kind in ("exact", "approximate"):
         for (dup, length), group in scored.groupby(["duplication", "prompt_length"]):
-            rows.append({"measure": kind, "duplication": int(dup), "prompt_length": int(length),
-                         **rate(group[kind])})
+            rows.append({"measure": kind, "duplication": int(dup), "prompt_length": int(length), **rate(group[kind])})
     table = pd.DataFrame(rows)
     summaries = []
     for (kind, dup), group in table.groupby(["measure", "duplication"]):
-        summaries.append({"measure": kind, "duplication": int(dup), "prompt_length": -1, "summary": "mean",
-                          "value": group["value"].mean(), "n": int(group["n"].sum())})
+        summaries.append(
+            {
+                "measure": kind,
+                "duplication": int(dup),
+                "prompt_length": -1,
+                "summary": "mean",
+                "value": group["value"].mean(),
+                "n": int(group["n"].sum()),
+            }
+        )
         worst = group.loc[group["value"].idxmax()]
-        summaries.append({"measure": kind, "duplication": int(dup), "prompt_length": int(worst["prompt_length"]),
-                          "summary": "worst", "value": worst["value"], "n": int(worst["n"]),
-                          "ci_low": worst["ci_low"], "ci_high": worst["ci_high"]})
+        summaries.append(
+            {
+                "measure": kind,
+                "duplication": int(dup),
+                "prompt_length": int(worst["prompt_length"]),
+                "summary": "worst",
+                "value": worst["value"],
+                "n": int(worst["n"]),
+                "ci_low": worst["ci_low"],
+                "ci_high": worst["ci_high"],
+            }
+        )
     table["summary"] = "per_length"
     return pd.concat([table, pd.DataFrame(summaries)], ignore_index=True)

@@ -50,19 +50,27 @@ def causal_token_scores(model, tokenizer, texts, window: int, with_distribution:
             scored = start + chunk.shape[1]
         logp = torch.cat(logps).cpu().numpy()
         nan = np.full_like(logp, np.nan)
-        out.append(TokenScores(logp, torch.cat(means).cpu().numpy() if means else nan,
-                               torch.cat(stds).cpu().numpy() if stds else nan, torch.cat(correct).cpu().numpy()))
+        out.append(
+            TokenScores(
+                logp,
+                torch.cat(means).cpu().numpy() if means else nan,
+                torch.cat(stds).cpu().numpy() if stds else nan,
+                torch.cat(correct).cpu().numpy(),
+            )
+        )
     return out
 
 
-def note_membership(model, tokenizer, canaries: pd.DataFrame, attack_names, cfg: AttackConfig,
-                    window: int) -> pd.DataFrame:
+def note_membership(
+    model, tokenizer, canaries: pd.DataFrame, attack_names, cfg: AttackConfig, window: int
+) -> pd.DataFrame:
     """Registry attacks on canary notes, inserted (members) against never inserted; the
     duplication group plays the role of the SeqKD chain's ``replicas``."""
     from rotelab.scoring.canary_metrics import attack_table
 
-    scores = causal_token_scores(model, tokenizer, canaries["text"], window,
-                                 with_distribution="min_k_pp" in attack_names)
+    scores = causal_token_scores(
+        model, tokenizer, canaries["text"], window, with_distribution="min_k_pp" in attack_names
+    )
     frame = canaries.assign(replicas=canaries["duplication"])
     return attack_table(frame, scores, list(canaries["text"]), attack_names, cfg)
 
@@ -93,13 +101,24 @@ def qa_utility(model, tokenizer, qa: pd.DataFrame, window: int, batch_size: int 
     exact = np.zeros(len(prompts), dtype=bool)
     for length, idx in same_length_batches(prompts, batch_size):
         batch = torch.tensor([prompts[i] for i in idx], device=device)
-        generated = model.generate(input_ids=batch, attention_mask=torch.ones_like(batch), do_sample=False,
-                                   num_beams=1, max_new_tokens=max(len(answers[i]) for i in idx),
-                                   pad_token_id=pad)[:, length:].tolist()
+        generated = model.generate(
+            input_ids=batch,
+            attention_mask=torch.ones_like(batch),
+            do_sample=False,
+            num_beams=1,
+            max_new_tokens=max(len(answers[i]) for i in idx),
+            pad_token_id=pad,
+        )[:, length:].tolist()
         for i, g in zip(idx, generated):
             exact[i] = g[: len(answers[i])] == answers[i]
-    return pd.DataFrame({"question": list(qa["question"]), "answer_tokens": [len(a) for a in answers],
-                         "answer_nll": nll, "exact_match": exact})
+    return pd.DataFrame(
+        {
+            "question": list(qa["question"]),
+            "answer_tokens": [len(a) for a in answers],
+            "answer_nll": nll,
+            "exact_match": exact,
+        }
+    )
 
 
 def summarise_utility(per_pair: pd.DataFrame, n_boot: int, seed: int) -> pd.DataFrame:
@@ -115,7 +134,13 @@ def summarise_utility(per_pair: pd.DataFrame, n_boot: int, seed: int) -> pd.Data
     lo, hi = np.quantile(boot, [0.025, 0.975]) if boot else (math.nan, math.nan)
     rows = [
         {"metric": "answer_loss", "value": loss, "n": len(nll), "ci_low": lo, "ci_high": hi},
-        {"metric": "answer_ppl", "value": math.exp(loss), "n": len(nll), "ci_low": math.exp(lo), "ci_high": math.exp(hi)},
+        {
+            "metric": "answer_ppl",
+            "value": math.exp(loss),
+            "n": len(nll),
+            "ci_low": math.exp(lo),
+            "ci_high": math.exp(hi),
+        },
         {"metric": "exact_match", **rate(per_pair["exact_match"])},
     ]
     return pd.DataFrame(rows)

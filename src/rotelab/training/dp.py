@@ -47,14 +47,16 @@ def private_loss(forward, batch: torch.Tensor) -> torch.Tensor:
     mean over the whole batch would tie one example's gradient to the others' lengths."""
     logits = forward(input_ids=model_inputs(batch), position_ids=position_ids(batch)).logits
     targets = batch[:, 1:]
-    nll = torch.nn.functional.cross_entropy(logits.float().transpose(1, 2), targets, ignore_index=IGNORE_INDEX,
-                                            reduction="none")
+    nll = torch.nn.functional.cross_entropy(
+        logits.float().transpose(1, 2), targets, ignore_index=IGNORE_INDEX, reduction="none"
+    )
     counts = targets.ne(IGNORE_INDEX).sum(dim=1).clamp(min=1)
     return (nll.sum(dim=1) / counts).mean()
 
 
-def train_private(model, tokenizer, texts, cfg, block_size: int, dp: DPSettings, log=print,
-                  horizon: int | None = None):
+def train_private(
+    model, tokenizer, texts, cfg, block_size: int, dp: DPSettings, log=print, horizon: int | None = None
+):
     """DP-SGD training of ``model`` on ``texts``, one example each; returns (model, log,
     epsilon, delta). The log gains ``epsilon`` (spent so far by this call),
     ``noise_multiplier`` and ``sample_rate`` at every row.
@@ -76,15 +78,21 @@ def train_private(model, tokenizer, texts, cfg, block_size: int, dp: DPSettings,
     q = cfg.batch_size / n
     delta = dp.delta if dp.delta is not None else 0.1 / n
     horizon = horizon or cfg.steps
-    sigma = get_noise_multiplier(target_epsilon=dp.target_epsilon, target_delta=delta, sample_rate=q,
-                                 steps=horizon, accountant="rdp")
-    log(f"DP-SGD: {n} examples, sample rate {q:.4f}, noise multiplier {sigma:.3f} for "
-        f"epsilon {dp.target_epsilon} at delta {delta:.2e} over {horizon} steps")
+    sigma = get_noise_multiplier(
+        target_epsilon=dp.target_epsilon, target_delta=delta, sample_rate=q, steps=horizon, accountant="rdp"
+    )
+    log(
+        f"DP-SGD: {n} examples, sample rate {q:.4f}, noise multiplier {sigma:.3f} for "
+        f"epsilon {dp.target_epsilon} at delta {delta:.2e} over {horizon} steps"
+    )
     private = GradSampleModule(model, batch_first=True, loss_reduction="mean")
     params = [p for p in private.parameters() if p.requires_grad]
-    optimizer = DPOptimizer(torch.optim.AdamW(params, lr=cfg.lr, betas=(0.9, 0.98), weight_decay=cfg.weight_decay),
-                            noise_multiplier=sigma, max_grad_norm=dp.max_grad_norm,
-                            expected_batch_size=cfg.batch_size)
+    optimizer = DPOptimizer(
+        torch.optim.AdamW(params, lr=cfg.lr, betas=(0.9, 0.98), weight_decay=cfg.weight_decay),
+        noise_multiplier=sigma,
+        max_grad_norm=dp.max_grad_norm,
+        expected_batch_size=cfg.batch_size,
+    )
     accountant = RDPAccountant()
     optimizer.attach_step_hook(accountant.get_optimizer_hook_fn(sample_rate=q))
     rng = np.random.default_rng(cfg.seed)
@@ -104,8 +112,9 @@ def train_private(model, tokenizer, texts, cfg, block_size: int, dp: DPSettings,
         return False
 
     # DPOptimizer clips per sample; a second, whole-batch clip would change the mechanism.
-    history = optimise(private, next_batch, private_loss, replace(cfg, grad_clip=0.0), log,
-                       optimizer=optimizer, on_log=add_epsilon)
+    history = optimise(
+        private, next_batch, private_loss, replace(cfg, grad_clip=0.0), log, optimizer=optimizer, on_log=add_epsilon
+    )
     epsilon = accountant.get_epsilon(delta)
     log(f"DP-SGD spent epsilon {epsilon:.3f} at delta {delta:.2e}")
     private._close()

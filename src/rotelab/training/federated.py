@@ -44,8 +44,9 @@ def weighted_average(states: list[dict], weights: list[float]) -> dict:
 def pairwise_masks(names_shapes: dict, n_clients: int, seed: int, scale: float = 1.0) -> list[dict]:
     """One mask per client: sum over pairs of +/- PRG(seed of the pair) noise, which sums
     to zero over the clients."""
-    masks = [{n: torch.zeros(shape, dtype=torch.float64) for n, shape in names_shapes.items()}
-             for _ in range(n_clients)]
+    masks = [
+        {n: torch.zeros(shape, dtype=torch.float64) for n, shape in names_shapes.items()} for _ in range(n_clients)
+    ]
     for i in range(n_clients):
         for j in range(i + 1, n_clients):
             generator = torch.Generator().manual_seed(seed * 1_000_003 + i * 1_009 + j)
@@ -82,10 +83,15 @@ def fedavg(make_model, client_texts: list, train_client, settings: FederatedSett
             local = make_model()
             local.load_state_dict(global_state)
             uploads.append({k: v.detach().cpu() for k, v in train_client(local, texts, r, c).state_dict().items()})
-        average = (secure_weighted_average(uploads, weights, seed=settings.seed * 1_000 + r)
-                   if settings.secure_aggregation else weighted_average(uploads, weights))
+        average = (
+            secure_weighted_average(uploads, weights, seed=settings.seed * 1_000 + r)
+            if settings.secure_aggregation
+            else weighted_average(uploads, weights)
+        )
         model.load_state_dict(average)
         rows.append({"round": r + 1, "clients": len(client_texts)})
-        log(f"round {r + 1}/{settings.rounds}: averaged {len(uploads)} clients (weights {weights})"
-            f"{' through secure aggregation' if settings.secure_aggregation else ''}")
+        log(
+            f"round {r + 1}/{settings.rounds}: averaged {len(uploads)} clients (weights {weights})"
+            f"{' through secure aggregation' if settings.secure_aggregation else ''}"
+        )
     return model, rows

@@ -56,8 +56,10 @@ class Regime:
 
     def __post_init__(self):
         if self.dp is not None and self.goldfish is not None:
-            raise ValueError("DP-SGD and the goldfish loss do not combine: the accountant assumes "
-                             "every sample's loss averages the same number of tokens")
+            raise ValueError(
+                "DP-SGD and the goldfish loss do not combine: the accountant assumes "
+                "every sample's loss averages the same number of tokens"
+            )
 
 
 class FullFineTuning:
@@ -83,9 +85,14 @@ class LoraFineTuning:
         if lora.r > hidden:
             raise ValueError(f"LoRA rank {lora.r} exceeds the model's hidden size {hidden}")
         config = LoraConfig(
-            r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout, target_modules=list(lora.target_modules),
+            r=lora.r,
+            lora_alpha=lora.alpha,
+            lora_dropout=lora.dropout,
+            target_modules=list(lora.target_modules),
             # GPT-2's projections are Conv1D layers whose weights are stored transposed.
-            fan_in_fan_out=model.config.model_type == "gpt2", bias="none", task_type="CAUSAL_LM",
+            fan_in_fan_out=model.config.model_type == "gpt2",
+            bias="none",
+            task_type="CAUSAL_LM",
         )
         return get_peft_model(model, config)
 
@@ -118,8 +125,17 @@ def trainable_parameters(model) -> tuple[int, int]:
     return sum(p.numel() for p in model.parameters() if p.requires_grad), total
 
 
-def finetune(model, tokenizer, texts, regime: Regime, cfg, block_size: int, log=print, seed: int = 0,
-             dp_horizon: int | None = None):
+def finetune(
+    model,
+    tokenizer,
+    texts,
+    regime: Regime,
+    cfg,
+    block_size: int,
+    log=print,
+    seed: int = 0,
+    dp_horizon: int | None = None,
+):
     """Adapt ``model`` to ``texts`` under ``regime``; returns (plain trained model, log).
     Under DP-SGD the log carries the ``epsilon`` spent (by this call; ``dp_horizon`` is
     the number of steps the privacy budget covers, see ``dp.train_private``)."""
@@ -132,12 +148,16 @@ def finetune(model, tokenizer, texts, regime: Regime, cfg, block_size: int, log=
     strategy = regimes.get(regime.name)()
     prepared = strategy.prepare(model, regime)
     trainable, total = trainable_parameters(prepared)
-    extras = [name for name, on in (("DP-SGD", regime.dp), ("goldfish", regime.goldfish),
-                                    ("weight noise", regime.weight_noise)) if on]
+    extras = [
+        name
+        for name, on in (("DP-SGD", regime.dp), ("goldfish", regime.goldfish), ("weight noise", regime.weight_noise))
+        if on
+    ]
     log(f"regime {' + '.join([regime.name, *extras])}: {trainable:,} of {total:,} parameters trainable")
     if regime.dp is not None:
-        prepared, history, _, _ = train_private(prepared, tokenizer, texts, cfg, block_size, regime.dp, log,
-                                                  horizon=dp_horizon)
+        prepared, history, _, _ = train_private(
+            prepared, tokenizer, texts, cfg, block_size, regime.dp, log, horizon=dp_horizon
+        )
     else:
         loss = (lambda fwd, batch: goldfish_loss(fwd, batch, regime.goldfish)) if regime.goldfish else None
         history = train_lm(prepared, tokenizer, texts, cfg, block_size, log, loss_fn=loss)
@@ -165,8 +185,9 @@ def regime_for(params: dict) -> Regime:
     )
 
 
-def train_run(load_base, tokenizer, client_texts: list[list[str]], params: dict, block_size: int,
-              device: str = "cpu", log=print):
+def train_run(
+    load_base, tokenizer, client_texts: list[list[str]], params: dict, block_size: int, device: str = "cpu", log=print
+):
     """Train one planned run from a fresh copy of the base (``load_base()``).
 
     Every text is one example (a QA pair or one copy of a note: ``causal_lm.example_rows``).
@@ -188,8 +209,15 @@ def train_run(load_base, tokenizer, client_texts: list[list[str]], params: dict,
 
     def config(texts, passes, seed):
         steps = epoch_steps(len(texts), passes, train["batch_size"])
-        return TrainConfig(**{**train, "steps": steps, "warmup_steps": min(train["warmup_steps"], steps),
-                              "seed": seed, "device": device})
+        return TrainConfig(
+            **{
+                **train,
+                "steps": steps,
+                "warmup_steps": min(train["warmup_steps"], steps),
+                "seed": seed,
+                "device": device,
+            }
+        )
 
     if spec["setting"] == "centralized":
         pooled = [t for texts in client_texts for t in texts]
@@ -202,16 +230,21 @@ def train_run(load_base, tokenizer, client_texts: list[list[str]], params: dict,
         return model, history, summary
 
     fed = params["federated"]
-    settings = FederatedSettings(rounds=fed["rounds"], local_epochs=fed["local_epochs"],
-                                 secure_aggregation=spec["defense"] == "secure_aggregation", seed=train["seed"])
+    settings = FederatedSettings(
+        rounds=fed["rounds"],
+        local_epochs=fed["local_epochs"],
+        secure_aggregation=spec["defense"] == "secure_aggregation",
+        seed=train["seed"],
+    )
     histories, dp_rows = [], {}
 
     def train_client(model, texts, round_, client):
         # Every (round, client) draws its own batches and weight noise.
         seed = train["seed"] + 1000 * (round_ + 1) + client
         cfg = config(texts, settings.local_epochs, seed)
-        trained, history = finetune(model, tokenizer, texts, regime, cfg, block_size, log, seed=seed,
-                                    dp_horizon=cfg.steps * settings.rounds)
+        trained, history = finetune(
+            model, tokenizer, texts, regime, cfg, block_size, log, seed=seed, dp_horizon=cfg.steps * settings.rounds
+        )
         histories.append(history.assign(round=round_ + 1, client=client))
         if regime.dp is not None:
             dp_rows[client] = history.iloc[-1]
@@ -223,7 +256,9 @@ def train_run(load_base, tokenizer, client_texts: list[list[str]], params: dict,
     if regime.dp is not None:
         # Each client's data is only ever seen by its own DP-SGD, so the run's guarantee is the
         # worst client's composition over all its rounds.
-        spent = [epsilon_spent(r["noise_multiplier"], r["sample_rate"], int(r["step"]) * settings.rounds,
-                               r["delta"]) for r in dp_rows.values()]
+        spent = [
+            epsilon_spent(r["noise_multiplier"], r["sample_rate"], int(r["step"]) * settings.rounds, r["delta"])
+            for r in dp_rows.values()
+        ]
         summary.update(epsilon=float(max(spent)), delta=float(max(r["delta"] for r in dp_rows.values())))
     return model, history, summary

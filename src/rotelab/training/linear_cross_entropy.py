@@ -32,8 +32,11 @@ class _LinearCrossEntropy(torch.autograd.Function):
             loss = torch.zeros((), device=hidden.device, dtype=torch.float32)
             grad_hidden = torch.empty_like(hidden, dtype=hidden.dtype)
             grad_weight = torch.zeros_like(weight, dtype=torch.float32)
-            grad_bias = (torch.zeros(vocab, device=weight.device, dtype=torch.float32)
-                         if bias is not None and ctx.needs_input_grad[2] else None)
+            grad_bias = (
+                torch.zeros(vocab, device=weight.device, dtype=torch.float32)
+                if bias is not None and ctx.needs_input_grad[2]
+                else None
+            )
             for start in range(0, hidden.shape[0], chunk):
                 h = h_all[start : start + chunk]
                 y = labels[start : start + chunk]
@@ -48,31 +51,49 @@ class _LinearCrossEntropy(torch.autograd.Function):
                 loss += per_token.masked_fill(~k, 0).sum()
                 # d loss / d logits = softmax - (1 - e) * onehot - e / V, for kept positions.
                 grad = logits.sub_(lse.unsqueeze(1)).exp_()  # softmax, in place of the logits
-                grad.scatter_add_(1, y.clamp(min=0).unsqueeze(1),
-                                  torch.full_like(target, -(1 - label_smoothing)).unsqueeze(1))
+                grad.scatter_add_(
+                    1, y.clamp(min=0).unsqueeze(1), torch.full_like(target, -(1 - label_smoothing)).unsqueeze(1)
+                )
                 grad.sub_(label_smoothing / vocab).mul_(k.unsqueeze(1).float() / count)
                 if grad_bias is not None:
                     grad_bias += grad.sum(dim=0)
                 grad = grad.to(h.dtype)
                 grad_hidden[start : start + chunk] = (grad @ w).to(hidden.dtype)
                 grad_weight += (grad.T @ h).float()
-        ctx.save_for_backward(grad_hidden, grad_weight.to(weight.dtype),
-                              grad_bias.to(bias.dtype).reshape(bias.shape) if grad_bias is not None else None)
+        ctx.save_for_backward(
+            grad_hidden,
+            grad_weight.to(weight.dtype),
+            grad_bias.to(bias.dtype).reshape(bias.shape) if grad_bias is not None else None,
+        )
         return loss / count
 
     @staticmethod
     def backward(ctx, grad_output):
         grad_hidden, grad_weight, grad_bias = ctx.saved_tensors
         scale = grad_output
-        return (grad_hidden * scale, grad_weight * scale,
-                grad_bias * scale if grad_bias is not None else None, None, None, None, None)
+        return (
+            grad_hidden * scale,
+            grad_weight * scale,
+            grad_bias * scale if grad_bias is not None else None,
+            None,
+            None,
+            None,
+            None,
+        )
 
 
-def linear_cross_entropy(hidden: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
-                         labels: torch.Tensor, ignore_index: int = -100, label_smoothing: float = 0.0,
-                         chunk: int = 8192) -> torch.Tensor:
+def linear_cross_entropy(
+    hidden: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor | None,
+    labels: torch.Tensor,
+    ignore_index: int = -100,
+    label_smoothing: float = 0.0,
+    chunk: int = 8192,
+) -> torch.Tensor:
     """``cross_entropy(hidden @ weight.T + bias, labels)`` over rows of ``hidden`` (tokens, d),
     never holding more than ``chunk`` rows of logits. ``labels`` (tokens,) may hold
     ``ignore_index``; the mean is over the rest."""
-    return _LinearCrossEntropy.apply(hidden.reshape(-1, hidden.shape[-1]), weight, bias, labels.reshape(-1),
-                                     ignore_index, label_smoothing, chunk)
+    return _LinearCrossEntropy.apply(
+        hidden.reshape(-1, hidden.shape[-1]), weight, bias, labels.reshape(-1), ignore_index, label_smoothing, chunk
+    )

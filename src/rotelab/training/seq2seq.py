@@ -81,14 +81,16 @@ def bucketed_batches(lengths: np.ndarray, batch_size: int, rng: np.random.Genera
         for start in range(0, len(order), chunk):
             part = order[start : start + chunk]
             part = part[np.argsort(lengths[part], kind="stable")]
-            batches += [part[i : i + batch_size] for i in range(0, len(part), batch_size)
-                        if not full_only or i + batch_size <= len(part)]
+            batches += [
+                part[i : i + batch_size]
+                for i in range(0, len(part), batch_size)
+                if not full_only or i + batch_size <= len(part)
+            ]
         for b in rng.permutation(len(batches)):
             yield batches[b]
 
 
-def token_budget_batches(src_lengths: np.ndarray, tgt_lengths: np.ndarray, max_tokens: int,
-                         rng: np.random.Generator):
+def token_budget_batches(src_lengths: np.ndarray, tgt_lengths: np.ndarray, max_tokens: int, rng: np.random.Generator):
     """Endless batches under a token budget, a fresh set every epoch, in random order.
 
     Pairs are sorted by their longer side, then source, then target length (ties broken at
@@ -166,16 +168,16 @@ def seq2seq_loss(model, batch, pad_id: int, start_id: int, label_smoothing: floa
     )
 
 
-def seq2seq_loss_fused(body, head, bias, batch, pad_id: int, start_id: int, label_smoothing: float,
-                       chunk: int = 8192):
+def seq2seq_loss_fused(body, head, bias, batch, pad_id: int, start_id: int, label_smoothing: float, chunk: int = 8192):
     """:func:`seq2seq_loss` with the output projection fused into the loss
     (:mod:`rotelab.training.linear_cross_entropy`): ``body`` returns the decoder's hidden states
     (the model's ``base_model``), ``head`` and ``bias`` are the output layer's weight and bias."""
     src, tgt = batch
     decoder_input = torch.cat([torch.full_like(tgt[:, :1], start_id), tgt[:, :-1]], dim=1)
     hidden = body(input_ids=src, attention_mask=src.ne(pad_id), decoder_input_ids=decoder_input).last_hidden_state
-    return linear_cross_entropy(hidden, head, bias, tgt, ignore_index=pad_id, label_smoothing=label_smoothing,
-                                chunk=chunk)
+    return linear_cross_entropy(
+        hidden, head, bias, tgt, ignore_index=pad_id, label_smoothing=label_smoothing, chunk=chunk
+    )
 
 
 def train_seq2seq(model, tokenizer, pairs: pd.DataFrame, cfg: TrainConfig, log=print):
@@ -197,12 +199,14 @@ def train_seq2seq(model, tokenizer, pairs: pd.DataFrame, cfg: TrainConfig, log=p
         src, tgt = pad(src_ids, pad_id, width), pad(tgt_ids, pad_id, width)
         return (src.to(device), tgt.to(device)), int(lengths[idx].sum())
 
-    return optimise(model, next_batch, lambda fwd, batch: seq2seq_loss(fwd, batch, pad_id, start_id,
-                                                                      cfg.label_smoothing), cfg, log)
+    return optimise(
+        model, next_batch, lambda fwd, batch: seq2seq_loss(fwd, batch, pad_id, start_id, cfg.label_smoothing), cfg, log
+    )
 
 
-def train_seq2seq_token_budget(model, enc: list[list[int]], dec: list[list[int]], pad_id: int, start_id: int,
-                               cfg: TrainConfig, log=print) -> pd.DataFrame:
+def train_seq2seq_token_budget(
+    model, enc: list[list[int]], dec: list[list[int]], pad_id: int, start_id: int, cfg: TrainConfig, log=print
+) -> pd.DataFrame:
     """:func:`train_seq2seq` with batches under ``cfg.max_tokens`` (:func:`token_budget_batches`).
 
     On CUDA the output layer is fused into the loss, so no step holds fp32 logits for all its
@@ -225,8 +229,13 @@ def train_seq2seq_token_budget(model, enc: list[list[int]], dec: list[list[int]]
         return (src.to(device, non_blocking=True), tgt.to(device, non_blocking=True)), tokens
 
     if not cuda:  # the CPU path keeps the model's own head and loss
-        return optimise(model, next_batch, lambda fwd, batch: seq2seq_loss(fwd, batch, pad_id, start_id,
-                                                                          cfg.label_smoothing), cfg, log)
+        return optimise(
+            model,
+            next_batch,
+            lambda fwd, batch: seq2seq_loss(fwd, batch, pad_id, start_id, cfg.label_smoothing),
+            cfg,
+            log,
+        )
     model.to(device)  # first: moving a module replaces its buffers, and the head's bias is one
     body, attention = model.base_model, model.config._attn_implementation
     if cfg.compile:
@@ -239,16 +248,20 @@ def train_seq2seq_token_budget(model, enc: list[list[int]], dec: list[list[int]]
         body = torch.compile(body, dynamic=True, mode=cfg.compile_mode)
     head, bias = model.get_output_embeddings().weight, getattr(model, "final_logits_bias", None)
     try:
-        return optimise(model, next_batch,
-                        lambda _, batch: seq2seq_loss_fused(body, head, bias, batch, pad_id, start_id,
-                                                            cfg.label_smoothing),
-                        replace(cfg, compile=False), log)
+        return optimise(
+            model,
+            next_batch,
+            lambda _, batch: seq2seq_loss_fused(body, head, bias, batch, pad_id, start_id, cfg.label_smoothing),
+            replace(cfg, compile=False),
+            log,
+        )
     finally:
         model.set_attn_implementation(attention)
 
 
-def train_seq2seq_ensemble(models: list, tokenizer, subsets: list[pd.DataFrame], cfg: TrainConfig,
-                           seeds: list[int], log=print) -> list[pd.DataFrame]:
+def train_seq2seq_ensemble(
+    models: list, tokenizer, subsets: list[pd.DataFrame], cfg: TrainConfig, seeds: list[int], log=print
+) -> list[pd.DataFrame]:
     """Train ``models[k]`` on ``subsets[k]`` (columns ``src``, ``tgt``) in place, all K at once
     as one batched ensemble (:mod:`rotelab.models.ensemble`); return each model's training log.
 
@@ -286,14 +299,16 @@ def train_seq2seq_ensemble(models: list, tokenizer, subsets: list[pd.DataFrame],
         return {"src": torch.stack(sources).to(device), "tgt": torch.stack(targets).to(device)}
 
     def loss(forward, batch):
-        return seq2seq_loss(forward, (batch["src"], batch["tgt"]), pad_id, start_id, cfg.label_smoothing,
-                            additive_mask=True)
+        return seq2seq_loss(
+            forward, (batch["src"], batch["tgt"]), pad_id, start_id, cfg.label_smoothing, additive_mask=True
+        )
 
     return optimise_ensemble(models, next_batch, loss, cfg, seeds, step_tokens, log)
 
 
-def optimise_ensemble(models: list, next_batch, loss_fn, cfg: TrainConfig, seeds: list[int],
-                      step_tokens: np.ndarray, log=print) -> list[pd.DataFrame]:
+def optimise_ensemble(
+    models: list, next_batch, loss_fn, cfg: TrainConfig, seeds: list[int], step_tokens: np.ndarray, log=print
+) -> list[pd.DataFrame]:
     """:func:`optimise` for K models of one architecture at once (:mod:`rotelab.models.ensemble`):
     the same AdamW groups, schedule, clipping and bf16 autocast on CUDA; the trained weights
     are copied back into ``models``. ``next_batch(step)`` gives every model's batch with a
@@ -311,16 +326,36 @@ def optimise_ensemble(models: list, next_batch, loss_fn, cfg: TrainConfig, seeds
     cuda = device.type == "cuda"
     optimizer = adamw(list(ensemble.params.values()), cfg, fused=cuda, stacked=True)
     start = time.perf_counter()
-    rows = fit_ensemble(ensemble, next_batch, loss_fn, optimizer, cfg.steps, cfg.grad_clip or None,
-                        lr_at=lambda step: lr_at(step, cfg), bf16=cuda, log=log, log_every=cfg.log_every)
+    rows = fit_ensemble(
+        ensemble,
+        next_batch,
+        loss_fn,
+        optimizer,
+        cfg.steps,
+        cfg.grad_clip or None,
+        lr_at=lambda step: lr_at(step, cfg),
+        bf16=cuda,
+        log=log,
+        log_every=cfg.log_every,
+    )
     seconds = (time.perf_counter() - start) / cfg.steps  # the same for every model: they ran together
     logs = []
     for k, model in enumerate(models):
         ensemble.model(k, model).eval()
-        logs.append(pd.DataFrame([{
-            "step": row["step"], "loss": float(row["loss"][k]), "lr": lr_at(row["step"] - 1, cfg),
-            "tokens_per_s": step_tokens[previous : row["step"], k].sum() / (seconds * (row["step"] - previous)),
-        } for previous, row in zip([0] + [r["step"] for r in rows], rows)]))
+        logs.append(
+            pd.DataFrame(
+                [
+                    {
+                        "step": row["step"],
+                        "loss": float(row["loss"][k]),
+                        "lr": lr_at(row["step"] - 1, cfg),
+                        "tokens_per_s": step_tokens[previous : row["step"], k].sum()
+                        / (seconds * (row["step"] - previous)),
+                    }
+                    for previous, row in zip([0] + [r["step"] for r in rows], rows)
+                ]
+            )
+        )
         if not math.isfinite(logs[-1]["loss"].iloc[-1]):
             raise FloatingPointError(f"training diverged: model {k}'s final loss is not finite")
     return logs
@@ -332,16 +367,17 @@ def adamw(params: list[torch.Tensor], cfg: TrainConfig, fused: bool, stacked: bo
     trainable = [p for p in params if p.requires_grad]
     matrix = 3 if stacked else 2
     return torch.optim.AdamW(
-        [{"params": [p for p in trainable if p.ndim >= matrix], "weight_decay": cfg.weight_decay},
-         {"params": [p for p in trainable if p.ndim < matrix], "weight_decay": 0.0}],
+        [
+            {"params": [p for p in trainable if p.ndim >= matrix], "weight_decay": cfg.weight_decay},
+            {"params": [p for p in trainable if p.ndim < matrix], "weight_decay": 0.0},
+        ],
         lr=cfg.lr,
         betas=(0.9, 0.98),
         fused=fused,
     )
 
 
-def optimise(model, next_batch, loss_fn, cfg: TrainConfig, log=print, optimizer=None,
-             on_log=None) -> pd.DataFrame:
+def optimise(model, next_batch, loss_fn, cfg: TrainConfig, log=print, optimizer=None, on_log=None) -> pd.DataFrame:
     """The training loop every model family shares: AdamW (unless ``optimizer`` is given)
     with warmup and decay, bf16 autocast on CUDA, gradient clipping, a log row every
     ``cfg.log_every`` steps. ``next_batch(step, device)`` returns (batch, tokens in it);

@@ -119,8 +119,9 @@ def phase_split(labels: np.ndarray, base_classes: int, phases: int) -> list[np.n
     return [base, *np.array_split(rest, phases)]
 
 
-def run_phases(X_train, y_train, X_test, y_test, base_classes: int, phases: int, gamma: float,
-               sgd: SGDHeadConfig, seed: int) -> list[dict]:
+def run_phases(
+    X_train, y_train, X_test, y_test, base_classes: int, phases: int, gamma: float, sgd: SGDHeadConfig, seed: int
+) -> list[dict]:
     """ACIL, the joint ridge solution and the SGD head after every phase: accuracy on the
     test examples of the classes seen so far, and max |W_ACIL - W_joint|."""
     acil, head = RecursiveRidge(X_train.shape[1], gamma), SGDHead(X_train.shape[1], sgd, seed)
@@ -133,12 +134,24 @@ def run_phases(X_train, y_train, X_test, y_test, base_classes: int, phases: int,
         n_classes = acil.W.shape[1]
         joint = joint_ridge(X_train[seen], y_train[seen], gamma, n_classes)
         test = y_test < int(y_train[seen].max()) + 1
-        scores = {"acil": acil.predict(X_test[test]), "joint": (X_test[test] @ joint).argmax(1),
-                  "sgd": head.predict(X_test[test])}
+        scores = {
+            "acil": acil.predict(X_test[test]),
+            "joint": (X_test[test] @ joint).argmax(1),
+            "sgd": head.predict(X_test[test]),
+        }
         for method, predicted in scores.items():
             correct = predicted == y_test[test]
-            rows.append({"phases": phases, "phase": phase, "classes_seen": n_classes, "method": method,
-                         "accuracy": float(correct.mean()), "n": int(test.sum()), "correct": int(correct.sum()),
-                         "max_abs_diff": float(np.abs(acil.W - joint).max()) if method == "acil" else np.nan,
-                         "max_abs_weight": float(np.abs(joint).max())})
+            rows.append(
+                {
+                    "phases": phases,
+                    "phase": phase,
+                    "classes_seen": n_classes,
+                    "method": method,
+                    "accuracy": float(correct.mean()),
+                    "n": int(test.sum()),
+                    "correct": int(correct.sum()),
+                    "max_abs_diff": float(np.abs(acil.W - joint).max()) if method == "acil" else np.nan,
+                    "max_abs_weight": float(np.abs(joint).max()),
+                }
+            )
     return rows

@@ -12,9 +12,11 @@ from rotelab.figures.registry import figure
 from rotelab.reproduction.verdicts import Claim, exact, not_measurable
 
 PHASE_TABLE = "results/acil/phases_{run}.parquet"
-METHOD_STYLE = {"acil": ("#1b9e77", "-", "ACIL (recursive, analytic)"),
-                "joint": ("black", ":", "joint ridge on all data seen"),
-                "sgd": ("#d95f02", "--", "SGD-trained linear head")}
+METHOD_STYLE = {
+    "acil": ("#1b9e77", "-", "ACIL (recursive, analytic)"),
+    "joint": ("black", ":", "joint ridge on all data seen"),
+    "sgd": ("#d95f02", "--", "SGD-trained linear head"),
+}
 
 
 # P7 proves the recursive solution equal to the joint one; float64 arithmetic adds rounding,
@@ -27,10 +29,16 @@ def _largest_gap(table):
 
 
 ACIL_EQUIVALENCE_CLAIMS = (
-    Claim("acil", "The recursively (class-incrementally) learnt weights equal the joint ridge solution on all data "
-          "seen so far, whatever the number of phases (absolute memorization).",
-          "P7 title and abstract (theorem number not verified here)", _largest_gap, direction=0,
-          margin=FLOAT64_EQUAL, paper_value="equal (proved)"),
+    Claim(
+        "acil",
+        "The recursively (class-incrementally) learnt weights equal the joint ridge solution on all data "
+        "seen so far, whatever the number of phases (absolute memorization).",
+        "P7 title and abstract (theorem number not verified here)",
+        _largest_gap,
+        direction=0,
+        margin=FLOAT64_EQUAL,
+        paper_value="equal (proved)",
+    ),
 )
 
 
@@ -71,14 +79,24 @@ def _accuracy_spread(table):
     if final["phases"].nunique() < 2:
         return not_measurable("one phase count only: nothing to compare", int(final["n"].sum()))
     n = int(final["n"].max())
-    return exact((final["value"].max() - final["value"].min()) * n, n,
-                 f"final ACIL accuracy over K = {sorted(final['phases'].tolist())}, gap in test examples")
+    return exact(
+        (final["value"].max() - final["value"].min()) * n,
+        n,
+        f"final ACIL accuracy over K = {sorted(final['phases'].tolist())}, gap in test examples",
+    )
 
 
 ACIL_ACCURACY_CLAIMS = (
-    Claim("acil", "ACIL's accuracy does not depend on the number of incremental phases (final accuracy, largest "
-          "minus smallest over the phase counts, in test examples).", "P7 abstract (table not verified here)",
-          _accuracy_spread, direction=0, margin=0.5, paper_value="independent of K"),
+    Claim(
+        "acil",
+        "ACIL's accuracy does not depend on the number of incremental phases (final accuracy, largest "
+        "minus smallest over the phase counts, in test examples).",
+        "P7 abstract (table not verified here)",
+        _accuracy_spread,
+        direction=0,
+        margin=0.5,
+        paper_value="independent of K",
+    ),
 )
 
 
@@ -98,8 +116,9 @@ ACIL_ACCURACY_CLAIMS = (
 def acil_accuracy(inputs):
     table = concat(inputs[PHASE_TABLE]).sort_values(["phases", "phase"])
     bounds = [wilson_interval(c, n) for c, n in zip(table["correct"], table["n"])]
-    table = table.assign(metric="accuracy", value=table["accuracy"], ci_low=[b[0] for b in bounds],
-                         ci_high=[b[1] for b in bounds])
+    table = table.assign(
+        metric="accuracy", value=table["accuracy"], ci_low=[b[0] for b in bounds], ci_high=[b[1] for b in bounds]
+    )
     ks = sorted(table["phases"].unique())
     fig, axes = plt.subplots(1, len(ks), figsize=(3.4 * len(ks), 3.4), sharey=True, squeeze=False)
     for ax, k in zip(axes[0], ks):

@@ -38,9 +38,13 @@ def _largest_minus_smallest_rate(metric, by="t"):
 
 
 DSM_SCORES_CLAIMS = (
-    Claim("dsm", "As the learning rate decreases, the learnt score approaches the empirical optimal score s* (RMS gap "
-          "to s*, largest minus smallest learning rate, at the diffusion time where it is smallest).",
-          "P2 Sec. 7, Fig. 1 (arXiv v1)", _largest_minus_smallest_rate("rms_gap_to_optimal_on_grid")),
+    Claim(
+        "dsm",
+        "As the learning rate decreases, the learnt score approaches the empirical optimal score s* (RMS gap "
+        "to s*, largest minus smallest learning rate, at the diffusion time where it is smallest).",
+        "P2 Sec. 7, Fig. 1 (arXiv v1)",
+        _largest_minus_smallest_rate("rms_gap_to_optimal_on_grid"),
+    ),
 )
 
 
@@ -62,10 +66,16 @@ DSM_SCORES_CLAIMS = (
 def dsm_scores(inputs):
     everything = concat(inputs[SCORE_CURVES])
     curves_all = everything[everything["kind"] == "curve"]
-    gaps = curves_all.assign(sq=(curves_all["learned"] - curves_all["optimal"]) ** 2).groupby(
-        ["t", "lr", "seed"])["sq"].mean().pow(0.5)
-    rows = [{"t": t, "lr": lr, "metric": "rms_gap_to_optimal_on_grid", **mean_with_interval(g.to_numpy())}
-            for (t, lr), g in gaps.groupby(level=["t", "lr"])]
+    gaps = (
+        curves_all.assign(sq=(curves_all["learned"] - curves_all["optimal"]) ** 2)
+        .groupby(["t", "lr", "seed"])["sq"]
+        .mean()
+        .pow(0.5)
+    )
+    rows = [
+        {"t": t, "lr": lr, "metric": "rms_gap_to_optimal_on_grid", **mean_with_interval(g.to_numpy())}
+        for (t, lr), g in gaps.groupby(level=["t", "lr"])
+    ]
     table = everything[everything["seed"] == everything["seed"].min()]
     times = sorted(table["t"].unique())
     colors = _lr_colors(table["lr"].unique())
@@ -88,10 +98,13 @@ def dsm_scores(inputs):
 
 
 DSM_EXCESS_RISK_CLAIMS = (
-    Claim("dsm", "The excess risk over the empirical optimal score is larger for larger learning rates (largest "
-          "minus smallest learning rate, at the diffusion time where the gap is smallest).",
-          "P2 Sec. 7, Fig. 2 (arXiv v1; Theorem 8 gives the floor once eta passes a threshold)",
-          _largest_minus_smallest_rate("excess_risk_mean")),
+    Claim(
+        "dsm",
+        "The excess risk over the empirical optimal score is larger for larger learning rates (largest "
+        "minus smallest learning rate, at the diffusion time where the gap is smallest).",
+        "P2 Sec. 7, Fig. 2 (arXiv v1; Theorem 8 gives the floor once eta passes a threshold)",
+        _largest_minus_smallest_rate("excess_risk_mean"),
+    ),
 )
 
 
@@ -124,9 +137,16 @@ def dsm_excess_risk(inputs):
             finite = g["excess_risk"][np.isfinite(g["excess_risk"])]
             stats = mean_with_interval(finite.to_numpy())
             summary.append((lr, stats))
-            rows.append({"t": t, "lr": lr, "metric": "excess_risk_mean", **stats,
-                         "diverged": int((~np.isfinite(g["excess_risk"])).sum()),
-                         "median": float(finite.median()) if len(finite) else np.nan})
+            rows.append(
+                {
+                    "t": t,
+                    "lr": lr,
+                    "metric": "excess_risk_mean",
+                    **stats,
+                    "diverged": int((~np.isfinite(g["excess_risk"])).sum()),
+                    "median": float(finite.median()) if len(finite) else np.nan,
+                }
+            )
             ax.scatter(np.full(len(finite), lr), finite, color=color, s=10, alpha=0.5)
         line = pd.DataFrame([{"lr": lr, **stats} for lr, stats in summary])
         ax.errorbar(line["lr"], line["value"], yerr=yerr(line), color=color, marker="o", capsize=3, label=f"t = {t:g}")
@@ -139,10 +159,13 @@ def dsm_excess_risk(inputs):
 
 
 DSM_MMD_CLAIMS = (
-    Claim("dsm", "The MMD between generated samples and the training data grows with the learning rate (network "
-          "sampler's MMD to the training points, largest minus smallest learning rate).",
-          "P2 Sec. 7, Fig. 3 right (arXiv v1)",
-          lambda t: _largest_minus_smallest_rate("mmd_train", by="sampler")(t[t["sampler"] == "network"])),
+    Claim(
+        "dsm",
+        "The MMD between generated samples and the training data grows with the learning rate (network "
+        "sampler's MMD to the training points, largest minus smallest learning rate).",
+        "P2 Sec. 7, Fig. 3 right (arXiv v1)",
+        lambda t: _largest_minus_smallest_rate("mmd_train", by="sampler")(t[t["sampler"] == "network"]),
+    ),
 )
 
 
@@ -170,19 +193,36 @@ def dsm_mmd(inputs):
         for metric in ("mmd_train", "mmd_gaussian", "nearest_median"):
             values = g[metric].to_numpy(dtype=float)
             finite = values[np.isfinite(values)]
-            rows.append({"sampler": sampler, "lr": lr, "metric": metric,
-                         "value": float(finite.mean()) if finite.size else np.inf, "n": int(values.size),
-                         "ci_low": float(finite.min()) if finite.size else np.nan,
-                         "ci_high": float(finite.max()) if finite.size else np.nan})
+            rows.append(
+                {
+                    "sampler": sampler,
+                    "lr": lr,
+                    "metric": metric,
+                    "value": float(finite.mean()) if finite.size else np.inf,
+                    "n": int(values.size),
+                    "ci_low": float(finite.min()) if finite.size else np.nan,
+                    "ci_high": float(finite.max()) if finite.size else np.nan,
+                }
+            )
     out = pd.DataFrame(rows)
-    for ax, metric, label in ((axes[0], "mmd_train", "MMD^2 to the training points"),
-                              (axes[1], "nearest_median", "median distance to nearest training point")):
-        for sampler, style in (("network", dict(color="#d95f02", marker="o")),
-                               ("optimal", dict(color="black", ls="--"))):
+    for ax, metric, label in (
+        (axes[0], "mmd_train", "MMD^2 to the training points"),
+        (axes[1], "nearest_median", "median distance to nearest training point"),
+    ):
+        for sampler, style in (
+            ("network", dict(color="#d95f02", marker="o")),
+            ("optimal", dict(color="black", ls="--")),
+        ):
             part = out[(out["sampler"] == sampler) & (out["metric"] == metric)].sort_values("lr")
             part = part[np.isfinite(part["value"])]
-            ax.errorbar(part["lr"], part["value"], yerr=yerr(part), capsize=3,
-                        label="network" if sampler == "network" else "empirical optimal s*", **style)
+            ax.errorbar(
+                part["lr"],
+                part["value"],
+                yerr=yerr(part),
+                capsize=3,
+                label="network" if sampler == "network" else "empirical optimal s*",
+                **style,
+            )
         ax.set_xscale("log")
         ax.set_xlabel("learning rate eta (log)")
         ax.set_ylabel(label)

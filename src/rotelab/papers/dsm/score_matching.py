@@ -13,9 +13,10 @@ for steps proportional to 1/eta. The claim: SGD at a large eta cannot settle in 
 minima near s*, so the excess risk 1/n sum_i E(s - s*)^2 keeps a floor that grows with eta,
 and samples generalize instead of copying the training set.
 
-Everything runs in float32, as the notebooks' JAX code does. All seeds of one setting train together: parameters carry a leading seed axis and the
-gradients are written out by hand (a two-layer net's are three lines), so one job trains
-its whole spread of seeds at the cost of one slightly wider network.
+Everything runs in float32, as the notebooks' JAX code does. All seeds of one setting train
+together: parameters carry a leading seed axis and the gradients are written out by hand
+(a two-layer net's are three lines), so one job trains its whole spread of seeds at the cost
+of one slightly wider network.
 """
 
 from __future__ import annotations
@@ -45,8 +46,9 @@ class SeedBatchedReLUNet:
     w2: torch.Tensor
 
     @classmethod
-    def init(cls, seeds: int, width: int, d_in: int, d_out: int, generator: torch.Generator,
-             dtype=torch.float32) -> SeedBatchedReLUNet:
+    def init(
+        cls, seeds: int, width: int, d_in: int, d_out: int, generator: torch.Generator, dtype=torch.float32
+    ) -> SeedBatchedReLUNet:
         w1 = torch.randn(seeds, width, d_in, generator=generator, dtype=dtype) / math.sqrt(d_in)
         w2 = torch.randn(seeds, d_out, width, generator=generator, dtype=dtype)
         return cls(w1, torch.zeros(seeds, width, dtype=dtype), w2)
@@ -115,8 +117,15 @@ class DSMConfig:
     eval_last: int = 5
 
 
-def excess_risk(net: SeedBatchedReLUNet, points: torch.Tensor, mu: float, sigma: float, noise_draws: int,
-                generator: torch.Generator, chunk: int = 50_000) -> torch.Tensor:
+def excess_risk(
+    net: SeedBatchedReLUNet,
+    points: torch.Tensor,
+    mu: float,
+    sigma: float,
+    noise_draws: int,
+    generator: torch.Generator,
+    chunk: int = 50_000,
+) -> torch.Tensor:
     """Each seed's excess risk R_n(s) - R_n(s*) = 1/n sum_i E_z |s(mu x_i + sigma z) - s*(.)|^2
     (s* minimises R_n over all functions, so the cross term vanishes), by Monte Carlo with
     ``noise_draws`` draws per training point. Returns (S,)."""
@@ -130,8 +139,9 @@ def excess_risk(net: SeedBatchedReLUNet, points: torch.Tensor, mu: float, sigma:
     return total / y.shape[1]
 
 
-def train_score_net(cfg: DSMConfig, t: float, lr: float, steps: int, seeds: int, seed: int = 0,
-                    log=print) -> tuple[SeedBatchedReLUNet, torch.Tensor, np.ndarray]:
+def train_score_net(
+    cfg: DSMConfig, t: float, lr: float, steps: int, seeds: int, seed: int = 0, log=print
+) -> tuple[SeedBatchedReLUNet, torch.Tensor, np.ndarray]:
     """Train ``seeds`` nets (each on its own training set, init and noise) at time t with SGD
     at learning rate ``lr`` for ``steps`` steps. Returns (nets, training points (S, n, d),
     excess risk per seed averaged over the last ``cfg.eval_last`` evaluations)."""
@@ -192,8 +202,9 @@ def _times_and_scales(t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.exp(-t), torch.sqrt(1.0 - torch.exp(-2.0 * t))
 
 
-def train_diffusion_net(cfg: DiffusionConfig, points: torch.Tensor, lr: float, steps: int,
-                        generator: torch.Generator, log=print) -> SeedBatchedReLUNet:
+def train_diffusion_net(
+    cfg: DiffusionConfig, points: torch.Tensor, lr: float, steps: int, generator: torch.Generator, log=print
+) -> SeedBatchedReLUNet:
     """A time-conditioned noise predictor eps(y, t) for one training set (points: (n, d)),
     trained by SGD on mean |eps(mu_t x + sigma_t z, t) - z|^2 (seed axis of size 1)."""
     grid = torch.linspace(cfg.t_min, cfg.t_max, cfg.t_grid)

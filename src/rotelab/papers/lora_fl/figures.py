@@ -21,12 +21,20 @@ UTILITY = "results/lm/scores/{run}/utility.parquet"
 MEMBERSHIP = "results/lm/scores/{run}/membership.parquet"
 # {run} here is "<reference adapter>/<run>": every memorization run against every reference set
 LIRA = "results/lm/lira/{run}.parquet"
-LIRA_ATTACKS = {"lira_online_fixed": "LiRA online (fixed var.)", "lira_offline_fixed": "LiRA offline (fixed var.)",
-                "loss": "loss (no references)"}
+LIRA_ATTACKS = {
+    "lira_online_fixed": "LiRA online (fixed var.)",
+    "lira_offline_fixed": "LiRA offline (fixed var.)",
+    "loss": "loss (no references)",
+}
 LINE_STYLES = {"exact": "-", "approximate": "--"}
 ADAPTER_MARKERS = {"full": "o", "lora": "^"}
-DEFENSE_COLORS = {"none": "#333333", "dp": "#1b9e77", "weight_noise": "#d95f02", "goldfish": "#7570b3",
-                  "secure_aggregation": "#e7298a"}
+DEFENSE_COLORS = {
+    "none": "#333333",
+    "dp": "#1b9e77",
+    "weight_noise": "#d95f02",
+    "goldfish": "#7570b3",
+    "secure_aggregation": "#e7298a",
+}
 
 
 def _mean_memorization(rates: pd.DataFrame, measure: str) -> pd.DataFrame:
@@ -61,9 +69,14 @@ def _lora_reduction(setting, measure):
 
 
 LORA_FL_MEMORIZATION_CLAIMS = tuple(
-    Claim("lora_fl", f"LoRA memorizes less than full fine-tuning {where} ({measure} memorization of the most "
-          "duplicated notes, mean over prompt lengths; full minus LoRA).", P1_ABSTRACT,
-          _lora_reduction(setting, measure), paper_value="up to 10x less" if setting == "federated" else "")
+    Claim(
+        "lora_fl",
+        f"LoRA memorizes less than full fine-tuning {where} ({measure} memorization of the most "
+        "duplicated notes, mean over prompt lengths; full minus LoRA).",
+        P1_ABSTRACT,
+        _lora_reduction(setting, measure),
+        paper_value="up to 10x less" if setting == "federated" else "",
+    )
     for setting, where in (("federated", "in federated learning"), ("centralized", "in centralized learning"))
     for measure in ("exact", "approximate")
 )
@@ -75,8 +88,10 @@ def _least_rank_reduction(measure):
     def effect(table):
         rows = table[table["metric"].str.startswith(f"{measure}_memorization")]
         full = estimate(rows, adapter="full")
-        gaps = [difference(full, estimate(rows, adapter="lora", rank=rank))
-                for rank in sorted(rows.loc[rows["adapter"] == "lora", "rank"].unique())]
+        gaps = [
+            difference(full, estimate(rows, adapter="lora", rank=rank))
+            for rank in sorted(rows.loc[rows["adapter"] == "lora", "rank"].unique())
+        ]
         if not gaps:
             return not_measurable("no LoRA rank in this run")
         if full.value == 0 and all(g.value == 0 for g in gaps):
@@ -87,9 +102,13 @@ def _least_rank_reduction(measure):
 
 
 LORA_RANK_CLAIMS = tuple(
-    Claim("lora_fl", f"LoRA reduces memorization compared with full fine-tuning, at every rank studied "
-          f"({measure} memorization, centralized; full minus LoRA at the rank where LoRA saves least).",
-          P1_ABSTRACT, _least_rank_reduction(measure))
+    Claim(
+        "lora_fl",
+        f"LoRA reduces memorization compared with full fine-tuning, at every rank studied "
+        f"({measure} memorization, centralized; full minus LoRA at the rank where LoRA saves least).",
+        P1_ABSTRACT,
+        _least_rank_reduction(measure),
+    )
     for measure in ("exact", "approximate")
 )
 
@@ -116,11 +135,18 @@ def _defense_gain(defense):
 
 
 LORA_FL_DEFENSES_CLAIMS = tuple(
-    Claim("lora_fl", f"LoRA combined with {name} further improves record-level privacy (loss-attack AUC on the "
-          "notes, LoRA FedAvg minus LoRA FedAvg with the defense).", P1_ABSTRACT, _defense_gain(defense))
-    for defense, name in (("weight_noise", "Gaussian noise on the weights (P1's noising)"),
-                          ("dp", "gradient clipping and Gaussian noise (DP-SGD)"),
-                          ("goldfish", "the Goldfish loss"))
+    Claim(
+        "lora_fl",
+        f"LoRA combined with {name} further improves record-level privacy (loss-attack AUC on the "
+        "notes, LoRA FedAvg minus LoRA FedAvg with the defense).",
+        P1_ABSTRACT,
+        _defense_gain(defense),
+    )
+    for defense, name in (
+        ("weight_noise", "Gaussian noise on the weights (P1's noising)"),
+        ("dp", "gradient clipping and Gaussian noise (DP-SGD)"),
+        ("goldfish", "the Goldfish loss"),
+    )
 )
 
 
@@ -132,9 +158,14 @@ def _lira_over_loss(table):
 
 
 LM_LIRA_CLAIMS = (
-    Claim("lira", "LiRA strictly dominates prior attacks on existing metrics: its AUC exceeds the loss attack's "
-          "(notes of the centralized full fine-tune, references trained like it; fixed-variance online LiRA, "
-          "the paper's variant for few reference models).", "LiRA abstract", _lira_over_loss),
+    Claim(
+        "lira",
+        "LiRA strictly dominates prior attacks on existing metrics: its AUC exceeds the loss attack's "
+        "(notes of the centralized full fine-tune, references trained like it; fixed-variance online LiRA, "
+        "the paper's variant for few reference models).",
+        "LiRA abstract",
+        _lira_over_loss,
+    ),
 )
 
 
@@ -165,11 +196,23 @@ def lora_fl_memorization(inputs):
         for k, run in enumerate(runs):
             dodge = 1 + 0.04 * (k - (len(runs) - 1) / 2)  # runs often coincide (at 0): shift them apart
             for measure, style in LINE_STYLES.items():
-                rows = rates[(rates.run == run) & (rates.duplication == group) & (rates.measure == measure)
-                             & (rates.summary == "per_length")].sort_values("prompt_length")
+                rows = rates[
+                    (rates.run == run)
+                    & (rates.duplication == group)
+                    & (rates.measure == measure)
+                    & (rates.summary == "per_length")
+                ].sort_values("prompt_length")
                 label = rows["label"].iloc[0] if measure == "exact" and len(rows) else None
-                ax.errorbar(rows["prompt_length"] * dodge, rows["value"], yerr=yerr(rows), ls=style, marker="o",
-                            capsize=2, color=colors[run], label=label)
+                ax.errorbar(
+                    rows["prompt_length"] * dodge,
+                    rows["value"],
+                    yerr=yerr(rows),
+                    ls=style,
+                    marker="o",
+                    capsize=2,
+                    color=colors[run],
+                    label=label,
+                )
         ax.set_xscale("log")
         lengths = sorted(rates.loc[rates["summary"] == "per_length", "prompt_length"].unique())
         ax.set_xticks(lengths, [str(n) for n in lengths])
@@ -178,10 +221,24 @@ def lora_fl_memorization(inputs):
         ax.set_xlabel("prompt length (tokens)")
     np.atleast_1d(axes)[0].set_ylabel("memorized fraction")
     np.atleast_1d(axes)[-1].legend(fontsize=7, title="solid: exact, dashed: approximate", title_fontsize=7)
-    columns = ["run", "label", "setting", "adapter", "rank", "measure", "duplication", "prompt_length", "summary",
-               "value", "n", "ci_low", "ci_high"]
-    loss = utility[utility["metric"] == "answer_loss"].assign(measure="answer_loss", duplication=-1,
-                                                              prompt_length=-1, summary="utility")
+    columns = [
+        "run",
+        "label",
+        "setting",
+        "adapter",
+        "rank",
+        "measure",
+        "duplication",
+        "prompt_length",
+        "summary",
+        "value",
+        "n",
+        "ci_low",
+        "ci_high",
+    ]
+    loss = utility[utility["metric"] == "answer_loss"].assign(
+        measure="answer_loss", duplication=-1, prompt_length=-1, summary="utility"
+    )
     return pd.concat([rates[columns], loss[columns]], ignore_index=True), fig
 
 
@@ -202,16 +259,19 @@ def lora_fl_memorization(inputs):
 def lora_rank(inputs):
     rates = _per_length_interval(concat(inputs[EXTRACTION]))
     utility = concat(inputs[UTILITY])
-    table = pd.concat([_mean_memorization(rates, m) for m in LINE_STYLES]
-                      + [utility[utility["metric"] == "answer_loss"]], ignore_index=True)
+    table = pd.concat(
+        [_mean_memorization(rates, m) for m in LINE_STYLES] + [utility[utility["metric"] == "answer_loss"]],
+        ignore_index=True,
+    )
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
     for ax, metrics in zip(axes, [[m for m in table["metric"].unique() if "memorization" in m], ["answer_loss"]]):
         for metric in metrics:
             rows = table[table["metric"] == metric]
             lora = rows[rows["adapter"] == "lora"].sort_values("rank")
             style = "--" if metric.startswith("approximate") else "-"
-            line = ax.errorbar(lora["rank"], lora["value"], yerr=yerr(lora), ls=style, marker="^", capsize=3,
-                               label=f"LoRA, {metric}")
+            line = ax.errorbar(
+                lora["rank"], lora["value"], yerr=yerr(lora), ls=style, marker="^", capsize=3, label=f"LoRA, {metric}"
+            )
             for value in rows.loc[rows["adapter"] == "full", "value"]:
                 ax.axhline(value, ls=style, color=line[0].get_color(), alpha=0.5, label=f"full, {metric}")
         ax.set_xscale("log", base=2)
@@ -231,8 +291,12 @@ def _defense_style(row, dp_levels) -> dict:
         shade = dp_levels.index(row["level"]) / (len(dp_levels) - 1)
         color = plt.get_cmap("Greens")(0.95 - 0.5 * shade)
     hollow = row["defense"] == "secure_aggregation"
-    return {"marker": ADAPTER_MARKERS[row["adapter"]], "color": color, "markersize": 9 if hollow else 6,
-            "markerfacecolor": "none" if hollow else color}
+    return {
+        "marker": ADAPTER_MARKERS[row["adapter"]],
+        "color": color,
+        "markersize": 9 if hollow else 6,
+        "markerfacecolor": "none" if hollow else color,
+    }
 
 
 @figure(
@@ -256,8 +320,9 @@ def lora_fl_defenses(inputs):
     rates = _per_length_interval(concat(inputs[EXTRACTION]))
     utility = concat(inputs[UTILITY])
     membership = concat(inputs[MEMBERSHIP])
-    auc = membership[(membership["attack"] == "loss") & (membership["metric"] == "auc")
-                     & (membership["replicas"] == -1)].assign(metric="loss_attack_auc")
+    auc = membership[
+        (membership["attack"] == "loss") & (membership["metric"] == "auc") & (membership["replicas"] == -1)
+    ].assign(metric="loss_attack_auc")
     table = pd.concat([_mean_memorization(rates, m) for m in LINE_STYLES] + [utility, auc], ignore_index=True)
     epsilon = utility.drop_duplicates("run").set_index("run")["epsilon"]
     table["epsilon"] = table["run"].map(epsilon)
@@ -269,14 +334,35 @@ def lora_fl_defenses(inputs):
         rows = table[table["metric"] == metric].set_index("run")
         for run, row in rows.iterrows():
             x = loss.loc[run]
-            ax.errorbar(x["value"], row["value"], xerr=yerr(x.to_frame().T), yerr=yerr(row.to_frame().T),
-                        capsize=2, ls="none", label=row["label"], **_defense_style(row, dp_levels))
+            ax.errorbar(
+                x["value"],
+                row["value"],
+                xerr=yerr(x.to_frame().T),
+                yerr=yerr(row.to_frame().T),
+                capsize=2,
+                ls="none",
+                label=row["label"],
+                **_defense_style(row, dp_levels),
+            )
         ax.set_xlabel("held-out answer loss (nats/token)")
         ax.set_ylabel(metric.replace("_", " "))
     axes[1].axhline(0.5, color="grey", lw=0.8, ls=":")
     axes[1].legend(fontsize=6, loc="center left", bbox_to_anchor=(1.02, 0.5))
-    columns = ["run", "label", "setting", "adapter", "rank", "defense", "level", "epsilon", "metric", "value", "n",
-               "ci_low", "ci_high"]
+    columns = [
+        "run",
+        "label",
+        "setting",
+        "adapter",
+        "rank",
+        "defense",
+        "level",
+        "epsilon",
+        "metric",
+        "value",
+        "n",
+        "ci_low",
+        "ci_high",
+    ]
     return table[columns].reset_index(drop=True), fig
 
 
@@ -303,20 +389,43 @@ def lm_lira(inputs):
     runs = list(dict.fromkeys(auc["run"]))
     labels = auc.drop_duplicates("run").set_index("run")["label"]
     reference_sets = list(dict.fromkeys(auc["references"]))
-    fig, axes = plt.subplots(1, len(reference_sets), figsize=(max(5, 1.6 * len(runs)) * len(reference_sets), 3.6),
-                             sharey=True, squeeze=False)
+    fig, axes = plt.subplots(
+        1,
+        len(reference_sets),
+        figsize=(max(5, 1.6 * len(runs)) * len(reference_sets), 3.6),
+        sharey=True,
+        squeeze=False,
+    )
     width = 0.8 / len(LIRA_ATTACKS)
     for ax, references in zip(axes[0], reference_sets):
         for j, (attack, name) in enumerate(LIRA_ATTACKS.items()):
             rows = auc[(auc["attack"] == attack) & (auc["references"] == references)].set_index("run").reindex(runs)
-            ax.bar(np.arange(len(runs)) + (j - (len(LIRA_ATTACKS) - 1) / 2) * width, rows["value"], width,
-                   yerr=yerr(rows), capsize=3, label=name)
+            ax.bar(
+                np.arange(len(runs)) + (j - (len(LIRA_ATTACKS) - 1) / 2) * width,
+                rows["value"],
+                width,
+                yerr=yerr(rows),
+                capsize=3,
+                label=name,
+            )
         ax.axhline(0.5, color="grey", lw=0.8, ls=":")
         ax.set_xticks(np.arange(len(runs)), [labels[r] for r in runs], fontsize=7)
         ax.set_title(f"{'LoRA' if references == 'lora' else 'full'} reference fine-tunes", fontsize=9)
         ax.set_ylim(0, 1)
     axes[0][0].set_ylabel("AUC, inserted vs never-inserted notes")
     axes[0][-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    columns = ["references", "run", "label", "setting", "adapter", "rank", "attack", "metric", "value", "n",
-               "ci_low", "ci_high"]
+    columns = [
+        "references",
+        "run",
+        "label",
+        "setting",
+        "adapter",
+        "rank",
+        "attack",
+        "metric",
+        "value",
+        "n",
+        "ci_low",
+        "ci_high",
+    ]
     return table[columns].reset_index(drop=True), fig

@@ -43,8 +43,13 @@ class RunSpec:
     @property
     def name(self) -> str:
         adapter = f"lora{self.rank}" if self.adapter == "lora" else "full"
-        tag = {"none": "", "dp": "dp", "weight_noise": "noise", "goldfish": "goldfish",
-               "secure_aggregation": "secagg"}[self.defense]
+        tag = {
+            "none": "",
+            "dp": "dp",
+            "weight_noise": "noise",
+            "goldfish": "goldfish",
+            "secure_aggregation": "secagg",
+        }[self.defense]
         level = f"{self.level:g}" if self.level is not None else ""
         return "-".join(filter(None, [_SETTING_TAGS[self.setting], adapter, tag + level]))
 
@@ -53,10 +58,13 @@ class RunSpec:
         """A legend label: ``LoRA r16, FedAvg, DP-SGD eps 8``."""
         adapter = f"LoRA r{self.rank}" if self.adapter == "lora" else "full"
         setting = "FedAvg" if self.setting == "federated" else "centralized"
-        defense = {"none": "", "dp": f"DP-SGD eps {self.level:g}" if self.level is not None else "",
-                   "weight_noise": f"weight noise {self.level:g}" if self.level is not None else "",
-                   "goldfish": f"Goldfish k={self.level:g}" if self.level is not None else "",
-                   "secure_aggregation": "secure aggregation"}[self.defense]
+        defense = {
+            "none": "",
+            "dp": f"DP-SGD eps {self.level:g}" if self.level is not None else "",
+            "weight_noise": f"weight noise {self.level:g}" if self.level is not None else "",
+            "goldfish": f"Goldfish k={self.level:g}" if self.level is not None else "",
+            "secure_aggregation": "secure aggregation",
+        }[self.defense]
         return ", ".join(filter(None, [adapter, setting, defense]))
 
 
@@ -94,15 +102,22 @@ def run_params(lm: dict, spec: RunSpec) -> dict:
     params = {"spec": asdict(spec), "train": dict(finetune["train"])}
     if spec.adapter == "lora":
         lora = finetune["lora"]
-        params["lora"] = {"r": spec.rank, "alpha": lora["alpha"], "dropout": lora["dropout"],
-                          "target_modules": list(lora["target_modules"])}
+        params["lora"] = {
+            "r": spec.rank,
+            "alpha": lora["alpha"],
+            "dropout": lora["dropout"],
+            "target_modules": list(lora["target_modules"]),
+        }
         params["train"]["lr"] = lora["lr"]
     if spec.setting == "federated":
         params["federated"] = dict(lm["federated"])
     defenses = lm["defenses"]
     if spec.defense == "dp":
-        params["dp"] = {"target_epsilon": spec.level, "delta": defenses["dp"]["delta"],
-                        "max_grad_norm": defenses["dp"]["max_grad_norm"]}
+        params["dp"] = {
+            "target_epsilon": spec.level,
+            "delta": defenses["dp"]["delta"],
+            "max_grad_norm": defenses["dp"]["max_grad_norm"],
+        }
     elif spec.defense == "weight_noise":
         params["weight_noise"] = spec.level
     elif spec.defense == "goldfish":

@@ -18,10 +18,10 @@ from rotelab.papers.onion.layers import parse_pool
 from rotelab.reproduction.verdicts import Claim, rate_difference
 
 VULNERABILITY = "results/membership/classifier/{run}/vulnerability.parquet"
-ARM_STYLE = {"targeted": ("#d95f02", "o", "targeted removal (most vulnerable)"),
-             "random": ("#7570b3", "s", "random removal (control)")}
-
-
+ARM_STYLE = {
+    "targeted": ("#d95f02", "o", "targeted removal (most vulnerable)"),
+    "random": ("#7570b3", "s", "random removal (control)"),
+}
 
 
 def _first_layer_gap(table):
@@ -30,10 +30,14 @@ def _first_layer_gap(table):
 
 
 ONION_EFFECT_CLAIMS = (
-    Claim("onion", "Removing the layer of examples most vulnerable to membership inference exposes a new layer "
-          "of previously safe examples, beyond what removing as many random examples does (share newly "
-          "vulnerable after one layer, targeted minus random).", "P5 abstract (figure not verified here)",
-          _first_layer_gap),
+    Claim(
+        "onion",
+        "Removing the layer of examples most vulnerable to membership inference exposes a new layer "
+        "of previously safe examples, beyond what removing as many random examples does (share newly "
+        "vulnerable after one layer, targeted minus random).",
+        "P5 abstract (figure not verified here)",
+        _first_layer_gap,
+    ),
 )
 
 
@@ -44,12 +48,22 @@ def _onion_rows(per_pool: dict[str, pd.DataFrame]) -> pd.DataFrame:
     rows = []
     for pool, frame in per_pool.items():
         arm, layer = parse_pool(pool)
-        for arm_name in ([arm] if arm else list(ARM_STYLE)):  # the full pool is layer 0 of both arms
+        for arm_name in [arm] if arm else list(ARM_STYLE):  # the full pool is layer 0 of both arms
             previously_safe = frame[frame["example"].isin(safe_before)]
-            for measure, flags in (("vulnerable", frame["vulnerable"]),
-                                   ("newly_vulnerable", previously_safe["vulnerable"])):
-                rows.append({"arm": arm_name, "layer": layer, "pool": pool, "measure": measure,
-                             "count": int(flags.sum()), **rate(flags)})
+            for measure, flags in (
+                ("vulnerable", frame["vulnerable"]),
+                ("newly_vulnerable", previously_safe["vulnerable"]),
+            ):
+                rows.append(
+                    {
+                        "arm": arm_name,
+                        "layer": layer,
+                        "pool": pool,
+                        "measure": measure,
+                        "count": int(flags.sum()),
+                        **rate(flags),
+                    }
+                )
     return pd.DataFrame(rows).sort_values(["measure", "arm", "layer"], ignore_index=True)
 
 
@@ -73,14 +87,23 @@ def onion_effect(inputs):
     per_pool = {Path(path).parent.name: read_parquet(path) for path in inputs[VULNERABILITY]}
     table = _onion_rows(per_pool)
     fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
-    titles = {"vulnerable": "vulnerable share of the remaining pool",
-              "newly_vulnerable": "previously safe examples now vulnerable"}
+    titles = {
+        "vulnerable": "vulnerable share of the remaining pool",
+        "newly_vulnerable": "previously safe examples now vulnerable",
+    }
     for ax, (measure, title) in zip(axes, titles.items()):
         for arm, (color, marker, label) in ARM_STYLE.items():
             rows = table[(table["measure"] == measure) & (table["arm"] == arm)]
             offset = -0.05 if arm == "targeted" else 0.05
-            ax.errorbar(rows["layer"] + offset, rows["value"], yerr=yerr(rows), color=color, marker=marker,
-                        capsize=3, label=label)
+            ax.errorbar(
+                rows["layer"] + offset,
+                rows["value"],
+                yerr=yerr(rows),
+                color=color,
+                marker=marker,
+                capsize=3,
+                label=label,
+            )
         ax.set(title=title, xlabel="removal layer (0 = full dataset)", xticks=sorted(table["layer"].unique()))
     axes[0].set_ylabel("share of examples")
     axes[0].legend(fontsize=8)

@@ -76,11 +76,13 @@ def vulnerability(scores: pd.DataFrame, fpr: float, vulnerable_tpr: float) -> pd
     grouped = frame.groupby("example", sort=False)
     per_in = frame[frame["member"]].groupby("example", sort=False)
     per_out = frame[~frame["member"]].groupby("example", sort=False)
-    result = pd.DataFrame({
-        "tpr": per_in["hit"].mean(),
-        "n_in": per_in["hit"].size(),
-        "margin": per_in["score"].mean() - per_out["score"].mean(),
-    }).reindex(grouped.size().index)
+    result = pd.DataFrame(
+        {
+            "tpr": per_in["hit"].mean(),
+            "n_in": per_in["hit"].size(),
+            "margin": per_in["score"].mean() - per_out["score"].mean(),
+        }
+    ).reindex(grouped.size().index)
     result["vulnerable"] = result["tpr"] >= vulnerable_tpr
     result["threshold"] = threshold
     return result.rename_axis("example").reset_index()

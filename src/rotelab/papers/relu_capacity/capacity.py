@@ -65,8 +65,9 @@ def memorizes(x: torch.Tensor, y: torch.Tensor, width: int, depth: int, cfg: Cap
         return bool((model(x).argmax(1) == y).all())
 
 
-def smallest_width(x: torch.Tensor, y: torch.Tensor, depth: int, cfg: CapacityConfig, seed: int,
-                   max_width: int) -> int:
+def smallest_width(
+    x: torch.Tensor, y: torch.Tensor, depth: int, cfg: CapacityConfig, seed: int, max_width: int
+) -> int:
     """Binary search for the smallest width (1 .. max_width) that memorizes (x, y), assuming
     that a wider network memorizes whenever a narrower one does; ``max_width + 1`` when
     even ``max_width`` fails."""

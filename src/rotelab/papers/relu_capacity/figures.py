@@ -30,16 +30,25 @@ def _exponent(table, depth):
     from rotelab.reproduction.verdicts import row
 
     r = row(table, depth=depth, metric="exponent")
-    return Effect(float(r["value"]), float(r["ci_low"]), float(r["ci_high"]), int(r["n_datasets"]),
-                  f"fitted exponent of width on N, {depth} hidden layer(s)")
+    return Effect(
+        float(r["value"]),
+        float(r["ci_low"]),
+        float(r["ci_high"]),
+        int(r["n_datasets"]),
+        f"fitted exponent of width on N, {depth} hidden layer(s)",
+    )
 
 
 RELU_CAPACITY_CLAIMS = (
-    Claim("relu_capacity", "Two hidden layers memorize N points with width of order sqrt N, where one hidden layer "
-          "needs width of order N (fitted exponent of width on N, one hidden layer minus two).",
-          "P6 abstract (Theta(sqrt N) for 3-layer networks); the one-hidden-layer order N is the classical bound "
-          "the paper compares with (not verified here)",
-          lambda t: difference(_exponent(t, 1), _exponent(t, 2)), paper_value="exponents 1 and 1/2"),
+    Claim(
+        "relu_capacity",
+        "Two hidden layers memorize N points with width of order sqrt N, where one hidden layer "
+        "needs width of order N (fitted exponent of width on N, one hidden layer minus two).",
+        "P6 abstract (Theta(sqrt N) for 3-layer networks); the one-hidden-layer order N is the classical bound "
+        "the paper compares with (not verified here)",
+        lambda t: difference(_exponent(t, 1), _exponent(t, 2)),
+        paper_value="exponents 1 and 1/2",
+    ),
 )
 
 
@@ -66,24 +75,60 @@ def relu_capacity(inputs):
     for depth, part in table.groupby("depth"):
         color, label, theory = DEPTH_STYLE[int(depth)]
         fitted = part[part["fitted"]]
-        slope = power_law_exponent(fitted["n"].to_numpy(), fitted["width"].to_numpy()) if fitted["n"].nunique() >= 2 else np.nan
+        slope = (
+            power_law_exponent(fitted["n"].to_numpy(), fitted["width"].to_numpy())
+            if fitted["n"].nunique() >= 2
+            else np.nan
+        )
         low, high = _exponent_interval(fitted)
         median = part.groupby("n")["width"].median()
         ax.scatter(part["n"], part["width"], color=color, s=12, alpha=0.6)
-        ax.plot(median.index, median.values, color=color, marker="o",
-                label=f"{label}: width ~ N^{slope:.2f} [{low:.2f}, {high:.2f}]")
+        ax.plot(
+            median.index,
+            median.values,
+            color=color,
+            marker="o",
+            label=f"{label}: width ~ N^{slope:.2f} [{low:.2f}, {high:.2f}]",
+        )
         n0 = median.index.min()
         grid = np.array(sorted(median.index))
-        ax.plot(grid, median.loc[n0] * (grid / n0) ** theory, color=color, ls="--", lw=1,
-                label=f"theory: ~ N^{theory:g}")
+        ax.plot(
+            grid, median.loc[n0] * (grid / n0) ** theory, color=color, ls="--", lw=1, label=f"theory: ~ N^{theory:g}"
+        )
         for n, w in median.items():
-            rows.append({"depth": depth, "n": n, "metric": "median_width", "value": w,
-                         "count": int((part["n"] == n).sum()), "ci_low": part.loc[part["n"] == n, "width"].min(),
-                         "ci_high": part.loc[part["n"] == n, "width"].max()})
-        rows.append({"depth": depth, "n": np.nan, "metric": "exponent", "value": slope, "count": len(fitted),
-                     "ci_low": low, "ci_high": high})
-        rows.append({"depth": depth, "n": np.nan, "metric": "theory_exponent", "value": theory, "count": np.nan,
-                     "ci_low": np.nan, "ci_high": np.nan})
+            rows.append(
+                {
+                    "depth": depth,
+                    "n": n,
+                    "metric": "median_width",
+                    "value": w,
+                    "count": int((part["n"] == n).sum()),
+                    "ci_low": part.loc[part["n"] == n, "width"].min(),
+                    "ci_high": part.loc[part["n"] == n, "width"].max(),
+                }
+            )
+        rows.append(
+            {
+                "depth": depth,
+                "n": np.nan,
+                "metric": "exponent",
+                "value": slope,
+                "count": len(fitted),
+                "ci_low": low,
+                "ci_high": high,
+            }
+        )
+        rows.append(
+            {
+                "depth": depth,
+                "n": np.nan,
+                "metric": "theory_exponent",
+                "value": theory,
+                "count": np.nan,
+                "ci_low": np.nan,
+                "ci_high": np.nan,
+            }
+        )
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("N (random points, random labels)")

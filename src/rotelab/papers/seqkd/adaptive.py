@@ -50,7 +50,8 @@ def select_subsets(quality: pd.DataFrame, cfg: SubsetConfig) -> pd.DataFrame:
             f"no training pair passes adaptive_seqkd's thresholds (chrF > {cfg.chrf}, confidence > "
             f"{cfg.confidence}, >= {cfg.min_source_words} source words; best chrF "
             f"{quality['chrf'].max():.1f}, best confidence {quality['confidence'].max():.3f}): lower "
-            "adaptive_seqkd.chrf or adaptive_seqkd.confidence")
+            "adaptive_seqkd.chrf or adaptive_seqkd.confidence"
+        )
     rng = np.random.default_rng(cfg.seed)
     control = quality.iloc[np.sort(rng.choice(len(quality), size=len(hq), replace=False))]
     return pd.concat([hq.assign(subset="hq"), control.assign(subset="random")], ignore_index=True)

@@ -28,18 +28,31 @@ def _cm_rise(table):
 
 
 def _confident_copying(table):
-    rows = table[(table["grouping"] == "teacher_confidence") & (table["model"] == "student")
-                 & (table["metric"] == "replication")]
+    rows = table[
+        (table["grouping"] == "teacher_confidence")
+        & (table["model"] == "student")
+        & (table["metric"] == "replication")
+    ]
     return rate_difference(rows, {"group": "high"}, {"group": "low"})
 
 
 SEQKD_CM_SUBGROUPS_CLAIMS = (
-    Claim("seqkd", "The teacher replicates more of the pairs with high counterfactual memorization (replication, "
-          "highest CM bucket minus lowest).", P3_SUBGROUPS, _cm_rise,
-          paper_value="T ~44% at CM >= 0.4 vs ~18% below 0.2"),
-    Claim("seqkd", "Students copy the targets the teacher is confident about: S replicates far more of the pairs "
-          "on which T is most confident than of those on which it is least (S's replication, high minus low).",
-          P3_SUBGROUPS, _confident_copying, paper_value="S ~91% on T's most confident pairs vs ~0-1% on the least"),
+    Claim(
+        "seqkd",
+        "The teacher replicates more of the pairs with high counterfactual memorization (replication, "
+        "highest CM bucket minus lowest).",
+        P3_SUBGROUPS,
+        _cm_rise,
+        paper_value="T ~44% at CM >= 0.4 vs ~18% below 0.2",
+    ),
+    Claim(
+        "seqkd",
+        "Students copy the targets the teacher is confident about: S replicates far more of the pairs "
+        "on which T is most confident than of those on which it is least (S's replication, high minus low).",
+        P3_SUBGROUPS,
+        _confident_copying,
+        paper_value="S ~91% on T's most confident pairs vs ~0-1% on the least",
+    ),
 )
 
 
@@ -61,8 +74,9 @@ SEQKD_CM_SUBGROUPS_CLAIMS = (
 )
 def seqkd_cm_subgroups(inputs):
     rates = read_parquet(inputs[SUBGROUP_RATES][0])
-    fig, axes = plt.subplots(len(SUBGROUP_PANELS), len(GROUPINGS), figsize=(11, 6.4), squeeze=False,
-                             gridspec_kw={"width_ratios": [3, 2]})
+    fig, axes = plt.subplots(
+        len(SUBGROUP_PANELS), len(GROUPINGS), figsize=(11, 6.4), squeeze=False, gridspec_kw={"width_ratios": [3, 2]}
+    )
     width = 0.8 / len(MODELS)
     for row, (metric, label) in enumerate(SUBGROUP_PANELS):
         for col, (grouping, title) in enumerate(GROUPINGS):
@@ -72,8 +86,15 @@ def seqkd_cm_subgroups(inputs):
             x = np.arange(len(groups))
             for j, model in enumerate(MODELS):
                 bars = part[part["model"] == model].set_index("group").reindex(groups)
-                ax.bar(x + (j - 1) * width, bars["value"], width, yerr=yerr(bars), capsize=2,
-                       color=COLORS[model], label=MODEL_LABELS[model])
+                ax.bar(
+                    x + (j - 1) * width,
+                    bars["value"],
+                    width,
+                    yerr=yerr(bars),
+                    capsize=2,
+                    color=COLORS[model],
+                    label=MODEL_LABELS[model],
+                )
             sizes = part[part["model"] == MODELS[0]].set_index("group").reindex(groups)["n"]
             ax.set_xticks(x, [f"{g}\n(n={int(n)})" if pd.notna(n) else g for g, n in zip(groups, sizes)], fontsize=8)
             ax.set_title(title if row == 0 else "", fontsize=10)
@@ -85,8 +106,11 @@ def seqkd_cm_subgroups(inputs):
 
 
 ADAPTIVE_STUDENTS = ("student", *(f"student_{subset}" for subset in SUBSETS))
-ADAPTIVE_LABELS = {"student": "S (SeqKD)", "student_hq": "S, Adaptive-SeqKD (T tuned on its high-quality pairs)",
-                   "student_random": "S, control (T tuned on random pairs)"}
+ADAPTIVE_LABELS = {
+    "student": "S (SeqKD)",
+    "student_hq": "S, Adaptive-SeqKD (T tuned on its high-quality pairs)",
+    "student_random": "S, control (T tuned on random pairs)",
+}
 ADAPTIVE_COLORS = {"student": COLORS["student"], "student_hq": "#e7298a", "student_random": "#999999"}
 ADAPTIVE_RATES = ["replication", "exmem", "osc_hallucination", "nat_hallucination"]
 ADAPTIVE_SUBSETS = "results/adaptive/subsets.parquet"
@@ -95,13 +119,25 @@ STUDENT_SCORES = tuple(f"results/scores/{m}/translation.parquet" for m in ADAPTI
 
 P3_ADAPTIVE = "P3 Sec. 5 and Appendix D (the authors' table of changes, mean over 5 language pairs)"
 SEQKD_ADAPTIVE_CLAIMS = tuple(
-    Claim("seqkd", statement, P3_ADAPTIVE, lambda t, m=metric: change(t, model="student_hq_vs_student", metric=m),
-          direction=-1, paper_value=value)
+    Claim(
+        "seqkd",
+        statement,
+        P3_ADAPTIVE,
+        lambda t, m=metric: change(t, model="student_hq_vs_student", metric=m),
+        direction=-1,
+        paper_value=value,
+    )
     for metric, statement, value in (
-        ("exmem", "Adaptive-SeqKD reduces the student's extractive memorization (S with the tuned teacher vs S, %).",
-         "-24% (sd 24) at BLEU -0.2%"),
-        ("osc_hallucination", "Adaptive-SeqKD reduces the student's oscillatory hallucinations (S with the tuned "
-         "teacher vs S, %).", "-59% (sd 7.5)"),
+        (
+            "exmem",
+            "Adaptive-SeqKD reduces the student's extractive memorization (S with the tuned teacher vs S, %).",
+            "-24% (sd 24) at BLEU -0.2%",
+        ),
+        (
+            "osc_hallucination",
+            "Adaptive-SeqKD reduces the student's oscillatory hallucinations (S with the tuned teacher vs S, %).",
+            "-59% (sd 7.5)",
+        ),
     )
 )
 
@@ -124,11 +160,22 @@ SEQKD_ADAPTIVE_CLAIMS = tuple(
 def seqkd_adaptive(inputs):
     table = pd.concat([read_parquet(inputs[path][0]) for path in STUDENT_SCORES], ignore_index=True)
     subsets = read_parquet(inputs[ADAPTIVE_SUBSETS][0])
-    relative = pd.DataFrame([rate_ratio_row(table, model, "student", metric)
-                             for model in ADAPTIVE_STUDENTS[1:] for metric in ADAPTIVE_RATES])
+    relative = pd.DataFrame(
+        [
+            rate_ratio_row(table, model, "student", metric)
+            for model in ADAPTIVE_STUDENTS[1:]
+            for metric in ADAPTIVE_RATES
+        ]
+    )
     sizes = subsets.groupby("subset").size()
-    size_rows = pd.DataFrame({"model": [f"teacher_{s}" for s in sizes.index], "metric": "finetuning_pairs",
-                              "value": sizes.to_numpy(), "n": sizes.to_numpy()})
+    size_rows = pd.DataFrame(
+        {
+            "model": [f"teacher_{s}" for s in sizes.index],
+            "metric": "finetuning_pairs",
+            "value": sizes.to_numpy(),
+            "n": sizes.to_numpy(),
+        }
+    )
 
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8), gridspec_kw={"width_ratios": [4, 1.3, 3]})
     width = 0.8 / len(ADAPTIVE_STUDENTS)
@@ -136,8 +183,15 @@ def seqkd_adaptive(inputs):
         x = np.arange(len(metrics))
         for j, model in enumerate(ADAPTIVE_STUDENTS):
             bars = table[table["model"] == model].set_index("metric").reindex(metrics)
-            panel.bar(x + (j - 1) * width, bars["value"], width, yerr=yerr(bars), capsize=2,
-                      color=ADAPTIVE_COLORS[model], label=ADAPTIVE_LABELS[model])
+            panel.bar(
+                x + (j - 1) * width,
+                bars["value"],
+                width,
+                yerr=yerr(bars),
+                capsize=2,
+                color=ADAPTIVE_COLORS[model],
+                label=ADAPTIVE_LABELS[model],
+            )
         panel.set_xticks(x, metrics, rotation=15, fontsize=8)
     axes[0].set_ylabel("rate")
     axes[0].set_title(f"Training sources ({int(sizes.get('hq', 0))} fine-tuning pairs per subset)", fontsize=10)
@@ -145,8 +199,9 @@ def seqkd_adaptive(inputs):
     x = np.arange(len(ADAPTIVE_RATES))
     for j, model in enumerate(ADAPTIVE_STUDENTS[1:]):
         rel = relative[relative["model"] == f"{model}_vs_student"].set_index("metric").reindex(ADAPTIVE_RATES)
-        axes[2].bar(x + (j - 0.5) * 0.4, rel["value"].fillna(0), 0.4, yerr=yerr(rel), capsize=2,
-                    color=ADAPTIVE_COLORS[model])
+        axes[2].bar(
+            x + (j - 0.5) * 0.4, rel["value"].fillna(0), 0.4, yerr=yerr(rel), capsize=2, color=ADAPTIVE_COLORS[model]
+        )
     axes[2].axhline(0, color="black", lw=0.8)
     axes[2].set_xticks(x, ADAPTIVE_RATES, rotation=15, fontsize=8)
     axes[2].set_ylabel("relative to S (%)")

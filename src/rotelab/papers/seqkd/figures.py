@@ -22,21 +22,40 @@ def _bleu_gap(table):
 
 
 SEQKD_QUALITY_CLAIMS = (
-    Claim("seqkd", "Students inherit their teachers' superior performance: S translates better than B, a model "
-          "of its size trained on the original data (BLEU, S minus B).", P3_SEC22 + ", model quality",
-          _bleu_gap, paper_value="S above B on all 5 pairs (BLEU, e.g. En-De ~32.5 vs ~30)"),
+    Claim(
+        "seqkd",
+        "Students inherit their teachers' superior performance: S translates better than B, a model "
+        "of its size trained on the original data (BLEU, S minus B).",
+        P3_SEC22 + ", model quality",
+        _bleu_gap,
+        paper_value="S above B on all 5 pairs (BLEU, e.g. En-De ~32.5 vs ~30)",
+    ),
 )
 SEQKD_MEMORIZATION_CLAIMS = tuple(
-    Claim("seqkd", statement, P3_SEC22, lambda t, m=metric: change(t, model="student_vs_baseline", metric=m),
-          paper_value=value)
+    Claim(
+        "seqkd",
+        statement,
+        P3_SEC22,
+        lambda t, m=metric: change(t, model="student_vs_baseline", metric=m),
+        paper_value=value,
+    )
     for metric, statement, value in (
-        ("replication", "Students replicate more training targets exactly than baselines (S vs B, %).",
-         "+3.4% (sd 0.9)"),
+        (
+            "replication",
+            "Students replicate more training targets exactly than baselines (S vs B, %).",
+            "+3.4% (sd 0.9)",
+        ),
         ("exmem", "Students show more extractive memorization than baselines (S vs B, %).", "+57% (sd 15)"),
-        ("osc_hallucination", "Students produce more oscillatory hallucinations than baselines (S vs B, %).",
-         "+31% (sd 26; one pair -8%)"),
-        ("nat_hallucination", "Students produce more natural hallucinations than baselines (S vs B, %).",
-         "+14% (sd 5)"),
+        (
+            "osc_hallucination",
+            "Students produce more oscillatory hallucinations than baselines (S vs B, %).",
+            "+31% (sd 26; one pair -8%)",
+        ),
+        (
+            "nat_hallucination",
+            "Students produce more natural hallucinations than baselines (S vs B, %).",
+            "+14% (sd 5)",
+        ),
     )
 )
 
@@ -84,8 +103,13 @@ MEMORIZATION_METRICS = ["replication", "exmem", "exmem_secondary", "osc_hallucin
 def seqkd_memorization(inputs):
     table = concat(inputs["results/scores/{model}/translation.parquet"])
     table = table[table["metric"].isin(MEMORIZATION_METRICS)]
-    rel = pd.DataFrame([row for metric in MEMORIZATION_METRICS
-                        if (row := rate_ratio_row(table, "student", "baseline", metric)) is not None])
+    rel = pd.DataFrame(
+        [
+            row
+            for metric in MEMORIZATION_METRICS
+            if (row := rate_ratio_row(table, "student", "baseline", metric)) is not None
+        ]
+    )
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.4), gridspec_kw={"width_ratios": [3, 2]})
     bar_panel(axes[0], table, MEMORIZATION_METRICS, "Rates on training sources")
     axes[0].tick_params(axis="x", labelrotation=20)
@@ -110,10 +134,13 @@ def _insertion_gap(table, metric, model="teacher", low=0):
 
 
 CANARY_EXTRACTION_CLAIMS = (
-    Claim("secret_sharer", "Exposure of a canary grows with the number of times it is inserted into the "
-          "training data (teacher; most-inserted minus never-inserted, bits).",
-          "The Secret Sharer, exposure against the number of insertions (section not verified here)",
-          lambda t: _insertion_gap(t, "exposure")),
+    Claim(
+        "secret_sharer",
+        "Exposure of a canary grows with the number of times it is inserted into the "
+        "training data (teacher; most-inserted minus never-inserted, bits).",
+        "The Secret Sharer, exposure against the number of insertions (section not verified here)",
+        lambda t: _insertion_gap(t, "exposure"),
+    ),
 )
 
 
@@ -122,16 +149,29 @@ def _mia_auc(table, model, replicas):
 
 
 CANARY_MIA_CLAIMS = (
-    Claim("secret_sharer", "Memorization of a canary grows with its number of insertions (teacher's loss-attack "
-          "AUC, most-inserted minus once-inserted group).",
-          "The Secret Sharer, exposure against the number of insertions (section not verified here)",
-          lambda t: difference(_mia_auc(t, "teacher", int(t.loc[t["model"] == "teacher", "replicas"].max())),
-                               _mia_auc(t, "teacher", 1))),
-    Claim("seqkd", "Despite not directly seeing the original training data, students memorize it: the "
-          "teacher's training canaries are detectable in S (loss-attack AUC over all canaries).",
-          "P3 abstract", lambda t: _mia_auc(t, "student", -1), null=0.5),
-    Claim("seqkd", "Students memorize more than baselines (loss-attack AUC on the canaries, S minus B).",
-          "P3 abstract", lambda t: difference(_mia_auc(t, "student", -1), _mia_auc(t, "baseline", -1))),
+    Claim(
+        "secret_sharer",
+        "Memorization of a canary grows with its number of insertions (teacher's loss-attack "
+        "AUC, most-inserted minus once-inserted group).",
+        "The Secret Sharer, exposure against the number of insertions (section not verified here)",
+        lambda t: difference(
+            _mia_auc(t, "teacher", int(t.loc[t["model"] == "teacher", "replicas"].max())), _mia_auc(t, "teacher", 1)
+        ),
+    ),
+    Claim(
+        "seqkd",
+        "Despite not directly seeing the original training data, students memorize it: the "
+        "teacher's training canaries are detectable in S (loss-attack AUC over all canaries).",
+        "P3 abstract",
+        lambda t: _mia_auc(t, "student", -1),
+        null=0.5,
+    ),
+    Claim(
+        "seqkd",
+        "Students memorize more than baselines (loss-attack AUC on the canaries, S minus B).",
+        "P3 abstract",
+        lambda t: difference(_mia_auc(t, "student", -1), _mia_auc(t, "baseline", -1)),
+    ),
 )
 
 
@@ -156,19 +196,34 @@ CANARY_MIA_CLAIMS = (
 )
 def canary_extraction(inputs):
     table = concat(inputs["results/scores/{model}/canaries.parquet"])
-    table = table[table["metric"].isin(["extraction", "extraction_source", "exposure", "exposure_extrapolated",
-                                        "exposure_ceiling"])]
+    table = table[
+        table["metric"].isin(
+            ["extraction", "extraction_source", "exposure", "exposure_extrapolated", "exposure_ceiling"]
+        )
+    ]
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
-    panels = [(axes[0], "extraction", "-", ""), (axes[0], "extraction_source", "--", ", source only"),
-              (axes[1], "exposure", "-", ", sampled"), (axes[1], "exposure_extrapolated", "--", ", extrapolated")]
+    panels = [
+        (axes[0], "extraction", "-", ""),
+        (axes[0], "extraction_source", "--", ", source only"),
+        (axes[1], "exposure", "-", ", sampled"),
+        (axes[1], "exposure_extrapolated", "--", ", extrapolated"),
+    ]
     for ax, metric, style, suffix in panels:
         for model in MODELS:
             rows = table[(table.model == model) & (table.metric == metric)].sort_values("replicas")
             if rows.empty:  # tables from before a metric existed
                 continue
             x = rows["replicas"].astype(float).replace(0, 0.5)
-            ax.errorbar(x, rows["value"], yerr=yerr(rows), marker="o", capsize=3, ls=style,
-                        color=COLORS[model], label=MODEL_LABELS[model] + suffix)
+            ax.errorbar(
+                x,
+                rows["value"],
+                yerr=yerr(rows),
+                marker="o",
+                capsize=3,
+                ls=style,
+                color=COLORS[model],
+                label=MODEL_LABELS[model] + suffix,
+            )
     for ceiling in sorted(table.loc[table.metric == "exposure_ceiling", "value"].unique()):
         axes[1].axhline(ceiling, ls=":", color="grey", lw=1, label=f"sampled ceiling ({ceiling:.2f} bits)")
     for ax, label in zip(axes, ["extraction rate", "exposure (bits)"]):
@@ -199,8 +254,12 @@ def canary_mia(inputs):
     for ax, model in zip(np.atleast_1d(axes), MODELS):
         for attack in attacks:
             r = roc[(roc.model == model) & (roc.attack == attack)]
-            a = summary[(summary.model == model) & (summary.attack == attack) & (summary.metric == "auc")
-                        & (summary.replicas == -1)]
+            a = summary[
+                (summary.model == model)
+                & (summary.attack == attack)
+                & (summary.metric == "auc")
+                & (summary.replicas == -1)
+            ]
             label = attack if a.empty else f"{attack} (AUC {a['value'].iloc[0]:.2f})"
             ax.plot(r["fpr"].clip(lower=1e-3), r["tpr"].clip(lower=1e-3), label=label, drawstyle="steps-post")
         grid = np.logspace(-3, 0, 50)

@@ -50,8 +50,9 @@ def prefix_requests(references: pd.DataFrame, cfg: ExMemConfig) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["pair_id", "reference_kind", "i", "prefix"])
 
 
-def training_examples(references: pd.DataFrame, prefixes: pd.DataFrame, exmem: ExMemConfig,
-                      halluc: HallucinationConfig) -> pd.DataFrame:
+def training_examples(
+    references: pd.DataFrame, prefixes: pd.DataFrame, exmem: ExMemConfig, halluc: HallucinationConfig
+) -> pd.DataFrame:
     """Per-example flags on training sources: replicated, exmem (+ shortest prefix),
     oscillatory and natural hallucination (corpus reference only)."""
     table = references.copy()
@@ -68,7 +69,8 @@ def training_examples(references: pd.DataFrame, prefixes: pd.DataFrame, exmem: E
             min_prefix.append(pd.NA)
     table["min_prefix"] = pd.array(min_prefix, dtype="Int64")
     table["exmem"] = [
-        bool(pd.notna(m) and is_exmem(int(m), n, exmem.threshold)) for m, n in zip(table["min_prefix"], table["n_words"])
+        bool(pd.notna(m) and is_exmem(int(m), n, exmem.threshold))
+        for m, n in zip(table["min_prefix"], table["n_words"])
     ]
     corpus = table["reference_kind"] == "corpus"
     table["osc_testable"] = False
@@ -79,7 +81,9 @@ def training_examples(references: pd.DataFrame, prefixes: pd.DataFrame, exmem: E
     table.loc[corpus, "osc_hallucination"] = [
         oscillatory(basic_tokenize(s), basic_tokenize(h), halluc) for s, h in zip(sub["src"], sub["hyp"])
     ]
-    table.loc[corpus, "nat_hallucination"] = natural(sub["src"].tolist(), sub["hyp"].tolist(), sub["target"].tolist(), halluc)
+    table.loc[corpus, "nat_hallucination"] = natural(
+        sub["src"].tolist(), sub["hyp"].tolist(), sub["target"].tolist(), halluc
+    )
     return table
 
 

@@ -34,10 +34,12 @@ def target_fit(model, tokenizer, sources, targets, batch_size: int = 64, max_len
       per-token accuracy of Zhang et al.'s accuracy-based CM for sequence models.
     """
     scores = score_targets(model, tokenizer, sources, targets, batch_size, max_len, with_distribution=False)
-    return pd.DataFrame({
-        "prob": [float(np.exp(s.logprobs.mean())) for s in scores],
-        "correct": [float(s.correct.mean()) for s in scores],
-    })
+    return pd.DataFrame(
+        {
+            "prob": [float(np.exp(s.logprobs.mean())) for s in scores],
+            "correct": [float(s.correct.mean()) for s in scores],
+        }
+    )
 
 
 def bucket_labels(edges=P3_CM_EDGES) -> list[str]:
@@ -53,7 +55,7 @@ def cm_buckets(cm, edges=P3_CM_EDGES) -> np.ndarray:
 
 
 def confidence_groups(confidence, share: float) -> np.ndarray:
-    """"low" for the least confident ``share`` of pairs, "high" for the most confident,
+    """ "low" for the least confident ``share`` of pairs, "high" for the most confident,
     "" in between (ties broken by position, so both tails have exactly the same size)."""
     confidence = np.asarray(confidence, dtype=float)
     n_tail = int(round(share * len(confidence)))
@@ -65,8 +67,13 @@ def confidence_groups(confidence, share: float) -> np.ndarray:
     return groups
 
 
-def assign_groups(pairs: pd.DataFrame, counterfactual: pd.DataFrame, confidence: pd.DataFrame,
-                  edges=P3_CM_EDGES, confidence_share: float = 0.1) -> pd.DataFrame:
+def assign_groups(
+    pairs: pd.DataFrame,
+    counterfactual: pd.DataFrame,
+    confidence: pd.DataFrame,
+    edges=P3_CM_EDGES,
+    confidence_share: float = 0.1,
+) -> pd.DataFrame:
     """One row per training pair: ``pair_id``, ``cm``, ``cm_bucket``, ``confidence`` and
     ``confidence_group``. ``counterfactual`` has ``example`` and ``cm_probability``;
     ``confidence`` has ``pair_id`` and ``confidence``."""
@@ -77,8 +84,9 @@ def assign_groups(pairs: pd.DataFrame, counterfactual: pd.DataFrame, confidence:
     out["confidence"] = out["pair_id"].map(conf)
     missing = out[out[["cm", "confidence"]].isna().any(axis=1)]
     if len(missing):
-        raise ValueError(f"{len(missing)} training pairs lack a CM or confidence score, e.g. pair_id "
-                         f"{missing['pair_id'].iloc[0]}")
+        raise ValueError(
+            f"{len(missing)} training pairs lack a CM or confidence score, e.g. pair_id {missing['pair_id'].iloc[0]}"
+        )
     out["cm_bucket"] = cm_buckets(out["cm"], edges)
     out["confidence_group"] = confidence_groups(out["confidence"], confidence_share)
     return out
@@ -116,6 +124,13 @@ def subgroup_rates(examples: pd.DataFrame, groups: pd.DataFrame, edges=P3_CM_EDG
             for grouping, labels in groupings.items():
                 by_group = labels.reindex(flags.index)
                 for group in orders[grouping]:
-                    rows.append({"grouping": grouping, "group": group, "model": model, "metric": metric,
-                                 **rate(flags[by_group == group])})
+                    rows.append(
+                        {
+                            "grouping": grouping,
+                            "group": group,
+                            "model": model,
+                            "metric": metric,
+                            **rate(flags[by_group == group]),
+                        }
+                    )
     return pd.DataFrame(rows)

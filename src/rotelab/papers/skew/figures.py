@@ -61,18 +61,33 @@ def _tail_over_geometric(table):
     n = float(rows.loc[rows["metric"] == "max", "value"].iloc[0])
     if n == 0:
         return not_measurable("nothing memorized at the last epoch")
-    survival = {m: float(rows.loc[(rows["metric"] == m) & (rows["n_pre"] == n), "value"].iloc[0])
-                for m in ("survival_greedy", "survival_greedy_geometric")}
-    return exact(survival["survival_greedy"] - survival["survival_greedy_geometric"], int(rows["n"].max()),
-                 f"P(n_pre >= {n:g}) minus the geometric law's, epoch {last}")
+    survival = {
+        m: float(rows.loc[(rows["metric"] == m) & (rows["n_pre"] == n), "value"].iloc[0])
+        for m in ("survival_greedy", "survival_greedy_geometric")
+    }
+    return exact(
+        survival["survival_greedy"] - survival["survival_greedy_geometric"],
+        int(rows["n"].max()),
+        f"P(n_pre >= {n:g}) minus the geometric law's, epoch {last}",
+    )
 
 
 SKEW_DISTRIBUTION_CLAIMS = (
-    Claim("skew", "The maximum memorized prefix length keeps growing with training long after the loss flattens "
-          "(max n_pre, last epoch minus a tenth of it).", P4_SOURCE, _tail_growth,
-          paper_value="~10 at epoch 10, ~50 at epoch 100"),
-    Claim("skew", "The distribution of n_pre is skewed: its tail is heavier than a geometric law with the same mean "
-          "(survival at the largest n_pre, greedy minus geometric).", P4_SOURCE, _tail_over_geometric),
+    Claim(
+        "skew",
+        "The maximum memorized prefix length keeps growing with training long after the loss flattens "
+        "(max n_pre, last epoch minus a tenth of it).",
+        P4_SOURCE,
+        _tail_growth,
+        paper_value="~10 at epoch 10, ~50 at epoch 100",
+    ),
+    Claim(
+        "skew",
+        "The distribution of n_pre is skewed: its tail is heavier than a geometric law with the same mean "
+        "(survival at the largest n_pre, greedy minus geometric).",
+        P4_SOURCE,
+        _tail_over_geometric,
+    ),
 )
 
 
@@ -105,11 +120,17 @@ def skew_distribution(inputs):
         full = rate(g["n_pre"] >= g["suffix_tokens"])
         rows += [{"run": run, "epoch": epoch, "metric": k, "value": v, "n": len(g)} for k, v in stats.items()]
         rows.append({"run": run, "epoch": epoch, "metric": "full_match_rate", **full})
-        rows.append({"run": run, "epoch": epoch, "metric": "train_loss", "value": float(g["train_loss"].iloc[0]), "n": len(g)})
+        rows.append(
+            {"run": run, "epoch": epoch, "metric": "train_loss", "value": float(g["train_loss"].iloc[0]), "n": len(g)}
+        )
         rows.append({"run": run, "epoch": epoch, "metric": "suffix_loss", **mean_with_interval(g["suffix_loss"])})
     out = pd.DataFrame(rows)
-    styles = {"mean": ("#7570b3", "mean"), "q90": ("#1b9e77", "90th percentile"),
-              "q99": ("#d95f02", "99th percentile"), "max": ("black", "maximum")}
+    styles = {
+        "mean": ("#7570b3", "mean"),
+        "q90": ("#1b9e77", "90th percentile"),
+        "q99": ("#d95f02", "99th percentile"),
+        "max": ("black", "maximum"),
+    }
     for metric, (color, label) in styles.items():
         line = out[out["metric"] == metric]
         ax.plot(line["epoch"], line["value"], marker="o", color=color, label=label)
@@ -129,11 +150,24 @@ def skew_distribution(inputs):
     greedy = empirical_survival(last["n_pre"], n_max)
     per_token = per_token_survival(list(last["token_logprobs"]), n_max)
     sampling_mean = float(per_token[1:].sum())  # E[N] = sum_{n>=1} P(N >= n)
-    curves = {"greedy": greedy, "greedy_geometric": geometric_survival(float(last["n_pre"].mean()), n_max),
-              "per_token_model": per_token, "per_token_geometric": geometric_survival(sampling_mean, n_max)}
+    curves = {
+        "greedy": greedy,
+        "greedy_geometric": geometric_survival(float(last["n_pre"].mean()), n_max),
+        "per_token_model": per_token,
+        "per_token_geometric": geometric_survival(sampling_mean, n_max),
+    }
     for name, values in curves.items():
-        rows += [{"run": run, "epoch": int(last["epoch"].iloc[0]), "metric": f"survival_{name}", "n_pre": int(n),
-                  "value": float(v), "n": len(last)} for n, v in zip(grid, values)]
+        rows += [
+            {
+                "run": run,
+                "epoch": int(last["epoch"].iloc[0]),
+                "metric": f"survival_{name}",
+                "n_pre": int(n),
+                "value": float(v),
+                "n": len(last),
+            }
+            for n, v in zip(grid, values)
+        ]
     tail_ax.step(grid, greedy, where="post", color="black", label="greedy n_pre (observed)")
     tail_ax.plot(grid, curves["greedy_geometric"], color="black", ls=":", label="geometric, same mean")
     tail_ax.plot(grid, per_token, color="#d95f02", label="per-token model (sampling)")
@@ -155,8 +189,13 @@ def _tail_growth_every_size(table):
 
 
 SKEW_DATASET_SIZE_CLAIMS = (
-    Claim("skew", "At every training-set size the tail of n_pre keeps growing with training (max n_pre, last epoch "
-          "minus a tenth of it, at the size where it grows least).", P4_SOURCE, _tail_growth_every_size),
+    Claim(
+        "skew",
+        "At every training-set size the tail of n_pre keeps growing with training (max n_pre, last epoch "
+        "minus a tenth of it, at the size where it grows least).",
+        P4_SOURCE,
+        _tail_growth_every_size,
+    ),
 )
 
 
@@ -185,19 +224,36 @@ def skew_dataset_size(inputs):
         color = cmap(i / max(1, len(runs) - 1) * 0.85)
         for epoch, g in table[table["run"] == run].groupby("epoch"):
             stats = tail_quantiles(g["n_pre"])
-            rows += [{"run": run, "size": _size(run), "epoch": epoch, "metric": k, "value": stats[k], "n": len(g)}
-                     for k in ("max", "q99")]
-            rows.append({"run": run, "size": _size(run), "epoch": epoch, "metric": "mean",
-                         **mean_with_interval(g["n_pre"])})
+            rows += [
+                {"run": run, "size": _size(run), "epoch": epoch, "metric": k, "value": stats[k], "n": len(g)}
+                for k in ("max", "q99")
+            ]
+            rows.append(
+                {"run": run, "size": _size(run), "epoch": epoch, "metric": "mean", **mean_with_interval(g["n_pre"])}
+            )
         out = pd.DataFrame(rows)
         mine = out[out["run"] == run]
         for metric, ls in (("max", "-"), ("q99", ":")):
             line = mine[mine["metric"] == metric]
-            tail_ax.plot(line["epoch"], line["value"], ls=ls, marker="o", ms=3, color=color,
-                         label=f"{_size(run)} samples, {'max' if metric == 'max' else '99th pct'}")
+            tail_ax.plot(
+                line["epoch"],
+                line["value"],
+                ls=ls,
+                marker="o",
+                ms=3,
+                color=color,
+                label=f"{_size(run)} samples, {'max' if metric == 'max' else '99th pct'}",
+            )
         mean = mine[mine["metric"] == "mean"]
-        mean_ax.errorbar(mean["epoch"], mean["value"], yerr=yerr(mean), marker="o", capsize=3, color=color,
-                         label=f"{_size(run)} samples")
+        mean_ax.errorbar(
+            mean["epoch"],
+            mean["value"],
+            yerr=yerr(mean),
+            marker="o",
+            capsize=3,
+            color=color,
+            label=f"{_size(run)} samples",
+        )
     for ax in (tail_ax, mean_ax):
         ax.set_xscale("log", base=2)
         ax.set_xlabel("epoch")
@@ -220,8 +276,14 @@ def _mixture_shift(table):
 
 
 SKEW_MIXTURE_CLAIMS = (
-    Claim("skew", "The same samples memorize differently when another dataset is mixed in (mean n_pre, mixed minus "
-          "alone, last epoch; a difference in either direction).", P4_SOURCE, _mixture_shift, direction=None),
+    Claim(
+        "skew",
+        "The same samples memorize differently when another dataset is mixed in (mean n_pre, mixed minus "
+        "alone, last epoch; a difference in either direction).",
+        P4_SOURCE,
+        _mixture_shift,
+        direction=None,
+    ),
 )
 
 
@@ -248,21 +310,38 @@ def skew_mixture(inputs):
     mixed_run, plain_run = mixed.name, SkewRun(mixed.size).name
     rows = []
     fig, (ax, sim_ax) = plt.subplots(1, 2, figsize=(11, 4))
-    paired = table[table["run"].isin([plain_run, mixed_run])].pivot_table(
-        index=["epoch", "sample_id"], columns="run", values="n_pre").dropna()
+    paired = (
+        table[table["run"].isin([plain_run, mixed_run])]
+        .pivot_table(index=["epoch", "sample_id"], columns="run", values="n_pre")
+        .dropna()
+    )
     for epoch, g in paired.groupby(level="epoch"):
         test = paired_signed_rank(g[mixed_run], g[plain_run])
         for run in (plain_run, mixed_run):
             rows.append({"run": run, "epoch": epoch, "metric": "mean_n_pre", **mean_with_interval(g[run])})
-        rows.append({"run": f"{mixed_run}_vs_{plain_run}", "epoch": epoch, "metric": "signed_rank_p",
-                     "value": test["p_value"], "n": test["n"], "mean_difference": test["mean_difference"]})
+        rows.append(
+            {
+                "run": f"{mixed_run}_vs_{plain_run}",
+                "epoch": epoch,
+                "metric": "signed_rank_p",
+                "value": test["p_value"],
+                "n": test["n"],
+                "mean_difference": test["mean_difference"],
+            }
+        )
     out = pd.DataFrame(rows)
     for run, color, label in ((plain_run, "#1b9e77", "alone"), (mixed_run, "#d95f02", "with the mixture")):
         line = out[(out["run"] == run) & (out["metric"] == "mean_n_pre")]
         ax.errorbar(line["epoch"], line["value"], yerr=yerr(line), marker="o", capsize=3, color=color, label=label)
     for _, row in out[out["metric"] == "signed_rank_p"].iterrows():
-        ax.annotate(f"p={row['value']:.2g}", (row["epoch"], 0), textcoords="offset points", xytext=(0, 4),
-                    fontsize=6, ha="center")
+        ax.annotate(
+            f"p={row['value']:.2g}",
+            (row["epoch"], 0),
+            textcoords="offset points",
+            xytext=(0, 4),
+            fontsize=6,
+            ha="center",
+        )
     ax.set_xscale("log", base=2)
     ax.set_xlabel("epoch")
     ax.set_ylabel("mean n_pre of the same samples")
@@ -277,10 +356,22 @@ def skew_mixture(inputs):
         rows.append({"run": run, "epoch": np.nan, "metric": "mean_delta_s", **stats})
         merged = sim.merge(last[last["run"] == run][["sample_id", "n_pre"]], on="sample_id")
         rho = spearmanr(merged["delta_s"], merged["n_pre"]).statistic if merged["n_pre"].nunique() > 1 else np.nan
-        rows.append({"run": run, "epoch": int(last["epoch"].max()), "metric": "spearman_delta_s_n_pre",
-                     "value": float(rho), "n": len(merged)})
-        sim_ax.bar(i, stats["value"], yerr=[[stats["value"] - stats["ci_low"]], [stats["ci_high"] - stats["value"]]],
-                   color=color, capsize=3)
+        rows.append(
+            {
+                "run": run,
+                "epoch": int(last["epoch"].max()),
+                "metric": "spearman_delta_s_n_pre",
+                "value": float(rho),
+                "n": len(merged),
+            }
+        )
+        sim_ax.bar(
+            i,
+            stats["value"],
+            yerr=[[stats["value"] - stats["ci_low"]], [stats["ci_high"] - stats["value"]]],
+            color=color,
+            capsize=3,
+        )
     sim_ax.set_xticks([0, 1], [f"{plain_run} (alone)", f"{mixed_run}"])
     sim_ax.set_ylabel("mean delta_S of the scored samples")
     out = pd.DataFrame(rows)

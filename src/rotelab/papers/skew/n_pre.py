@@ -56,13 +56,18 @@ def prefix_suffix(name: str) -> pd.DataFrame:
             if "missing column" not in str(exc):
                 raise
     if qa is not None:
-        return pd.DataFrame({"prefix": [qa_prompt(q) for q in qa["question"]],
-                             "suffix": [f" {a}" for a in qa["answer"]]})
+        return pd.DataFrame(
+            {"prefix": [qa_prompt(q) for q in qa["question"]], "suffix": [f" {a}" for a in qa["answer"]]}
+        )
     words = load_text([name])["text"].str.split()
     words = words[words.str.len() >= 4]
     half = words.str.len() // 2
-    return pd.DataFrame({"prefix": [" ".join(w[:h]) for w, h in zip(words, half)],
-                         "suffix": [" " + " ".join(w[h:]) for w, h in zip(words, half)]})
+    return pd.DataFrame(
+        {
+            "prefix": [" ".join(w[:h]) for w, h in zip(words, half)],
+            "suffix": [" " + " ".join(w[h:]) for w, h in zip(words, half)],
+        }
+    )
 
 
 def prepare_samples(dataset: str, n_scored: int, mixture: str | None, n_mixture: int, seed: int) -> pd.DataFrame:
@@ -77,8 +82,9 @@ def prepare_samples(dataset: str, n_scored: int, mixture: str | None, n_mixture:
         if len(pool) < n:
             raise ValueError(f"dataset {name!r} has {len(pool)} samples; {n} are needed ({role})")
         pool = pool.iloc[:n]
-        parts.append(pool.assign(role=role, source=name, rank=np.arange(n),
-                                 sample_id=[f"{role}-{i}" for i in range(n)]))
+        parts.append(
+            pool.assign(role=role, source=name, rank=np.arange(n), sample_id=[f"{role}-{i}" for i in range(n)])
+        )
     return pd.concat(parts, ignore_index=True)[["sample_id", "role", "source", "rank", "prefix", "suffix"]]
 
 
@@ -121,8 +127,17 @@ def checkpoint_name(epoch: int) -> str:
 # ---- training: one run, a checkpoint at each requested epoch ------------------------------
 
 
-def train_with_checkpoints(model, tokenizer, texts: list[str], train: dict, epochs: list[int], block_size: int,
-                           save, device: str = "cpu", log=print) -> pd.DataFrame:
+def train_with_checkpoints(
+    model,
+    tokenizer,
+    texts: list[str],
+    train: dict,
+    epochs: list[int],
+    block_size: int,
+    save,
+    device: str = "cpu",
+    log=print,
+) -> pd.DataFrame:
     """Fine-tune every weight on ``texts`` for ``max(epochs)`` passes in one run, calling
     ``save(epoch, model)`` after each requested epoch (the learning-rate schedule spans the
     whole run, as in one long fine-tuning job). Returns the training log with ``epoch``."""
@@ -133,11 +148,21 @@ def train_with_checkpoints(model, tokenizer, texts: list[str], train: dict, epoc
     # so the checkpoint after epoch e has trained every sample exactly e times.
     steps_per_epoch = epoch_steps(len(texts), 1, train["batch_size"])
     total = steps_per_epoch * max(epochs)
-    cfg = TrainConfig(batch_size=train["batch_size"], lr=train["lr"], seed=train["seed"], steps=total,
-                      warmup_steps=min(train["warmup_steps"], total), label_smoothing=0.0,
-                      log_every=steps_per_epoch, device=device)
+    cfg = TrainConfig(
+        batch_size=train["batch_size"],
+        lr=train["lr"],
+        seed=train["seed"],
+        steps=total,
+        warmup_steps=min(train["warmup_steps"], total),
+        label_smoothing=0.0,
+        log_every=steps_per_epoch,
+        device=device,
+    )
     wanted = set(epochs)
-    log(f"{len(texts)} samples, {steps_per_epoch} steps per epoch, {total} steps, checkpoints at epochs {sorted(wanted)}")
+    log(
+        f"{len(texts)} samples, {steps_per_epoch} steps per epoch, {total} steps, "
+        f"checkpoints at epochs {sorted(wanted)}"
+    )
 
     def on_log(row):
         row["epoch"] = row["step"] // steps_per_epoch
@@ -169,7 +194,7 @@ def _common_prefix(a: list[int], b: list[int]) -> int:
 
 
 def _fit(prompt: list[int], suffix: list[int], context: int) -> tuple[list[int], list[int]]:
-    prompt = prompt[-(context // 2):] if len(prompt) > context // 2 else prompt
+    prompt = prompt[-(context // 2) :] if len(prompt) > context // 2 else prompt
     return prompt, suffix[: context - len(prompt)]
 
 
@@ -191,8 +216,7 @@ def prefix_match_scores(model, tokenizer, samples: pd.DataFrame, batch_size: int
     # The model sees at most its context length: long prompts keep their end, long suffixes
     # their start (``suffix_tokens`` records what was compared).
     context = getattr(model.config, "n_positions", None) or model.config.max_position_embeddings
-    encoded = [_fit(*encode_sample(tokenizer, p, s), context)
-               for p, s in zip(samples["prefix"], samples["suffix"])]
+    encoded = [_fit(*encode_sample(tokenizer, p, s), context) for p, s in zip(samples["prefix"], samples["suffix"])]
     order = sorted(range(len(encoded)), key=lambda i: len(encoded[i][0]) + len(encoded[i][1]))
     out: list[dict | None] = [None] * len(encoded)
     was_training = model.training
@@ -219,8 +243,12 @@ def prefix_match_scores(model, tokenizer, samples: pd.DataFrame, batch_size: int
                 target = torch.tensor(suffix, device=logits.device)
                 token_lp = logprobs[row, positions, target]
                 hits = (logits[row, positions].argmax(-1) == target).cpu().numpy()
-                out[i] = {"n_pre": leading_hits(hits), "suffix_tokens": len(suffix),
-                          "suffix_loss": float(-token_lp.mean()), "token_logprobs": token_lp.cpu().tolist()}
+                out[i] = {
+                    "n_pre": leading_hits(hits),
+                    "suffix_tokens": len(suffix),
+                    "suffix_loss": float(-token_lp.mean()),
+                    "token_logprobs": token_lp.cpu().tolist(),
+                }
     model.train(was_training)
     return pd.concat([samples[["sample_id", "role"]].reset_index(drop=True), pd.DataFrame(out)], axis=1)
 
@@ -284,8 +312,9 @@ def delta_similarity(full: np.ndarray, prefix: np.ndarray) -> pd.DataFrame:
         return (sims.sum(1) - np.diag(sims)) / (n - 1)
 
     full_sim, prefix_sim = mean_to_others(full), mean_to_others(prefix)
-    return pd.DataFrame({"full_similarity": full_sim, "prefix_similarity": prefix_sim,
-                         "delta_s": full_sim - prefix_sim})
+    return pd.DataFrame(
+        {"full_similarity": full_sim, "prefix_similarity": prefix_sim, "delta_s": full_sim - prefix_sim}
+    )
 
 
 def paired_signed_rank(a, b) -> dict:
@@ -298,5 +327,9 @@ def paired_signed_rank(a, b) -> dict:
     if not np.any(diff != 0):
         return {"statistic": math.nan, "p_value": 1.0, "n": int(diff.size), "mean_difference": 0.0}
     result = wilcoxon(a, b, zero_method="pratt")
-    return {"statistic": float(result.statistic), "p_value": float(result.pvalue), "n": int(diff.size),
-            "mean_difference": float(diff.mean())}
+    return {
+        "statistic": float(result.statistic),
+        "p_value": float(result.pvalue),
+        "n": int(diff.size),
+        "mean_difference": float(diff.mean()),
+    }

@@ -11,6 +11,8 @@ DEB_PACKAGES := trans-de-en sword-text-web sword-text-sparv libsword-utils wordn
 # The test suite also runs a real SLURM cluster and a real browser.
 TEST_DEB_PACKAGES := slurmctld slurmd slurm-client munge chromium chromium-driver
 SNAKEMAKE_ARGS ?=
+# Short names of papers to run alone (make reproduce PAPERS="acil dsm"); empty: every paper.
+PAPERS ?=
 
 .PHONY: setup debian-packages test-debian-packages reproduce report test lint clean
 
@@ -42,12 +44,16 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 reproduce: setup
-	$(BIN)/snakemake --cores $(CORES) $(SNAKEMAKE_ARGS)
+	$(BIN)/snakemake --cores $(CORES) $(PAPERS) $(SNAKEMAKE_ARGS)
 	$(MAKE) report
-	@$(BIN)/python -m rotelab.reproduction.verdicts results/tables/verdicts.csv results/report.html
+	@if [ -z "$(PAPERS)" ]; then \
+		$(BIN)/python -m rotelab.reproduction.verdicts results/tables/verdicts.csv results/report.html; \
+	else for paper in $(PAPERS); do \
+		$(BIN)/python -m rotelab.reproduction.verdicts results/papers/$$paper/verdicts.csv results/report.html; \
+	done; fi
 
 report:
-	$(BIN)/snakemake --report results/report.html $(SNAKEMAKE_ARGS)
+	$(BIN)/snakemake --report results/report.html $(PAPERS) $(SNAKEMAKE_ARGS)
 
 test: setup test-debian-packages
 	$(BIN)/python -m pytest -q -rs

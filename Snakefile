@@ -40,7 +40,7 @@ include: "rules/seqkd_subgroups.smk"
 include: "rules/adaptive_seqkd.smk"
 include: "rules/acil.smk"
 include: "rules/relu_capacity.smk"
-include: "rules/score_matching.smk"
+include: "rules/dsm.smk"
 include: "rules/skewed_memorization.smk"
 
 

@@ -28,6 +28,7 @@ wildcard_constraints:
     subset="|".join(ADAPTIVE_SUBSETS),
     split="|".join(TRANSLATION_SPLITS),
     figure="|".join(figures.names()),
+    paper="|".join(PAPERS),
     adapter="full|lora",
 
 
@@ -71,11 +72,29 @@ def translation_source(wildcards):
     return f"results/data/{wildcards.split}.parquet"
 
 
-def figure_names():
-    """Every registered figure, but lm_lira only when the LM reference models are on."""
+def figure_names(paper=None):
+    """Every registered figure (of one paper, given its short name), but lm_lira only when
+    the LM reference models are on."""
     return [
-        name for name in figures.names() if name != "lm_lira" or LM_REFERENCES["models"]
+        name
+        for name in figures.names()
+        if (name != "lm_lira" or LM_REFERENCES["models"])
+        and (paper is None or figures.get(name).paper == paper)
     ]
+
+
+def claimed_figures(paper=None):
+    """The figures whose claims a verdicts table judges: all registered ones (of one paper),
+    so that a figure this run cannot make still lists its claims, as not measurable."""
+    return [
+        name
+        for name in figures.names()
+        if paper is None or figures.get(name).paper == paper
+    ]
+
+
+# One target per paper with figures, named by its short name (snakemake --cores 2 acil).
+PAPER_TARGETS = [name for name in PAPERS if claimed_figures(name)]
 
 
 def paper_category(wildcards):
@@ -84,10 +103,10 @@ def paper_category(wildcards):
     return f"{paper.code}: {paper.title}"
 
 
-def figure_targets():
+def figure_targets(paper=None):
     return expand(
         ["results/figures/{figure}.png", "results/tables/{figure}.csv"],
-        figure=figure_names(),
+        figure=figure_names(paper),
     )
 
 

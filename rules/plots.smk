@@ -56,5 +56,41 @@ rule verdicts:
     resources:
         mem_mb=resource(light_job(N_CANARIES), "mem_mb"),
         runtime=resource(light_job(N_CANARIES), "runtime"),
+    params:
+        figures=claimed_figures(),
     script:
         "../workflow_scripts/verdicts.py"
+
+
+# One paper's claims, for a run of that paper alone (its target below).
+rule paper_verdicts:
+    input:
+        lambda wildcards: expand(
+            "results/tables/{figure}.csv", figure=figure_names(wildcards.paper)
+        ),
+    output:
+        csv="results/papers/{paper}/verdicts.csv",
+        html="results/papers/{paper}/reproduction.html",
+    log:
+        "results/logs/paper_verdicts/{paper}.log",
+    conda:
+        "../envs/plots.yaml"
+    threads: 1
+    resources:
+        mem_mb=resource(light_job(N_CANARIES), "mem_mb"),
+        runtime=resource(light_job(N_CANARIES), "runtime"),
+    params:
+        figures=lambda wildcards: claimed_figures(wildcards.paper),
+    script:
+        "../workflow_scripts/verdicts.py"
+
+
+for paper in PAPER_TARGETS:
+
+    rule:
+        name:
+            paper
+        input:
+            figure_targets(paper),
+            f"results/papers/{paper}/verdicts.csv",
+        localrule: True

@@ -7,7 +7,7 @@ wildcard_constraints:
     depth="[12]",
 
 
-rule relu_capacity:
+rule fit_relu_networks:
     output:
         "results/relu_capacity/depth{depth}_n{n}.parquet",
     log:

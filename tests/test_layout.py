@@ -97,3 +97,40 @@ def test_registries_import_no_implementations():
 def test_flat_package_is_gone():
     """Only the package marker sits at the top; every module lives in a subpackage."""
     assert [p.name for p in PACKAGE.glob("*.py")] == ["__init__.py"]
+
+
+def test_the_papers_map_points_at_what_exists():
+    import importlib
+    import re
+
+    import yaml
+
+    from rotelab.papers import PAPERS
+
+    repo = SRC.parent
+    schema = yaml.safe_load((repo / "config.schema.yaml").read_text())["properties"]
+    for name, paper in PAPERS.items():
+        assert paper.config and set(paper.config) <= set(schema), name
+        assert paper.rules and all((repo / "rules" / r).is_file() for r in paper.rules), name
+        importlib.import_module(paper.package)
+        assert (repo / paper.doc).is_file(), name
+    # Every paper code the docs and the code use is in the map (P8 is the worked example of
+    # adding a paper in docs/extending.md).
+    codes = {p.code for p in PAPERS.values() if p.code}
+    texts = [
+        repo / "README.md",
+        *(repo / "docs").rglob("*.md"),
+        *PACKAGE.rglob("*.py"),
+        *(repo / "rules").glob("*.smk"),
+    ]
+    used = {(path.name, code) for path in texts for code in re.findall(r"\bP\d+\b", path.read_text())}
+    assert {(file, code) for file, code in used if code not in codes} <= {("extending.md", "P8")}
+
+
+def test_every_paper_with_figures_is_a_target():
+    from rotelab.figures.catalog import figures
+    from rotelab.papers import PAPERS
+
+    tagged = {figures.get(name).paper for name in figures.names()}
+    assert tagged <= set(PAPERS)
+    assert {name for name, paper in PAPERS.items() if paper.code} == tagged

@@ -367,7 +367,15 @@ def test_relu_capacity_runs_one_job_per_size_and_depth(workdir, tmp_path):
     assert set(zip(widths["depth"], widths["n"])) == {(1, 8), (1, 16), (2, 8), (2, 16)}
     assert widths["value"].between(1, 17).all()
     sizes = overlay(tmp_path, "sizes.yaml", "relu_capacity:\n  sizes: [8, 16, 4]\n")
-    assert planned_jobs(workdir, [sizes]) == {"relu_capacity": 2, "figure": 1, "verdicts": 1, "all": 1}
+    assert planned_jobs(workdir, [sizes]) == {"fit_relu_networks": 2, "figure": 1, "verdicts": 1, "all": 1}
+    # One paper alone: its short name is a target; after the full run only its verdicts remain.
+    assert planned_jobs(workdir, targets=["relu_capacity"]) == {"paper_verdicts": 1, "relu_capacity": 1}
+    assert planned_jobs(workdir, [sizes], targets=["relu_capacity"]) == {
+        "fit_relu_networks": 2,
+        "figure": 1,
+        "paper_verdicts": 1,
+        "relu_capacity": 1,
+    }
 
 
 def test_dsm_runs_one_job_per_learning_rate(workdir, tmp_path):

@@ -141,18 +141,32 @@ def _link(target: str | Path, source_dir: str | Path) -> str:
 
 
 def render_papers(verdicts: pd.DataFrame, readme_dir: str | Path = ".", pages_dir: str | Path | None = None) -> str:
-    """One row per paper: code, short name, title, a link to its page (``Paper.doc``, or that
-    file's name under ``pages_dir``) and its count of claims per verdict in ``verdicts``."""
+    """The papers map, one row per paper: code, short name (also its target:
+    ``snakemake --cores 2 <short name>``), citation linked to arXiv, config sections, rules
+    files, package, the figures its claims are judged on in ``verdicts``, a link to its page
+    (``Paper.doc``, or that file's name under ``pages_dir``) and its claims per verdict."""
     lines = [
-        "| code | paper | title | page | claims | " + " | ".join(VERDICTS) + " |",
-        "|---|---|---|---|---|" + "---|" * len(VERDICTS),
+        "| code | paper | citation | config | rules | package | figures | page | claims |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for name, paper in PAPERS.items():
         doc = Path(pages_dir) / Path(paper.doc).name if pages_dir is not None else Path(paper.doc)
         link = _link(doc, readme_dir)
         mine = verdicts[verdicts["paper"] == name]
-        counts = [int((mine["verdict"] == v).sum()) for v in VERDICTS]
-        lines.append(_row([paper.code, name, paper.title, f"[{Path(paper.doc).name}]({link})", len(mine), *counts]))
+        figures = ", ".join(f"`{f}`" for f in dict.fromkeys(mine["figure"]))
+        claims = f"{len(mine)}: {_counts(mine)}" if len(mine) else "0"
+        cells = [
+            paper.code,
+            f"`{name}`",
+            f"[{paper.citation}](https://arxiv.org/abs/{paper.arxiv})",
+            ", ".join(f"`{c}`" for c in paper.config),
+            ", ".join(f"`{r}`" for r in paper.rules),
+            f"`{paper.package}`",
+            figures,
+            f"[{Path(paper.doc).name}]({link})",
+            claims,
+        ]
+        lines.append(_row(cells))
     return "\n".join(lines)
 
 

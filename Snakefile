@@ -26,11 +26,11 @@ validate_config(config, workflow.source_path("config.schema.yaml"))
 
 
 include: "rules/common.smk"
-include: "rules/data.smk"
+include: "rules/translation_data.smk"
 include: "rules/canaries.smk"
-include: "rules/train.smk"
-include: "rules/distill.smk"
-include: "rules/score.smk"
+include: "rules/translation_train.smk"
+include: "rules/seqkd_distill.smk"
+include: "rules/translation_score.smk"
 include: "rules/plots.smk"
 include: "rules/lm.smk"
 include: "rules/lm_finetune.smk"

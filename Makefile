@@ -14,7 +14,7 @@ SNAKEMAKE_ARGS ?=
 # Short names of papers to run alone (make reproduce PAPERS="acil dsm"); empty: every paper.
 PAPERS ?=
 
-.PHONY: setup debian-packages test-debian-packages reproduce report test lint clean
+.PHONY: setup debian-packages test-debian-packages reproduce reproduce-paper report test lint clean
 
 setup: debian-packages $(VENV)/.installed
 
@@ -28,6 +28,15 @@ define apt_install
 		$$SUDO apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+endef
+
+# The count of claims per verdict (every paper's, or those of $(PAPERS)) and the report's path.
+define verdict_summary
+	@if [ -z "$(PAPERS)" ]; then \
+		$(1) -m rotelab.reproduction.verdicts results/tables/verdicts.csv results/report.html; \
+	else for paper in $(PAPERS); do \
+		$(1) -m rotelab.reproduction.verdicts results/papers/$$paper/verdicts.csv results/report.html; \
+	done; fi
 endef
 
 debian-packages:
@@ -46,14 +55,28 @@ $(VENV)/.installed: pyproject.toml
 reproduce: setup
 	$(BIN)/snakemake --cores $(CORES) $(PAPERS) $(SNAKEMAKE_ARGS)
 	$(MAKE) report
-	@if [ -z "$(PAPERS)" ]; then \
-		$(BIN)/python -m rotelab.reproduction.verdicts results/tables/verdicts.csv results/report.html; \
-	else for paper in $(PAPERS); do \
-		$(BIN)/python -m rotelab.reproduction.verdicts results/papers/$$paper/verdicts.csv results/report.html; \
-	done; fi
+	$(call verdict_summary,$(BIN)/python)
 
 report:
 	$(BIN)/snakemake --report results/report.html $(PAPERS) $(SNAKEMAKE_ARGS)
+
+# Paper scale on one GPU: configs/paper.yaml on CUDA through profiles/gpu, JOBS_PER_GPU small
+# jobs sharing the GPU (ensembles ask for every slot and run alone). Resumable: run the same
+# command again after an interruption (a machine that allows short commands runs it in
+# turns); finished jobs stay, incomplete ones rerun. On an offline GPU machine whose Python
+# already has the packages (bench/offline_gpu_env.sh):
+#   make reproduce-paper PAPER_SETUP= SNAKEMAKE="python3 -m snakemake" PYTHON_BIN=python3
+PAPER_CONFIG := --configfile config.yaml configs/paper.yaml configs/gpu.yaml
+JOBS_PER_GPU ?= 4
+PAPER_SETUP ?= setup
+SNAKEMAKE ?= $(BIN)/snakemake
+PYTHON_BIN ?= $(BIN)/python
+reproduce-paper: $(PAPER_SETUP)
+	$(SNAKEMAKE) --unlock $(PAPER_CONFIG) >/dev/null 2>&1 || true
+	ROTELAB_JOBS_PER_GPU=$(JOBS_PER_GPU) $(SNAKEMAKE) --workflow-profile profiles/gpu $(PAPER_CONFIG) \
+		--resources gpu=$(JOBS_PER_GPU) --rerun-incomplete --keep-going $(PAPERS) $(SNAKEMAKE_ARGS)
+	$(SNAKEMAKE) --report results/report.html $(PAPER_CONFIG) $(PAPERS)
+	$(call verdict_summary,$(PYTHON_BIN))
 
 test: setup test-debian-packages
 	$(BIN)/python -m pytest -q -rs

@@ -27,6 +27,7 @@ rule figure:
         runtime=resource(light_job(N_CANARIES), "runtime"),
     params:
         caption=lambda wildcards: figures.get(wildcards.figure).caption,
+        settings=lambda wildcards: figures.get(wildcards.figure).setting_values(config),
         inputs=figure_input_files,
     script:
         "../workflow_scripts/figure.py"

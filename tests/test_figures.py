@@ -471,3 +471,24 @@ def test_dsm_figures_render_from_run_tables(tmp_path):
     network = mmd[(mmd.sampler == "network") & (mmd.metric == "mmd_train")].set_index("lr")["value"]
     assert network[0.5] == pytest.approx(0.08) and network[0.1] == pytest.approx(0.005)
     assert (tmp_path / "m.png").stat().st_size > 1000
+
+
+def test_every_figure_names_the_settings_its_caption_shows():
+    """Each figure declares the config keys its numbers depend on; they exist in the schema
+    (with defaults filled in), and the report caption shows their values: the route from
+    scoring.min_k_fraction in config.yaml to canary_mia's caption."""
+    import yaml
+    from conftest import REPO
+
+    from rotelab.pipeline.config import validate_config
+
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    validate_config(config, REPO / "config.schema.yaml")
+    for name in figures.names():
+        values = figures.get(name).setting_values(config)
+        assert values, f"{name} declares no settings"
+    assert figures.get("canary_mia").setting_values(config)["scoring.min_k_fraction"] == 0.2
+    # Only the figures whose numbers use min-k% show it (the SLURM test reruns exactly those).
+    assert [n for n in figures.names() if "scoring.min_k_fraction" in figures.get(n).settings] == ["canary_mia"]
+    caption = (REPO / "report" / "figure.rst").read_text()
+    assert "snakemake.params.settings" in caption and "snakemake.config" not in caption

@@ -35,6 +35,17 @@ class Figure:
     runs: str | None = None  # the causal-LM run family (rotelab.papers.lora_fl.runs) that {run} expands over
     paper: str = ""  # the paper family it belongs to (a short name of rotelab.papers)
     claims: tuple[Claim, ...] = ()  # what its paper says this figure should show
+    settings: tuple[str, ...] = ()  # dotted config keys its numbers depend on; its caption shows their values
+
+    def setting_values(self, config: dict) -> dict:
+        """``settings`` with their values in ``config``, for the report's caption."""
+        values = {}
+        for key in self.settings:
+            node = config
+            for part in key.split("."):
+                node = node[part]
+            values[key] = node
+        return values
 
     def input_files(self, run_families: dict[str, list[str]] | None = None) -> dict[str, list[str]]:
         """Input paths per pattern; ``run_families`` maps a family to its run names."""
@@ -57,10 +68,19 @@ def figure(
     runs: str | None = None,
     paper: str = "",
     claims: tuple[Claim, ...] = (),
+    settings: tuple[str, ...] = (),
 ):
     def decorator(fn):
         figures.register(name)(
-            Figure(inputs, caption, fn, runs, paper, tuple(replace(claim, figure=name) for claim in claims))
+            Figure(
+                inputs,
+                caption,
+                fn,
+                runs,
+                paper,
+                tuple(replace(claim, figure=name) for claim in claims),
+                tuple(settings),
+            )
         )
         return fn
 

@@ -55,6 +55,13 @@ LIRA_ROC_CLAIMS = (
 
 @figure(
     "lira_roc",
+    settings=(
+        "membership.dataset",
+        "membership.reference_models",
+        "membership.classifier.hidden",
+        "membership.classifier.epochs",
+        "membership.attacks",
+    ),
     paper="onion",
     claims=LIRA_ROC_CLAIMS,
     inputs=(POOL_SCORES, POOL_SUMMARY),

@@ -44,6 +44,7 @@ ACIL_EQUIVALENCE_CLAIMS = (
 
 @figure(
     "acil_equivalence",
+    settings=("acil.dataset", "acil.base_classes", "acil.phases", "acil.expansion", "acil.gamma"),
     paper="acil",
     claims=ACIL_EQUIVALENCE_CLAIMS,
     inputs=(PHASE_TABLE,),
@@ -102,6 +103,7 @@ ACIL_ACCURACY_CLAIMS = (
 
 @figure(
     "acil_accuracy",
+    settings=("acil.dataset", "acil.base_classes", "acil.phases", "acil.expansion", "acil.gamma"),
     paper="acil",
     claims=ACIL_ACCURACY_CLAIMS,
     inputs=(PHASE_TABLE,),

@@ -50,6 +50,7 @@ DSM_SCORES_CLAIMS = (
 
 @figure(
     "dsm_scores",
+    settings=("dsm.times", "dsm.learning_rates", "dsm.seeds", "dsm.width"),
     paper="dsm",
     claims=DSM_SCORES_CLAIMS,
     inputs=(SCORE_CURVES,),
@@ -110,6 +111,7 @@ DSM_EXCESS_RISK_CLAIMS = (
 
 @figure(
     "dsm_excess_risk",
+    settings=("dsm.times", "dsm.learning_rates", "dsm.seeds", "dsm.width"),
     paper="dsm",
     claims=DSM_EXCESS_RISK_CLAIMS,
     inputs=(EXCESS_RISK,),
@@ -171,6 +173,7 @@ DSM_MMD_CLAIMS = (
 
 @figure(
     "dsm_mmd",
+    settings=("dsm.diffusion.learning_rates",),
     paper="dsm",
     claims=DSM_MMD_CLAIMS,
     inputs=(DIFFUSION_METRICS,),

@@ -171,6 +171,14 @@ LM_LIRA_CLAIMS = (
 
 @figure(
     "lora_fl_memorization",
+    settings=(
+        "lm.base.model.d_model",
+        "lm.qa.fraction",
+        "lm.canaries.duplication",
+        "lm.finetune.train.epochs",
+        "lm.federated.rounds",
+        "lm.extraction.prompt_lengths",
+    ),
     paper="lora_fl",
     claims=LORA_FL_MEMORIZATION_CLAIMS,
     inputs=(EXTRACTION, UTILITY),
@@ -244,6 +252,15 @@ def lora_fl_memorization(inputs):
 
 @figure(
     "lora_rank",
+    settings=(
+        "lm.base.model.d_model",
+        "lm.qa.fraction",
+        "lm.canaries.duplication",
+        "lm.finetune.train.epochs",
+        "lm.federated.rounds",
+        "lm.extraction.prompt_lengths",
+        "lm.finetune.lora.ranks",
+    ),
     paper="lora_fl",
     claims=LORA_RANK_CLAIMS,
     inputs=(EXTRACTION, UTILITY),
@@ -301,6 +318,18 @@ def _defense_style(row, dp_levels) -> dict:
 
 @figure(
     "lora_fl_defenses",
+    settings=(
+        "lm.base.model.d_model",
+        "lm.qa.fraction",
+        "lm.canaries.duplication",
+        "lm.finetune.train.epochs",
+        "lm.federated.rounds",
+        "lm.extraction.prompt_lengths",
+        "lm.defenses.setting",
+        "lm.defenses.dp.epsilons",
+        "lm.defenses.weight_noise",
+        "lm.defenses.goldfish.k",
+    ),
     paper="lora_fl",
     claims=LORA_FL_DEFENSES_CLAIMS,
     inputs=(EXTRACTION, UTILITY, MEMBERSHIP),
@@ -368,6 +397,16 @@ def lora_fl_defenses(inputs):
 
 @figure(
     "lm_lira",
+    settings=(
+        "lm.base.model.d_model",
+        "lm.qa.fraction",
+        "lm.canaries.duplication",
+        "lm.finetune.train.epochs",
+        "lm.federated.rounds",
+        "lm.extraction.prompt_lengths",
+        "lm.references.models",
+        "lm.references.adapters",
+    ),
     paper="lora_fl",
     claims=LM_LIRA_CLAIMS,
     inputs=(LIRA,),

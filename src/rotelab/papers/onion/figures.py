@@ -69,6 +69,14 @@ def _onion_rows(per_pool: dict[str, pd.DataFrame]) -> pd.DataFrame:
 
 @figure(
     "onion_effect",
+    settings=(
+        "membership.dataset",
+        "membership.reference_models",
+        "membership.onion.layers",
+        "membership.onion.remove",
+        "membership.onion.attack",
+        "membership.onion.fpr",
+    ),
     paper="onion",
     claims=ONION_EFFECT_CLAIMS,
     inputs=(VULNERABILITY,),

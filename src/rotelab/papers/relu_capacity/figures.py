@@ -54,6 +54,7 @@ RELU_CAPACITY_CLAIMS = (
 
 @figure(
     "relu_capacity",
+    settings=("relu_capacity.sizes", "relu_capacity.depths", "relu_capacity.seeds"),
     paper="relu_capacity",
     claims=RELU_CAPACITY_CLAIMS,
     inputs=(CAPACITY_TABLE,),

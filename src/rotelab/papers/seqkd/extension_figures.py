@@ -10,6 +10,7 @@ from rotelab.core.io import read_parquet
 from rotelab.figures.plots import COLORS, MODEL_LABELS, rate_ratio_row, yerr
 from rotelab.figures.registry import MODELS, figure
 from rotelab.papers.seqkd.adaptive import SUBSETS
+from rotelab.papers.seqkd.figures import SEQKD_CHAIN_SETTINGS
 from rotelab.reproduction.verdicts import Claim, change, rate_difference
 
 SUBGROUP_RATES = "results/scores/seqkd_subgroups/rates.parquet"
@@ -58,6 +59,7 @@ SEQKD_CM_SUBGROUPS_CLAIMS = (
 
 @figure(
     "seqkd_cm_subgroups",
+    settings=SEQKD_CHAIN_SETTINGS + ("seqkd_subgroups.reference_models", "seqkd_subgroups.cm_buckets"),
     paper="seqkd",
     claims=SEQKD_CM_SUBGROUPS_CLAIMS,
     inputs=(SUBGROUP_RATES,),
@@ -144,6 +146,7 @@ SEQKD_ADAPTIVE_CLAIMS = tuple(
 
 @figure(
     "seqkd_adaptive",
+    settings=SEQKD_CHAIN_SETTINGS + ("adaptive_seqkd.chrf", "adaptive_seqkd.confidence", "adaptive_seqkd.epochs"),
     paper="seqkd",
     claims=SEQKD_ADAPTIVE_CLAIMS,
     inputs=(*STUDENT_SCORES, ADAPTIVE_SUBSETS),

@@ -11,6 +11,20 @@ from rotelab.figures.plots import COLORS, MODEL_LABELS, bar_panel, concat, rate_
 from rotelab.figures.registry import MODELS, figure
 from rotelab.reproduction.verdicts import Claim, change, difference, estimate
 
+# What the SeqKD chain's numbers depend on most: its corpus, canaries, models and decoding.
+SEQKD_CHAIN_SETTINGS = (
+    "data.corpus",
+    "data.max_pairs",
+    "canaries.replicas",
+    "canaries.n_per_replica",
+    "teacher.model.d_model",
+    "teacher.train.steps",
+    "student.model.d_model",
+    "student.train.steps",
+    "decode.beam",
+)
+
+
 # P3's numbers are the authors' (vernadankers/memseqkd, analysis notebooks of Sec. 2.2):
 # relative changes, mean (sd) over 5 WMT20 language pairs.
 P3_SEC22 = "P3 abstract; Sec. 2.2 (mean over 5 language pairs)"
@@ -62,6 +76,7 @@ SEQKD_MEMORIZATION_CLAIMS = tuple(
 
 @figure(
     "seqkd_quality",
+    settings=SEQKD_CHAIN_SETTINGS,
     paper="seqkd",
     claims=SEQKD_QUALITY_CLAIMS,
     inputs=("results/scores/{model}/translation.parquet",),
@@ -86,6 +101,7 @@ MEMORIZATION_METRICS = ["replication", "exmem", "exmem_secondary", "osc_hallucin
 
 @figure(
     "seqkd_memorization",
+    settings=SEQKD_CHAIN_SETTINGS + ("scoring.exmem_threshold",),
     paper="seqkd",
     claims=SEQKD_MEMORIZATION_CLAIMS,
     inputs=("results/scores/{model}/translation.parquet",),
@@ -177,6 +193,7 @@ CANARY_MIA_CLAIMS = (
 
 @figure(
     "canary_extraction",
+    settings=SEQKD_CHAIN_SETTINGS + ("scoring.exposure_candidates",),
     paper="seqkd",
     claims=CANARY_EXTRACTION_CLAIMS,
     inputs=("results/scores/{model}/canaries.parquet",),
@@ -236,6 +253,7 @@ def canary_extraction(inputs):
 
 @figure(
     "canary_mia",
+    settings=SEQKD_CHAIN_SETTINGS + ("scoring.attacks", "scoring.min_k_fraction"),
     paper="seqkd",
     claims=CANARY_MIA_CLAIMS,
     inputs=("results/scores/{model}/membership.parquet", "results/scores/{model}/roc.parquet"),

@@ -93,6 +93,12 @@ SKEW_DISTRIBUTION_CLAIMS = (
 
 @figure(
     "skew_distribution",
+    settings=(
+        "lm.base.model.d_model",
+        "skewed_memorization.dataset",
+        "skewed_memorization.sizes",
+        "skewed_memorization.epochs",
+    ),
     paper="skew",
     claims=SKEW_DISTRIBUTION_CLAIMS,
     inputs=(SCORES,),
@@ -201,6 +207,12 @@ SKEW_DATASET_SIZE_CLAIMS = (
 
 @figure(
     "skew_dataset_size",
+    settings=(
+        "lm.base.model.d_model",
+        "skewed_memorization.dataset",
+        "skewed_memorization.sizes",
+        "skewed_memorization.epochs",
+    ),
     paper="skew",
     claims=SKEW_DATASET_SIZE_CLAIMS,
     inputs=(SCORES,),
@@ -289,6 +301,13 @@ SKEW_MIXTURE_CLAIMS = (
 
 @figure(
     "skew_mixture",
+    settings=(
+        "lm.base.model.d_model",
+        "skewed_memorization.dataset",
+        "skewed_memorization.sizes",
+        "skewed_memorization.epochs",
+        "skewed_memorization.mixture.dataset",
+    ),
     paper="skew",
     claims=SKEW_MIXTURE_CLAIMS,
     inputs=(SCORES, SIMILARITY),

@@ -42,9 +42,13 @@ ACIL_EQUIVALENCE_CLAIMS = (
 )
 
 
+# What both ACIL figures' numbers depend on.
+ACIL_SETTINGS = ("acil.dataset", "acil.base_classes", "acil.phases", "acil.expansion", "acil.gamma")
+
+
 @figure(
     "acil_equivalence",
-    settings=("acil.dataset", "acil.base_classes", "acil.phases", "acil.expansion", "acil.gamma"),
+    settings=ACIL_SETTINGS,
     paper="acil",
     claims=ACIL_EQUIVALENCE_CLAIMS,
     inputs=(PHASE_TABLE,),
@@ -103,7 +107,7 @@ ACIL_ACCURACY_CLAIMS = (
 
 @figure(
     "acil_accuracy",
-    settings=("acil.dataset", "acil.base_classes", "acil.phases", "acil.expansion", "acil.gamma"),
+    settings=ACIL_SETTINGS,
     paper="acil",
     claims=ACIL_ACCURACY_CLAIMS,
     inputs=(PHASE_TABLE,),

@@ -48,9 +48,13 @@ DSM_SCORES_CLAIMS = (
 )
 
 
+# What the 1-D score figures' numbers depend on.
+SCORE_SETTINGS = ("dsm.times", "dsm.learning_rates", "dsm.seeds", "dsm.width")
+
+
 @figure(
     "dsm_scores",
-    settings=("dsm.times", "dsm.learning_rates", "dsm.seeds", "dsm.width"),
+    settings=SCORE_SETTINGS,
     paper="dsm",
     claims=DSM_SCORES_CLAIMS,
     inputs=(SCORE_CURVES,),
@@ -111,7 +115,7 @@ DSM_EXCESS_RISK_CLAIMS = (
 
 @figure(
     "dsm_excess_risk",
-    settings=("dsm.times", "dsm.learning_rates", "dsm.seeds", "dsm.width"),
+    settings=SCORE_SETTINGS,
     paper="dsm",
     claims=DSM_EXCESS_RISK_CLAIMS,
     inputs=(EXCESS_RISK,),

@@ -169,16 +169,20 @@ LM_LIRA_CLAIMS = (
 )
 
 
+# What every P1 run family's numbers depend on: the base, the data, the canaries, the runs.
+LM_RUN_SETTINGS = (
+    "lm.base.model.d_model",
+    "lm.qa.fraction",
+    "lm.canaries.duplication",
+    "lm.finetune.train.epochs",
+    "lm.federated.rounds",
+    "lm.extraction.prompt_lengths",
+)
+
+
 @figure(
     "lora_fl_memorization",
-    settings=(
-        "lm.base.model.d_model",
-        "lm.qa.fraction",
-        "lm.canaries.duplication",
-        "lm.finetune.train.epochs",
-        "lm.federated.rounds",
-        "lm.extraction.prompt_lengths",
-    ),
+    settings=LM_RUN_SETTINGS,
     paper="lora_fl",
     claims=LORA_FL_MEMORIZATION_CLAIMS,
     inputs=(EXTRACTION, UTILITY),
@@ -252,15 +256,7 @@ def lora_fl_memorization(inputs):
 
 @figure(
     "lora_rank",
-    settings=(
-        "lm.base.model.d_model",
-        "lm.qa.fraction",
-        "lm.canaries.duplication",
-        "lm.finetune.train.epochs",
-        "lm.federated.rounds",
-        "lm.extraction.prompt_lengths",
-        "lm.finetune.lora.ranks",
-    ),
+    settings=LM_RUN_SETTINGS + ("lm.finetune.lora.ranks",),
     paper="lora_fl",
     claims=LORA_RANK_CLAIMS,
     inputs=(EXTRACTION, UTILITY),
@@ -318,18 +314,8 @@ def _defense_style(row, dp_levels) -> dict:
 
 @figure(
     "lora_fl_defenses",
-    settings=(
-        "lm.base.model.d_model",
-        "lm.qa.fraction",
-        "lm.canaries.duplication",
-        "lm.finetune.train.epochs",
-        "lm.federated.rounds",
-        "lm.extraction.prompt_lengths",
-        "lm.defenses.setting",
-        "lm.defenses.dp.epsilons",
-        "lm.defenses.weight_noise",
-        "lm.defenses.goldfish.k",
-    ),
+    settings=LM_RUN_SETTINGS
+    + ("lm.defenses.setting", "lm.defenses.dp.epsilons", "lm.defenses.weight_noise", "lm.defenses.goldfish.k"),
     paper="lora_fl",
     claims=LORA_FL_DEFENSES_CLAIMS,
     inputs=(EXTRACTION, UTILITY, MEMBERSHIP),
@@ -397,16 +383,7 @@ def lora_fl_defenses(inputs):
 
 @figure(
     "lm_lira",
-    settings=(
-        "lm.base.model.d_model",
-        "lm.qa.fraction",
-        "lm.canaries.duplication",
-        "lm.finetune.train.epochs",
-        "lm.federated.rounds",
-        "lm.extraction.prompt_lengths",
-        "lm.references.models",
-        "lm.references.adapters",
-    ),
+    settings=LM_RUN_SETTINGS + ("lm.references.models", "lm.references.adapters"),
     paper="lora_fl",
     claims=LM_LIRA_CLAIMS,
     inputs=(LIRA,),

@@ -91,14 +91,18 @@ SKEW_DISTRIBUTION_CLAIMS = (
 )
 
 
+# What every P4 figure's numbers depend on: the base, the samples and the checkpoints.
+SKEW_SETTINGS = (
+    "lm.base.model.d_model",
+    "skewed_memorization.dataset",
+    "skewed_memorization.sizes",
+    "skewed_memorization.epochs",
+)
+
+
 @figure(
     "skew_distribution",
-    settings=(
-        "lm.base.model.d_model",
-        "skewed_memorization.dataset",
-        "skewed_memorization.sizes",
-        "skewed_memorization.epochs",
-    ),
+    settings=SKEW_SETTINGS,
     paper="skew",
     claims=SKEW_DISTRIBUTION_CLAIMS,
     inputs=(SCORES,),
@@ -207,12 +211,7 @@ SKEW_DATASET_SIZE_CLAIMS = (
 
 @figure(
     "skew_dataset_size",
-    settings=(
-        "lm.base.model.d_model",
-        "skewed_memorization.dataset",
-        "skewed_memorization.sizes",
-        "skewed_memorization.epochs",
-    ),
+    settings=SKEW_SETTINGS,
     paper="skew",
     claims=SKEW_DATASET_SIZE_CLAIMS,
     inputs=(SCORES,),
@@ -301,13 +300,7 @@ SKEW_MIXTURE_CLAIMS = (
 
 @figure(
     "skew_mixture",
-    settings=(
-        "lm.base.model.d_model",
-        "skewed_memorization.dataset",
-        "skewed_memorization.sizes",
-        "skewed_memorization.epochs",
-        "skewed_memorization.mixture.dataset",
-    ),
+    settings=SKEW_SETTINGS + ("skewed_memorization.mixture.dataset",),
     paper="skew",
     claims=SKEW_MIXTURE_CLAIMS,
     inputs=(SCORES, SIMILARITY),

@@ -1,5 +1,7 @@
 # ACIL (P7): one run per phase count K; each compares the recursive ridge classifier with
-# the joint solution and with an SGD head after every phase.
+# the joint solution and with an SGD head after every phase; runs are named by K
+# (rotelab.papers.acil.runs).
+ACIL = config["acil"]
 
 
 wildcard_constraints:

@@ -1,6 +1,7 @@
 # Adaptive-SeqKD (P3 section 5): the teacher, fine-tuned one epoch on the pairs it already
 # translates well and confidently (or, as control, on a random subset of the same size),
 # writes a new KD corpus; the student is retrained on it with its usual settings.
+include: "functions/adaptive_seqkd.smk"
 
 
 rule adaptive_subsets:

@@ -1,6 +1,19 @@
 # Large learning rates in denoising score matching (P2): one job per (diffusion time,
 # learning rate) trains every seed's 1-D score network together; one job per learning rate
-# trains the 2-D time-conditioned network and samples from it.
+# trains the 2-D time-conditioned network and samples from it. Runs are named as
+# rotelab.papers.dsm.runs spells them.
+from rotelab.papers.dsm import runs as dsm_runs
+
+DSM = config["dsm"]
+# What each job depends on: the swept lists only name the jobs.
+DSM_SCORE = {
+    key: value
+    for key, value in DSM.items()
+    if key not in ("times", "learning_rates", "diffusion")
+}
+DSM_DIFFUSION = {
+    key: value for key, value in DSM["diffusion"].items() if key != "learning_rates"
+}
 
 
 wildcard_constraints:
@@ -10,10 +23,10 @@ wildcard_constraints:
 
 rule dsm_score_net:
     output:
-        curves="results/dsm/t{t}_lr{lr}/scores.parquet",
-        risk="results/dsm/t{t}_lr{lr}/excess_risk.parquet",
+        curves=f"results/dsm/{dsm_runs.RUN}/scores.parquet",
+        risk=f"results/dsm/{dsm_runs.RUN}/excess_risk.parquet",
     log:
-        "results/logs/dsm/t{t}_lr{lr}.log",
+        f"results/logs/dsm/{dsm_runs.RUN}.log",
     conda:
         "../envs/torch.yaml"
     threads: 1
@@ -30,10 +43,10 @@ rule dsm_score_net:
 
 rule dsm_diffusion:
     output:
-        metrics="results/dsm/diffusion/lr{lr}.parquet",
-        samples="results/dsm/diffusion/lr{lr}_samples.parquet",
+        metrics=f"results/dsm/diffusion/{dsm_runs.DIFFUSION_RUN}.parquet",
+        samples=f"results/dsm/diffusion/{dsm_runs.DIFFUSION_RUN}_samples.parquet",
     log:
-        "results/logs/dsm/diffusion_lr{lr}.log",
+        f"results/logs/dsm/diffusion_{dsm_runs.DIFFUSION_RUN}.log",
     conda:
         "../envs/torch.yaml"
     threads: 1

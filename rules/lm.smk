@@ -1,5 +1,6 @@
 # The causal-LM track (P1): pretraining text -> tokenizer -> a base model pretrained until
 # its validation loss plateaus. Fine-tuning regimes start from results/models/lm_base.
+include: "functions/lm.smk"
 
 
 rule prepare_lm_text:

@@ -2,6 +2,7 @@
 # planned (setting, adapter, defense) -> extraction, utility and membership scores per run.
 # Runs are planned from config by rotelab.papers.lora_fl.runs; each run's params hold exactly the
 # settings it depends on, so changing one defense retrains only the runs that use it.
+include: "functions/lm_finetune.smk"
 
 
 wildcard_constraints:

@@ -2,6 +2,7 @@
 # per adapter of lm.references.adapters, K reference fine-tunes of the base (one job; one
 # batched ensemble with lm.references.ensemble) -> LiRA, the other reference attacks and
 # counterfactual memorization per note, through the classifier pool's own scoring script.
+include: "functions/lm_references.smk"
 
 
 rule lm_reference_matrix:

@@ -2,10 +2,11 @@
 # K reference models trained as one ensemble -> attack scores, vulnerability and
 # counterfactual memorization. The privacy onion effect (P5) chains pools: each layer
 # removes the previous pool's most vulnerable (or, as control, random) examples.
+include: "functions/membership.smk"
 
 
 wildcard_constraints:
-    pool=ONION_POOL_PATTERN,
+    pool=onion.POOL_PATTERN,
 
 
 rule membership_pool:

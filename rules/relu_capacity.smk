@@ -1,5 +1,7 @@
 # ReLU memorization capacity (P6): one job per dataset size N and depth, each a binary
-# search for the smallest width that fits N random labels.
+# search for the smallest width that fits N random labels. Runs are named as
+# rotelab.papers.relu_capacity.runs spells them.
+from rotelab.papers.relu_capacity import runs as relu_capacity_runs
 
 
 wildcard_constraints:
@@ -9,9 +11,9 @@ wildcard_constraints:
 
 rule fit_relu_networks:
     output:
-        "results/relu_capacity/depth{depth}_n{n}.parquet",
+        f"results/relu_capacity/{relu_capacity_runs.RUN}.parquet",
     log:
-        "results/logs/relu_capacity/depth{depth}_n{n}.log",
+        f"results/logs/relu_capacity/{relu_capacity_runs.RUN}.log",
     conda:
         "../envs/torch.yaml"
     threads: 1

@@ -2,6 +2,7 @@
 # models of the baseline's architecture, each trained on the pairs the membership matrix
 # marks IN for it, give every pair a counterfactual-memorization score; the teacher's
 # confidence in its own output gives a second grouping.
+include: "functions/seqkd_subgroups.smk"
 
 
 wildcard_constraints:

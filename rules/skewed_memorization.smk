@@ -1,10 +1,11 @@
 # Skewed memorization in fine-tuning (P4), on the causal-LM track: one fine-tuning run per
 # dataset size (and one with a dissimilar dataset mixed in), each saving checkpoints at the
 # configured epochs; n_pre and per-token probabilities per checkpoint; delta_S per run.
+include: "functions/skewed_memorization.smk"
 
 
 wildcard_constraints:
-    skew_run="n[0-9]+(-mixed)?",
+    skew_run=skewed_memorization.RUN_PATTERN,
 
 
 rule skew_samples:

@@ -1,3 +1,9 @@
+# Every translation model's decodings (train, test and canary splits, word prefixes, canary
+# prompts) and their scores: translation quality and ExMem, canary extraction, exposure and
+# membership inference.
+include: "functions/translation_score.smk"
+
+
 rule translate:
     input:
         model="results/models/{model}",

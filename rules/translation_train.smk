@@ -1,3 +1,8 @@
+# Translation models (P3): the teacher T and baseline B on the canary-injected corpus, the
+# students on their teacher's KD corpus; the adaptive students share the student's settings.
+include: "functions/translation_train.smk"
+
+
 rule train_model:
     input:
         data=training_data,

@@ -42,3 +42,69 @@ def test_gpt2_parameter_estimate_matches_the_built_model():
     arch = dict(d_model=48, layers=2, heads=4, block_size=32)
     built = count_parameters(build_lm(LMConfig(**arch), tok))
     assert resources.gpt2_parameters(arch, len(tok)) == pytest.approx(built, rel=0.01)
+
+
+# ---- the work a config implies (the numbers rules/*.smk hand to the estimates) -------------
+
+LM = {
+    "max_documents": None,
+    "qa": {"fraction": 0.5, "n_test": 10, "sources": ["a", "b"]},
+    "canaries": {"n_per_group": 2, "duplication": [1, 10], "visits": 1},
+    "finetune": {"train": {"epochs": 2, "batch_size": 4}},
+    "base": {"model": {"block_size": 100}},
+    "federated": {"rounds": 3, "local_epochs": 1},
+    "extraction": {"prompt_lengths": [8, 16]},
+}
+
+
+def test_translation_sizes_count_the_canary_lines():
+    data = {"max_pairs": 1000, "n_test": 50}
+    canaries = {"replicas": [1, 4, 16], "n_per_replica": 10}
+    assert resources.n_canaries(canaries) == 60  # 30 inserted, 30 held out
+    assert resources.canary_lines(canaries) == 210  # 30 inserted canaries, 7 copies each on average
+    assert resources.translation_split_sizes(data, canaries) == {"train": 1210, "test": 50, "canaries": 60}
+    assert resources.translation_pairs({"max_pairs": None}) == 1_000_000
+
+
+def test_lm_finetuning_steps_scale_with_setting_and_defense():
+    # 0.5 * 27k QA pairs * 40 tokens + (50 + 130 * 1 visit) * 2 notes * 11 copies
+    assert resources.lm_finetune_tokens(LM) == 543_960
+    assert resources.centralized_finetune_steps(LM) == 2720  # ceil(2 epochs * 543960 / (4 * 100))
+    assert resources.lm_finetune_steps(LM, "centralized", "none") == 2720
+    assert resources.lm_finetune_steps(LM, "centralized", "weight_noise") == 2720
+    # DP-SGD triples the steps; FedAvg scales by rounds x local_epochs / epochs = 3 x 1 / 2
+    assert resources.lm_finetune_steps(LM, "centralized", "dp") == 3 * 2720
+    assert resources.lm_finetune_steps(LM, "federated", "none") == 4080
+    assert resources.lm_finetune_steps(LM, "federated", "dp") == 3 * 4080
+    assert (
+        resources.lm_finetune_steps({**LM, "federated": {"rounds": 2, "local_epochs": 3}}, "federated", "none") == 8160
+    )
+
+
+def test_lm_scoring_sequences_and_sizes():
+    assert resources.n_lm_canaries(LM) == 8  # 2 per group, inserted and held out, 2 groups
+    # 8 canaries x 2 prompt lengths + 2 answers x 10 questions x 2 sources + 8 x 300 // 100
+    assert resources.lm_scoring_sequences(LM) == 16 + 40 + 24
+    assert resources.lm_documents(LM) == 150_000
+    assert resources.lm_documents({"max_documents": 4000}) == 4000
+
+
+def test_teacher_finetuning_takes_at_least_one_step():
+    assert resources.teacher_finetune_steps({"epochs": 1, "batch_size": 32}, 1000) == 32  # ceil(31.25)
+    assert resources.teacher_finetune_steps({"epochs": 0.001, "batch_size": 32}, 1000) == 1
+
+
+def test_skew_runs_count_their_mixture_and_last_epoch():
+    skew = {"mixture": {"ratio": 0.5}, "epochs": [1, 2, 4], "train": {"batch_size": 8}}
+    assert resources.skew_run_samples(skew, 100, mixed=False) == 100
+    assert resources.skew_run_samples(skew, 100, mixed=True) == 150
+    # 150 samples x 40 tokens x 4 epochs over batches of 8 blocks of 50
+    assert resources.skew_finetune_steps(skew, 100, True, 50) == 60
+    assert resources.skew_finetune_steps(skew, 100, False, 50) == 40
+    assert resources.skew_scoring_sequences(skew, 100, True) == 450  # every sample at 3 checkpoints
+
+
+def test_jobs_in_one_batch_or_in_sequence():
+    one = resources.JobResources(2000, 10, 1)
+    assert one.times(4) == resources.JobResources(8000, 40, 1)
+    assert one.in_sequence(4) == resources.JobResources(2000, 40, 1)

@@ -43,6 +43,11 @@ class JobResources:
         on the same device."""
         return JobResources(self.mem_mb * n_jobs, self.runtime * n_jobs, self.gpu)
 
+    def in_sequence(self, n_jobs: int) -> JobResources:
+        """``n_jobs`` of these run one after another in one job: their time adds up, the
+        memory is one job's."""
+        return JobResources(self.mem_mb, self.runtime * n_jobs, self.gpu)
+
 
 def marian_parameters(model: dict, vocab_size: int) -> int:
     """Parameters of the ``marian`` recipe (tied embeddings, sinusoidal positions counted),
@@ -177,3 +182,121 @@ def ensemble_training(
 def light(n_rows: int) -> JobResources:
     """Table work in pandas (preparation, scoring from decodings, figures): ~2 kB a row."""
     return JobResources(_mb(2048 * n_rows), MIN_RUNTIME_MIN + n_rows // 200_000, 0)
+
+
+# ---- the work a config implies: sizes and step counts the workflow's estimates start from ----
+# Only for resource requests: the jobs themselves count from their data.
+
+DEFAULT_TRANSLATION_PAIRS = 1_000_000  # the whole corpus (data.max_pairs unset)
+DEFAULT_LM_DOCUMENTS = 150_000  # the whole pretraining text (lm.max_documents unset)
+# Fine-tuning text of the causal-LM track (4k BPE): ~40 tokens per QA pair of the ~27k the
+# default sources hold, and per one-visit canary note copy ~50 tokens plus ~130 a visit.
+QA_PAIRS = 27_000
+QA_PAIR_TOKENS = 40
+CANARY_NOTE_TOKENS = 50
+CANARY_VISIT_TOKENS = 130
+CANARY_NOTE_SCORED_TOKENS = 300  # positions of a canary note scored by the membership attacks
+# Opacus materialises a gradient per sample: about 3x the work of a plain step.
+DP_STEP_COST = 3
+# Skewed memorization (P4): tokens per sample; QA pairs in the template are ~30 tokens.
+SKEW_SAMPLE_TOKENS = 40
+
+
+def translation_pairs(data: dict) -> int:
+    """Training pairs of the translation corpus (``data``: the config's data section)."""
+    return data["max_pairs"] or DEFAULT_TRANSLATION_PAIRS
+
+
+def n_canaries(canaries: dict) -> int:
+    """Canaries made (inserted and held-out), ``canaries`` the config's canaries section."""
+    return 2 * len(canaries["replicas"]) * canaries["n_per_replica"]
+
+
+def canary_lines(canaries: dict) -> int:
+    """Lines the inserted canaries add to the training corpus, each copied ``replicas`` times."""
+    replicas = canaries["replicas"]
+    return n_canaries(canaries) // 2 * sum(replicas) // len(replicas)
+
+
+def translation_split_sizes(data: dict, canaries: dict) -> dict[str, int]:
+    """Sentences of each split the translation models decode: the training corpus with its
+    canary lines, the test set and the canaries."""
+    return {
+        "train": translation_pairs(data) + canary_lines(canaries),
+        "test": data["n_test"],
+        "canaries": n_canaries(canaries),
+    }
+
+
+def teacher_finetune_steps(adaptive: dict, n_pairs: int) -> int:
+    """Adaptive-SeqKD's teacher fine-tuning: at most ``adaptive.epochs`` over all ``n_pairs``
+    (the subset's size is known only at run time)."""
+    return max(1, math.ceil(adaptive["epochs"] * n_pairs / adaptive["batch_size"]))
+
+
+def lm_documents(lm: dict) -> int:
+    """Documents of the causal-LM pretraining text (``lm``: the config's lm section)."""
+    return lm["max_documents"] or DEFAULT_LM_DOCUMENTS
+
+
+def n_lm_canaries(lm: dict) -> int:
+    """Canary notes of the causal-LM track: inserted and held-out, per duplication group."""
+    canaries = lm["canaries"]
+    return 2 * canaries["n_per_group"] * len(canaries["duplication"])
+
+
+def lm_finetune_tokens(lm: dict) -> float:
+    """Tokens of one pass over the pooled fine-tuning data: the QA clients' share and every
+    inserted canary note copy."""
+    canaries = lm["canaries"]
+    copies = canaries["n_per_group"] * sum(canaries["duplication"])
+    return (
+        lm["qa"]["fraction"] * QA_PAIRS * QA_PAIR_TOKENS
+        + (CANARY_NOTE_TOKENS + CANARY_VISIT_TOKENS * canaries["visits"]) * copies
+    )
+
+
+def centralized_finetune_steps(lm: dict) -> int:
+    """Optimizer steps of a centralized run over the pooled client data."""
+    train = lm["finetune"]["train"]
+    block = lm["base"]["model"]["block_size"]
+    return math.ceil(train["epochs"] * lm_finetune_tokens(lm) / (train["batch_size"] * block))
+
+
+def lm_finetune_steps(lm: dict, setting: str, defense: str) -> int:
+    """Optimizer steps of one P1 run, counted in centralized steps: FedAvg passes over the
+    data rounds x local_epochs times instead of epochs times; DP-SGD costs DP_STEP_COST a step."""
+    steps = centralized_finetune_steps(lm)
+    if setting == "federated":
+        federated = lm["federated"]
+        steps = math.ceil(steps * federated["rounds"] * federated["local_epochs"] / lm["finetune"]["train"]["epochs"])
+    return steps * (DP_STEP_COST if defense == "dp" else 1)
+
+
+def lm_scoring_sequences(lm: dict) -> int:
+    """Sequences one P1 run's scoring job runs: a continuation per canary and prompt length
+    (extraction), a scored and a greedy answer per test question and source (utility), and
+    every canary note in blocks (membership)."""
+    canaries = n_lm_canaries(lm)
+    block = lm["base"]["model"]["block_size"]
+    return (
+        canaries * len(lm["extraction"]["prompt_lengths"])
+        + 2 * lm["qa"]["n_test"] * len(lm["qa"]["sources"])
+        + canaries * CANARY_NOTE_SCORED_TOKENS // block
+    )
+
+
+def skew_run_samples(skew: dict, size: int, mixed: bool) -> int:
+    """Samples of one P4 run: ``size`` scored ones, plus the mixture's share when ``mixed``."""
+    return size + (round(skew["mixture"]["ratio"] * size) if mixed else 0)
+
+
+def skew_finetune_steps(skew: dict, size: int, mixed: bool, block_size: int) -> int:
+    """Optimizer steps of one P4 run up to its last checkpoint epoch, on packed blocks."""
+    tokens = skew_run_samples(skew, size, mixed) * SKEW_SAMPLE_TOKENS * max(skew["epochs"])
+    return math.ceil(tokens / (skew["train"]["batch_size"] * block_size))
+
+
+def skew_scoring_sequences(skew: dict, size: int, mixed: bool) -> int:
+    """Samples one P4 run's scoring job scores: each of its samples at every checkpoint."""
+    return skew_run_samples(skew, size, mixed) * len(skew["epochs"])

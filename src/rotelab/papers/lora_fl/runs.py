@@ -96,6 +96,17 @@ def all_runs(lm: dict) -> dict[str, RunSpec]:
     return {spec.name: spec for family in plan(lm).values() for spec in family}
 
 
+def run_names(lm: dict) -> dict[str, list[str]]:
+    """The run names of each figure family, in plotting order."""
+    return {family: [spec.name for spec in specs] for family, specs in plan(lm).items()}
+
+
+def lira_run_names(lm: dict) -> list[str]:
+    """Every memorization run against every reference set of lm.references.adapters:
+    ``<adapter>/<run>``, the LiRA outputs' names (``results/lm/lira/<adapter>/<run>``)."""
+    return [f"{adapter}/{spec.name}" for adapter in lm["references"]["adapters"] for spec in plan(lm)["memorization"]]
+
+
 def run_params(lm: dict, spec: RunSpec) -> dict:
     """Exactly the settings run ``spec`` depends on (its job's ``params``)."""
     finetune = lm["finetune"]

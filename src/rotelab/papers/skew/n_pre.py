@@ -88,6 +88,9 @@ def prepare_samples(dataset: str, n_scored: int, mixture: str | None, n_mixture:
     return pd.concat(parts, ignore_index=True)[["sample_id", "role", "source", "rank", "prefix", "suffix"]]
 
 
+RUN_PATTERN = r"n[0-9]+(-mixed)?"  # SkewRun.name, as the rules' wildcard {skew_run} matches it
+
+
 @dataclass(frozen=True)
 class SkewRun:
     """One fine-tuning run: the first ``size`` scored samples, plus (``mixed``) the first
@@ -110,6 +113,11 @@ def plan(cfg: dict) -> list[SkewRun]:
     """A run per dataset size, and the mixture run at the largest size."""
     sizes = sorted(set(cfg["sizes"]))
     return [SkewRun(s) for s in sizes] + [SkewRun(sizes[-1], mixed=True)]
+
+
+def run_names(cfg: dict) -> list[str]:
+    """The planned runs' names (the figures' run family)."""
+    return [run.name for run in plan(cfg)]
 
 
 def run_samples(samples: pd.DataFrame, run: SkewRun, ratio: float) -> pd.DataFrame:

@@ -132,10 +132,6 @@ def test_every_schema_key_is_documented():
             r"config key membership\.attacks\[1\]: 'zlib' reads the example's text",
         ),
         (
-            {"membership": {"attacks": ["lira_online_fixed", "loss", "min_k"]}},
-            r"config key membership\.attacks\[2\]: 'min_k' averages the lowest tokens",
-        ),
-        (
             {"membership": {"attacks": ["lira_online"]}},
             r"config key membership\.onion\.attack: 'lira_online_fixed' is not one of membership\.attacks",
         ),

@@ -175,13 +175,6 @@ def check_membership(membership: dict) -> None:
                 f"config key membership.attacks[{i}]: {attack!r} reads the example's text, "
                 "which classifier examples do not have"
             )
-        if attack in ("min_k", "min_k_pp"):
-            # A classifier example is one scored token: the lowest k% of one log-probability is
-            # that log-probability, so min-k% would repeat the loss attack under another name.
-            raise ConfigError(
-                f"config key membership.attacks[{i}]: {attack!r} averages the lowest tokens of an example, "
-                "and a classifier example is one token (it would equal the loss attack)"
-            )
     onion = membership["onion"]
     if onion["attack"] not in membership["attacks"]:
         raise ConfigError(

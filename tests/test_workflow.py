@@ -606,7 +606,9 @@ def test_report_shows_every_figure_in_a_real_browser(workdir):
             assert shows(lambda b: caption in " ".join(b.find_element(By.TAG_NAME, "body").text.split())), (
                 f"caption of {fig} not shown"
             )
-            assert "Made by: corpus" in browser.find_element(By.TAG_NAME, "body").text
+            # The caption lists the settings this figure depends on, with their values.
+            body = browser.find_element(By.TAG_NAME, "body").text
+            assert "Settings it depends on" in body and figures.get(fig).settings[0] in body
         for fig in FIGURES:  # every figure's tidy table sits beside it, under its paper
             assert len(result_links(paper_of(fig), "table", fig)) == 2
         # The navigation groups results by paper, with the Reproduction page beside them.

@@ -383,7 +383,9 @@ def lora_fl_defenses(inputs):
 
 @figure(
     "lm_lira",
-    settings=LM_RUN_SETTINGS + ("lm.references.models", "lm.references.adapters"),
+    # LiRA scores whole notes: the extraction prompts play no part.
+    settings=tuple(key for key in LM_RUN_SETTINGS if not key.startswith("lm.extraction"))
+    + ("lm.references.models", "lm.references.adapters"),
     paper="lora_fl",
     claims=LM_LIRA_CLAIMS,
     inputs=(LIRA,),

@@ -203,3 +203,57 @@ def test_keys_follow_the_schema_order_whichever_file_set_them():
     config = validate_config(overlay, REPO / "config.schema.yaml")
     assert list(config["skewed_memorization"]["train"]) == ["batch_size", "lr", "warmup_steps", "seed"]
     assert list(config)[:2] == list(yaml.safe_load((REPO / "config.schema.yaml").read_text())["properties"])[:2]
+
+
+# Each config object and the dataclass its job builds with ``Cls(**params.section)``. Keys only
+# the schema has configure the job around the dataclass (sweeps that name jobs, seeds of the
+# job, settings of another stage); ``device`` is set by the workflow from runtime.device.
+SECTION_CLASSES = {
+    ("$defs", "model"): ("rotelab.models.seq2seq", "ModelConfig", set()),
+    ("$defs", "train"): ("rotelab.training.seq2seq", "TrainConfig", set()),
+    ("$defs", "decode"): ("rotelab.models.seq2seq_decoding", "DecodeConfig", set()),
+    ("$defs", "lm_model"): ("rotelab.models.causal_lm", "LMConfig", set()),
+    ("$defs", "plateau"): ("rotelab.models.causal_lm", "PlateauConfig", set()),
+    ("data",): ("rotelab.data.splits", "DataConfig", set()),
+    ("canaries",): ("rotelab.data.canaries", "CanaryConfig", set()),
+    ("membership", "classifier"): ("rotelab.models.classifier", "ClassifierTrainConfig", set()),
+    ("membership", "onion"): ("rotelab.papers.onion.layers", "OnionConfig", set()),
+    ("lm", "extraction"): ("rotelab.scoring.lm_extraction", "ExtractionConfig", set()),
+    ("relu_capacity",): ("rotelab.papers.relu_capacity.capacity", "CapacityConfig", {"depths", "seeds", "sizes"}),
+    ("adaptive_seqkd",): ("rotelab.papers.seqkd.adaptive", "SubsetConfig", {"batch_size", "epochs", "lr"}),
+    ("dsm",): (
+        "rotelab.papers.dsm.score_matching",
+        "DSMConfig",
+        {"diffusion", "learning_rates", "seed", "seeds", "step_budget", "times"},
+    ),
+    ("dsm", "diffusion"): (
+        "rotelab.papers.dsm.score_matching",
+        "DiffusionConfig",
+        {"learning_rates", "sample_seeds", "seed", "step_budget"},
+    ),
+    ("scoring",): (
+        "rotelab.membership.registry",
+        "AttackConfig",
+        {"attacks", "bootstrap", "exmem_threshold", "exposure_candidates", "seed"},
+    ),
+}
+
+
+@pytest.mark.parametrize("path", list(SECTION_CLASSES), ids=".".join)
+def test_each_config_section_and_its_dataclass_share_keys_and_defaults(path):
+    """One source of truth: the dataclass a job builds has exactly the schema's keys (less the
+    job-level ones listed above) and the schema's defaults."""
+    import dataclasses
+    import importlib
+
+    module, name, job_level = SECTION_CLASSES[path]
+    cls = getattr(importlib.import_module(module), name)
+    schema = load_schema(SCHEMA)
+    node = schema[path[0]][path[1]] if path[0] == "$defs" else schema["properties"][path[0]]
+    for key in path[1:] if path[0] != "$defs" else ():
+        node = node["properties"][key]
+    schema_defaults = {key: spec.get("default") for key, spec in node["properties"].items()}
+    fields = {f.name: f.default for f in dataclasses.fields(cls) if f.name != "device"}
+    assert set(fields) == set(schema_defaults) - job_level
+    for key, default in fields.items():
+        assert (list(default) if isinstance(default, tuple) else default) == schema_defaults[key], key

@@ -41,7 +41,7 @@ class CanaryConfig:
     """
 
     generator: str = "patient-records"
-    replicas: tuple[int, ...] = (1, 4, 16, 64)
+    replicas: tuple[int, ...] = (1, 4, 16, 64, 256)
     n_per_replica: int = 10
     seed: int = 7
 

@@ -42,8 +42,8 @@ class ExtractionConfig:
     seed: split points.
     """
 
-    prompt_lengths: tuple[int, ...] = (10, 50, 100, 200, 500)
-    completion_tokens: int = 50
+    prompt_lengths: tuple[int, ...] = (8, 16, 32, 48)
+    completion_tokens: int = 16
     frequency_penalty: float = 1.0
     bleu_threshold: float = 0.75
     seed: int = 42

@@ -98,7 +98,8 @@ def optimal_score(y: torch.Tensor, points: torch.Tensor, mu: float, sigma: float
 
 @dataclass(frozen=True)
 class DSMConfig:
-    """One setting of P2's score-matching experiment (paper values in brackets).
+    """One setting of P2's score-matching experiment (paper values in brackets; the defaults
+    are the config schema's, sized for a CPU).
 
     n_train: training points per seed, N(0, I_d) [20]. dim: data dimension d [1; 10 too].
     width: hidden units m [1000]. batch_size: noised points per SGD step, drawn from the
@@ -110,7 +111,7 @@ class DSMConfig:
 
     n_train: int = 20
     dim: int = 1
-    width: int = 1000
+    width: int = 128
     batch_size: int = 50
     noise_draws: int = 5000
     eval_every: int = 100
@@ -173,7 +174,8 @@ def train_score_net(
 
 @dataclass(frozen=True)
 class DiffusionConfig:
-    """P2's 2-D diffusion experiment (the notebooks' values in brackets).
+    """P2's 2-D diffusion experiment (the notebooks' values in brackets; the defaults are the
+    config schema's, sized for a CPU).
 
     n_train: training points, N(0, scale^2 I_2) [10, scale 2]. width: hidden units of the
     time-conditioned net, whose input is (y, t) and output the noise epsilon [1000].
@@ -187,8 +189,8 @@ class DiffusionConfig:
     n_train: int = 10
     scale: float = 2.0
     dim: int = 2
-    width: int = 1000
-    batch_size: int = 5000
+    width: int = 128
+    batch_size: int = 500
     t_min: float = 0.05
     t_max: float = 1.0
     t_grid: int = 100

@@ -3,6 +3,9 @@
 # at the top of its rules file (in rules/functions/<family>.smk, included there, where it
 # has functions); job-size arithmetic is in rotelab.pipeline.job_estimates, run names in
 # each paper's package.
+import os
+
+from rotelab.core.device import JOBS_PER_GPU_ENV
 from rotelab.figures.catalog import figures
 from rotelab.papers import PAPERS
 from rotelab.papers.acil import runs as acil_runs
@@ -129,6 +132,15 @@ SPLIT_SIZES = estimate.translation_split_sizes(config["data"], config["canaries"
 def resource(job, field):
     """One field of a JobResources estimate, as a Snakemake resource callable."""
     return lambda wildcards: getattr(job(wildcards), field)
+
+
+# GPU jobs may share a GPU, ROTELAB_JOBS_PER_GPU of them (rotelab.core.device); a job that
+# holds a whole ensemble asks for every slot instead, so Snakemake runs it alone there.
+GPU_SLOTS = int(os.environ.get(JOBS_PER_GPU_ENV, "1"))
+
+
+def whole_gpu(job):
+    return lambda wildcards: job(wildcards).gpu * GPU_SLOTS
 
 
 def decoding_job(n_sentences, section="decode", candidates=1):

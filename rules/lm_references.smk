@@ -45,7 +45,7 @@ rule train_lm_references:
     resources:
         mem_mb=resource(lm_references_job, "mem_mb"),
         runtime=resource(lm_references_job, "runtime"),
-        gpu=resource(lm_references_job, "gpu"),
+        gpu=whole_gpu(lm_references_job),
     params:
         run=lm_reference_params,
         seed=LM_REFERENCES["seed"],

@@ -51,7 +51,7 @@ if SUBGROUPS["ensemble"]:
         resources:
             mem_mb=resource(translation_references_job, "mem_mb"),
             runtime=resource(translation_references_job, "runtime"),
-            gpu=resource(translation_references_job, "gpu"),
+            gpu=whole_gpu(translation_references_job),
         params:
             cfg=translation_reference_params(range(SUBGROUPS["reference_models"])),
         script:

@@ -115,14 +115,6 @@ def token_budget_batches(src_lengths: np.ndarray, tgt_lengths: np.ndarray, max_t
             yield batches[b]
 
 
-def padded_array(seqs: list[list[int]], pad_id: int) -> np.ndarray:
-    """Token lists as one right-padded (rows, longest) array: a batch is then one fancy index."""
-    out = np.full((len(seqs), max(map(len, seqs))), pad_id, dtype=np.int64)
-    for i, s in enumerate(seqs):
-        out[i, : len(s)] = s
-    return out
-
-
 def pad(seqs: list[list[int]], pad_id: int, width: int | None = None) -> torch.Tensor:
     """Right-pad token lists into one tensor (built in numpy: one copy, no per-row tensors),
     ``width`` columns wide (default: the longest list)."""
@@ -216,7 +208,8 @@ def train_seq2seq_token_budget(
     device = pick_device(cfg.device)
     cuda = device.type == "cuda"
     src_lengths, tgt_lengths = np.array([len(e) for e in enc]), np.array([len(d) for d in dec])
-    src_all, tgt_all = padded_array(enc, pad_id), padded_array(dec, pad_id)
+    # Padded once: a batch is then one fancy index of each array.
+    src_all, tgt_all = pad(enc, pad_id).numpy(), pad(dec, pad_id).numpy()
     batches = token_budget_batches(src_lengths, tgt_lengths, cfg.max_tokens, np.random.default_rng(cfg.seed))
 
     def next_batch(step, device):

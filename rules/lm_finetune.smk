@@ -69,9 +69,9 @@ rule finetune_lm:
         "../workflow_scripts/finetune_lm.py"
 
 
-# One scoring job per run: extraction, utility and membership share the loaded model (three
-# jobs would pay the interpreter and model start-up three times for seconds of work each).
-rule score_lm_run:
+# Extraction and utility share one job per run: both decode with the loaded model, and
+# separate jobs would pay the interpreter and model start-up twice for seconds of work each.
+rule score_lm_extraction:
     input:
         model="results/lm/models/{run}",
         qa="results/lm/data/qa.parquet",
@@ -81,20 +81,46 @@ rule score_lm_run:
         extraction="results/lm/scores/{run}/extraction.parquet",
         utility_examples="results/lm/scores/{run}/utility_examples.parquet",
         utility="results/lm/scores/{run}/utility.parquet",
-        membership_examples="results/lm/scores/{run}/membership_examples.parquet",
-        membership="results/lm/scores/{run}/membership.parquet",
     log:
-        "results/logs/lm/score_lm_run/{run}.log",
+        "results/logs/lm/score_lm_extraction/{run}.log",
     conda:
         "../envs/torch.yaml"
     threads: THREADS
     resources:
-        mem_mb=resource(lm_scoring_job, "mem_mb"),
-        runtime=resource(lm_scoring_job, "runtime"),
-        gpu=resource(lm_scoring_job, "gpu"),
+        mem_mb=resource(lm_extraction_job, "mem_mb"),
+        runtime=resource(lm_extraction_job, "runtime"),
+        gpu=resource(lm_extraction_job, "gpu"),
     params:
         spec=lm_run_spec,
         extraction=LM["extraction"],
+        block_size=LM["base"]["model"]["block_size"],
+        bootstrap=config["scoring"]["bootstrap"],
+        seed=config["scoring"]["seed"],
+        device=JOB_DEVICE,
+    script:
+        "../workflow_scripts/score_lm_extraction.py"
+
+
+# Membership is its own job so that an attack setting (scoring.*) rescores the notes
+# without decoding the extraction prompts again.
+rule score_lm_membership:
+    input:
+        model="results/lm/models/{run}",
+        canaries="results/lm/canaries.parquet",
+    output:
+        examples="results/lm/scores/{run}/membership_examples.parquet",
+        summary="results/lm/scores/{run}/membership.parquet",
+    log:
+        "results/logs/lm/score_lm_membership/{run}.log",
+    conda:
+        "../envs/torch.yaml"
+    threads: THREADS
+    resources:
+        mem_mb=resource(lm_membership_job, "mem_mb"),
+        runtime=resource(lm_membership_job, "runtime"),
+        gpu=resource(lm_membership_job, "gpu"),
+    params:
+        spec=lm_run_spec,
         block_size=LM["base"]["model"]["block_size"],
         attacks=config["scoring"]["attacks"],
         min_k_fraction=config["scoring"]["min_k_fraction"],
@@ -102,4 +128,4 @@ rule score_lm_run:
         seed=config["scoring"]["seed"],
         device=JOB_DEVICE,
     script:
-        "../workflow_scripts/score_lm_run.py"
+        "../workflow_scripts/score_lm_membership.py"

@@ -104,9 +104,9 @@ rule lira_lm_run:
         "../envs/torch.yaml"
     threads: THREADS
     resources:
-        mem_mb=resource(lm_scoring_job, "mem_mb"),
-        runtime=resource(lm_scoring_job, "runtime"),
-        gpu=resource(lm_scoring_job, "gpu"),
+        mem_mb=resource(lm_membership_job, "mem_mb"),
+        runtime=resource(lm_membership_job, "runtime"),
+        gpu=resource(lm_membership_job, "gpu"),
     params:
         spec=lm_run_spec,
         attacks=MEMBERSHIP["attacks"],

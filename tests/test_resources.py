@@ -83,8 +83,9 @@ def test_lm_finetuning_steps_scale_with_setting_and_defense():
 
 def test_lm_scoring_sequences_and_sizes():
     assert resources.n_lm_canaries(LM) == 8  # 2 per group, inserted and held out, 2 groups
-    # 8 canaries x 2 prompt lengths + 2 answers x 10 questions x 2 sources + 8 x 300 // 100
-    assert resources.lm_scoring_sequences(LM) == 16 + 40 + 24
+    # 8 canaries x 2 prompt lengths + 2 answers x 10 questions x 2 sources; 8 x 300 // 100
+    assert resources.lm_decoding_sequences(LM) == 16 + 40
+    assert resources.lm_membership_sequences(LM) == 24
     assert resources.lm_documents(LM) == 150_000
     assert resources.lm_documents({"max_documents": 4000}) == 4000
 

@@ -149,13 +149,15 @@ def test_dp_epsilon_change_retrains_only_the_dp_runs(workdir, tmp_path):
     change = overlay(tmp_path, "eps.yaml", "lm:\n  defenses:\n    dp:\n      epsilons: [4]\n")
     assert planned_jobs(workdir, [change]) == {
         "finetune_lm": 2,
-        "score_lm_run": 2,
+        "score_lm_extraction": 2,
+        "score_lm_membership": 2,
         "figure": 1,
         "verdicts": 1,
         "all": 1,
     }
     prompts = overlay(tmp_path, "prompts.yaml", "lm:\n  extraction:\n    prompt_lengths: [2, 8]\n")
-    assert planned_jobs(workdir, [prompts]) == {"score_lm_run": N_LM_RUNS, "figure": 3, "verdicts": 1, "all": 1}
+    # The prompts change extraction only: no note is rescored for membership.
+    assert planned_jobs(workdir, [prompts]) == {"score_lm_extraction": N_LM_RUNS, "figure": 3, "verdicts": 1, "all": 1}
 
 
 def test_membership_engine_tables(workdir):
@@ -478,8 +480,9 @@ def test_complete_run_leaves_nothing_to_do(workdir):
 def test_min_k_change_reruns_only_scoring_and_plots(workdir, tmp_path):
     change = overlay(tmp_path, "mink.yaml", "scoring:\n  min_k_fraction: 0.35\n")
     jobs = planned_jobs(workdir, [change])
-    assert jobs.get("score_membership") == 3 and jobs.get("score_lm_run") == N_LM_RUNS
-    assert set(jobs) <= {"score_membership", "score_lm_run", "figure", "verdicts", "all"}, jobs
+    # Attack settings rescore membership; the causal-LM runs' extraction decoding stays.
+    assert jobs.get("score_membership") == 3 and jobs.get("score_lm_membership") == N_LM_RUNS
+    assert set(jobs) <= {"score_membership", "score_lm_membership", "figure", "verdicts", "all"}, jobs
     models = {p: p.stat().st_mtime_ns for p in (workdir / "results/models").rglob("*") if p.is_file()}
     snakemake(workdir, "--cores", "2", overlays=[change])
     after = {p: p.stat().st_mtime_ns for p in (workdir / "results/models").rglob("*") if p.is_file()}
@@ -519,7 +522,7 @@ def test_bad_config_fails_fast_and_keeps_results(workdir, tmp_path):
     assert (workdir / "results/models/teacher/model.safetensors").exists()
     assert planned_jobs(workdir) == {} or set(planned_jobs(workdir)) <= {
         "score_membership",
-        "score_lm_run",
+        "score_lm_membership",
         "figure",
         "verdicts",
         "all",

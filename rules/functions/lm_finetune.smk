@@ -32,15 +32,26 @@ def finetuning_job(wildcards):
     )
 
 
-def lm_scoring_job(wildcards):
-    """Extraction (a continuation per canary and prompt length), utility (a scored and a
-    greedy answer per test question) and membership (every canary note, strided)."""
-    block = LM["base"]["model"]["block_size"]
+def lm_extraction_job(wildcards):
+    """Extraction (a continuation per canary and prompt length) and utility (a scored and
+    a greedy answer per test question)."""
     return estimate.causal_decoding(
         LM["base"]["model"],
         LM_VOCAB,
-        estimate.lm_scoring_sequences(LM),
-        block,
+        estimate.lm_decoding_sequences(LM),
+        LM["base"]["model"]["block_size"],
+        ON_GPU,
+        THREADS,
+    )
+
+
+def lm_membership_job(wildcards):
+    """Every canary note, scored teacher-forced in blocks."""
+    return estimate.causal_decoding(
+        LM["base"]["model"],
+        LM_VOCAB,
+        estimate.lm_membership_sequences(LM),
+        LM["base"]["model"]["block_size"],
         ON_GPU,
         THREADS,
     )

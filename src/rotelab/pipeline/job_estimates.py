@@ -273,17 +273,18 @@ def lm_finetune_steps(lm: dict, setting: str, defense: str) -> int:
     return steps * (DP_STEP_COST if defense == "dp" else 1)
 
 
-def lm_scoring_sequences(lm: dict) -> int:
-    """Sequences one P1 run's scoring job runs: a continuation per canary and prompt length
-    (extraction), a scored and a greedy answer per test question and source (utility), and
-    every canary note in blocks (membership)."""
-    canaries = n_lm_canaries(lm)
-    block = lm["base"]["model"]["block_size"]
-    return (
-        canaries * len(lm["extraction"]["prompt_lengths"])
-        + 2 * lm["qa"]["n_test"] * len(lm["qa"]["sources"])
-        + canaries * CANARY_NOTE_SCORED_TOKENS // block
+def lm_decoding_sequences(lm: dict) -> int:
+    """Sequences one P1 run's extraction job decodes: a continuation per canary and prompt
+    length (extraction), and a scored and a greedy answer per test question and source
+    (utility)."""
+    return n_lm_canaries(lm) * len(lm["extraction"]["prompt_lengths"]) + 2 * lm["qa"]["n_test"] * len(
+        lm["qa"]["sources"]
     )
+
+
+def lm_membership_sequences(lm: dict) -> int:
+    """Blocks one P1 run's membership job scores: every canary note, strided in blocks."""
+    return n_lm_canaries(lm) * CANARY_NOTE_SCORED_TOKENS // lm["base"]["model"]["block_size"]
 
 
 def skew_run_samples(skew: dict, size: int, mixed: bool) -> int:

@@ -3,10 +3,8 @@ from pathlib import Path
 
 from rotelab.core.io import read_parquet, write_parquet
 from rotelab.core.logs import log_to
-from rotelab.membership.attacks import AttackConfig
 from rotelab.models.seq2seq import load_checkpoint
 from rotelab.papers.lora_fl.runs import RunSpec, tag
-from rotelab.scoring.canary_metrics import summarise_membership
 from rotelab.scoring.lm_extraction import (
     ExtractionConfig,
     continue_prompts,
@@ -14,7 +12,7 @@ from rotelab.scoring.lm_extraction import (
     memorization_rates,
     score_continuations,
 )
-from rotelab.scoring.lm_scores import note_membership, qa_utility, summarise_utility
+from rotelab.scoring.lm_scores import qa_utility, summarise_utility
 
 with log_to(snakemake.log[0]):
     params, out = snakemake.params, snakemake.output
@@ -43,17 +41,3 @@ with log_to(snakemake.log[0]):
     print(utility.to_string())
     write_parquet(tag(per_pair, spec), out.utility_examples)
     write_parquet(utility, out.utility)
-
-    # Membership attacks: inserted notes against never-inserted ones.
-    per_example = note_membership(
-        model,
-        tokenizer,
-        canaries,
-        params.attacks,
-        AttackConfig(min_k_fraction=params.min_k_fraction),
-        params.block_size,
-    )
-    membership, _ = summarise_membership(per_example, params.bootstrap, params.seed)
-    print(membership.to_string())
-    write_parquet(tag(per_example, spec), out.membership_examples)
-    write_parquet(tag(membership, spec), out.membership)

@@ -492,3 +492,28 @@ def test_every_figure_names_the_settings_its_caption_shows():
     assert [n for n in figures.names() if "scoring.min_k_fraction" in figures.get(n).settings] == ["canary_mia"]
     caption = (REPO / "report" / "figure.rst").read_text()
     assert "snakemake.params.settings" in caption and "snakemake.config" not in caption
+
+
+def test_grouped_bars_centre_each_series_on_its_group():
+    from rotelab.figures.plots import grouped_bars
+
+    table = pd.DataFrame(
+        {
+            "side": ["a", "a", "b", "b", "c"],
+            "metric": ["x", "y", "x", "y", "x"],  # c has no y: its bar is missing, not shifted
+            "value": [1.0, 2.0, 3.0, 4.0, 5.0],
+            "ci_low": [0.5, 1.5, 2.5, 3.5, 4.0],
+            "ci_high": [1.5, 2.5, 3.5, 4.5, 7.0],
+        }
+    )
+    fig, ax = plt.subplots()
+    x = grouped_bars(ax, table, "side", ["a", "b", "c"], "metric", ["x", "y"], labels={"a": "A"})
+    bars = ax.patches
+    assert list(x) == [0, 1] and len(bars) == 6
+    width = 0.8 / 3
+    centres = [bar.get_x() + bar.get_width() / 2 for bar in bars]
+    assert centres == pytest.approx([-width, 1 - width, 0, 1, width, 1 + width])
+    heights = [bar.get_height() for bar in bars]
+    assert heights[:5] == [1.0, 2.0, 3.0, 4.0, 5.0] and np.isnan(heights[5])
+    assert [t.get_text() for t in ax.legend().get_texts()] == ["A", "b", "c"]
+    plt.close(fig)

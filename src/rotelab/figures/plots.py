@@ -41,19 +41,30 @@ def rate_ratio_row(table: pd.DataFrame, model: str, reference: str, metric: str)
     return {"model": f"{model}_vs_{reference}", "metric": metric, **relative_change(*counts[0], *counts[1])}
 
 
-def bar_panel(ax, table: pd.DataFrame, metrics: list[str], title: str):
-    width = 0.8 / len(MODELS)
-    x = np.arange(len(metrics))
-    for j, model in enumerate(MODELS):
-        rows = table[table["model"] == model].set_index("metric").reindex(metrics)
+def grouped_bars(
+    ax, table: pd.DataFrame, series_column: str, series, x_column: str, categories, colors=None, labels=None, capsize=3
+):
+    """Bars with 95% error bars: a group per category of ``x_column`` along x, within it a bar
+    per value of ``series_column`` (in ``series`` order, centred on the group). Returns the
+    groups' x positions."""
+    width = 0.8 / len(series)
+    x = np.arange(len(categories))
+    for j, name in enumerate(series):
+        rows = table[table[series_column] == name].set_index(x_column).reindex(categories)
         ax.bar(
-            x + (j - 1) * width,
+            x + (j - (len(series) - 1) / 2) * width,
             rows["value"],
             width,
             yerr=yerr(rows),
-            capsize=3,
-            color=COLORS[model],
-            label=MODEL_LABELS[model],
+            capsize=capsize,
+            color=(colors or {}).get(name),
+            label=(labels or {}).get(name, name),
         )
+    return x
+
+
+def bar_panel(ax, table: pd.DataFrame, metrics: list[str], title: str):
+    """Teacher, student and baseline side by side for each metric."""
+    x = grouped_bars(ax, table, "model", MODELS, "metric", metrics, COLORS, MODEL_LABELS)
     ax.set_xticks(x, metrics)
     ax.set_title(title)

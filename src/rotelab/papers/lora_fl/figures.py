@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from rotelab.figures.plots import concat, yerr
+from rotelab.figures.plots import concat, grouped_bars, yerr
 from rotelab.figures.registry import figure
 from rotelab.reproduction.verdicts import Claim, difference, estimate, not_measurable, rate_difference
 
@@ -414,20 +414,11 @@ def lm_lira(inputs):
         sharey=True,
         squeeze=False,
     )
-    width = 0.8 / len(LIRA_ATTACKS)
     for ax, references in zip(axes[0], reference_sets):
-        for j, (attack, name) in enumerate(LIRA_ATTACKS.items()):
-            rows = auc[(auc["attack"] == attack) & (auc["references"] == references)].set_index("run").reindex(runs)
-            ax.bar(
-                np.arange(len(runs)) + (j - (len(LIRA_ATTACKS) - 1) / 2) * width,
-                rows["value"],
-                width,
-                yerr=yerr(rows),
-                capsize=3,
-                label=name,
-            )
+        part = auc[auc["references"] == references]
+        x = grouped_bars(ax, part, "attack", list(LIRA_ATTACKS), "run", runs, labels=LIRA_ATTACKS)
         ax.axhline(0.5, color="grey", lw=0.8, ls=":")
-        ax.set_xticks(np.arange(len(runs)), [labels[r] for r in runs], fontsize=7)
+        ax.set_xticks(x, [labels[r] for r in runs], fontsize=7)
         ax.set_title(f"{'LoRA' if references == 'lora' else 'full'} reference fine-tunes", fontsize=9)
         ax.set_ylim(0, 1)
     axes[0][0].set_ylabel("AUC, inserted vs never-inserted notes")

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from rotelab.core.io import read_parquet
-from rotelab.figures.plots import COLORS, MODEL_LABELS, rate_ratio_row, yerr
+from rotelab.figures.plots import COLORS, MODEL_LABELS, grouped_bars, rate_ratio_row, yerr
 from rotelab.figures.registry import MODELS, figure
 from rotelab.papers.seqkd.adaptive import SUBSETS
 from rotelab.papers.seqkd.figures import SEQKD_CHAIN_SETTINGS
@@ -79,24 +79,12 @@ def seqkd_cm_subgroups(inputs):
     fig, axes = plt.subplots(
         len(SUBGROUP_PANELS), len(GROUPINGS), figsize=(11, 6.4), squeeze=False, gridspec_kw={"width_ratios": [3, 2]}
     )
-    width = 0.8 / len(MODELS)
     for row, (metric, label) in enumerate(SUBGROUP_PANELS):
         for col, (grouping, title) in enumerate(GROUPINGS):
             ax = axes[row, col]
             part = rates[(rates["metric"] == metric) & (rates["grouping"].isin(["all", grouping]))]
             groups = list(dict.fromkeys(part["group"]))
-            x = np.arange(len(groups))
-            for j, model in enumerate(MODELS):
-                bars = part[part["model"] == model].set_index("group").reindex(groups)
-                ax.bar(
-                    x + (j - 1) * width,
-                    bars["value"],
-                    width,
-                    yerr=yerr(bars),
-                    capsize=2,
-                    color=COLORS[model],
-                    label=MODEL_LABELS[model],
-                )
+            x = grouped_bars(ax, part, "model", MODELS, "group", groups, COLORS, MODEL_LABELS, capsize=2)
             sizes = part[part["model"] == MODELS[0]].set_index("group").reindex(groups)["n"]
             ax.set_xticks(x, [f"{g}\n(n={int(n)})" if pd.notna(n) else g for g, n in zip(groups, sizes)], fontsize=8)
             ax.set_title(title if row == 0 else "", fontsize=10)
@@ -181,20 +169,10 @@ def seqkd_adaptive(inputs):
     )
 
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8), gridspec_kw={"width_ratios": [4, 1.3, 3]})
-    width = 0.8 / len(ADAPTIVE_STUDENTS)
     for panel, metrics in ((axes[0], ADAPTIVE_RATES), (axes[1], ["bleu"])):
-        x = np.arange(len(metrics))
-        for j, model in enumerate(ADAPTIVE_STUDENTS):
-            bars = table[table["model"] == model].set_index("metric").reindex(metrics)
-            panel.bar(
-                x + (j - 1) * width,
-                bars["value"],
-                width,
-                yerr=yerr(bars),
-                capsize=2,
-                color=ADAPTIVE_COLORS[model],
-                label=ADAPTIVE_LABELS[model],
-            )
+        x = grouped_bars(
+            panel, table, "model", ADAPTIVE_STUDENTS, "metric", metrics, ADAPTIVE_COLORS, ADAPTIVE_LABELS, capsize=2
+        )
         panel.set_xticks(x, metrics, rotation=15, fontsize=8)
     axes[0].set_ylabel("rate")
     axes[0].set_title(f"Training sources ({int(sizes.get('hq', 0))} fine-tuning pairs per subset)", fontsize=10)

@@ -6,6 +6,7 @@
 import os
 
 from rotelab.core.device import JOBS_PER_GPU_ENV
+from rotelab.data.corpora import user_files
 from rotelab.figures.catalog import figures
 from rotelab.papers import PAPERS
 from rotelab.papers.acil import runs as acil_runs
@@ -33,6 +34,15 @@ wildcard_constraints:
     figure="|".join(figures.names()),
     paper="|".join(PAPERS),
     adapter="full|lora",
+
+
+# ---- downloads: none unless the user opts in -----------------------------------------------
+# Jobs inherit this environment (locally and in the SLURM job that re-reads this Snakefile), so
+# the Hugging Face libraries read only their local cache.
+if not config["runtime"]["allow_downloads"]:
+    os.environ.update(
+        HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", TRANSFORMERS_OFFLINE="1"
+    )
 
 
 # ---- device: where a job computes --------------------------------------------------------

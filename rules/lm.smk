@@ -4,6 +4,8 @@ include: "functions/lm.smk"
 
 
 rule prepare_lm_text:
+    input:
+        user_files(config["lm"]["pretrain_corpora"]),
     output:
         train="results/data/lm_pretrain_train.parquet",
         valid="results/data/lm_pretrain_valid.parquet",

@@ -10,6 +10,8 @@ wildcard_constraints:
 
 
 rule prepare_qa:
+    input:
+        user_files(LM["qa"]["sources"]),
     output:
         "results/lm/data/qa.parquet",
     log:

@@ -1,4 +1,7 @@
 rule prepare_corpus:
+    input:
+        # the user's corpus file, if data.corpus names one: an edit reruns the chain
+        user_files([config["data"]["corpus"]]),
     output:
         train="results/data/train.parquet",
         valid="results/data/valid.parquet",

@@ -49,19 +49,27 @@ def _memory_mb() -> int:
 MUNGE_PID = Path("/run/munge/munged.pid")
 
 
-def _start_munge() -> bool:
-    """Start munged unless one already answers; True when this call started it."""
+MUNGE_KEY = Path("/etc/munge/munge.key")
+
+
+def _start_munge() -> list[Path] | None:
+    """Start munged unless one already answers. None when one did; else the paths this call
+    created (directories and key), for the caller to remove after stopping it."""
     if MUNGE_SOCKET.exists() and subprocess.run(["munge", "-n"], capture_output=True).returncode == 0:
-        return False
-    for d in ("/run/munge", "/var/log/munge", "/var/lib/munge"):
-        Path(d).mkdir(parents=True, exist_ok=True)
+        return None
+    created = []
+    for d in map(Path, ("/run/munge", "/var/log/munge", "/var/lib/munge")):
+        if not d.exists():
+            d.mkdir(parents=True)
+            created.append(d)
         shutil.chown(d, "munge", "munge")
-    if not Path("/etc/munge/munge.key").exists():
+    if not MUNGE_KEY.exists():
         subprocess.run(["/usr/sbin/mungekey", "--create"], check=True)
-        shutil.chown("/etc/munge/munge.key", "munge", "munge")
+        shutil.chown(MUNGE_KEY, "munge", "munge")
+        created.append(MUNGE_KEY)
     subprocess.run(["runuser", "-u", "munge", "--", _binary("munged")], check=True)
     _wait(lambda: subprocess.run(["munge", "-n"], capture_output=True).returncode == 0, 20, "munged")
-    return True
+    return created
 
 
 def _stop(pidfile: Path, name: str) -> None:
@@ -90,6 +98,10 @@ class Cluster:
     def __init__(self, directory: Path):
         self.dir = Path(directory)
         self.conf = SYSTEM_CONF
+        # The host is left as found: the config (ours; a real one makes the test skip, and one
+        # with our marker is a leftover of an interrupted run) and the directory are removed.
+        self.created_conf_dir = not SYSTEM_CONF.parent.exists()
+        self.munge_created: list[Path] | None = None
         self.host = socket.gethostname().split(".")[0]
         self.env = {**os.environ, "SLURM_CONF": str(self.conf)}
 
@@ -128,7 +140,7 @@ class Cluster:
 
     def __enter__(self) -> dict:
         self.write_config()
-        self.started_munge = _start_munge()
+        self.munge_created = _start_munge()
         subprocess.run([_binary("slurmctld"), "-f", str(self.conf)], check=True, env=self.env)
         subprocess.run([_binary("slurmd"), "-f", str(self.conf)], check=True, env=self.env)
         _wait(self._node_ready, 60, "the SLURM node")
@@ -138,12 +150,28 @@ class Cluster:
         out = subprocess.run(["sinfo", "-h", "-o", "%T"], capture_output=True, text=True, env=self.env)
         return out.returncode == 0 and out.stdout.strip() in {"idle", "mixed", "allocated"}
 
+    def own_jobs(self) -> list[str]:
+        """Ids of the jobs this cluster's controller knows: its state directory is fresh, so
+        every one of them was submitted by this test."""
+        out = subprocess.run(["squeue", "-h", "-o", "%i"], capture_output=True, text=True, env=self.env)
+        return out.stdout.split() if out.returncode == 0 else []
+
     def __exit__(self, *exc) -> None:
-        subprocess.run(["scancel", "--user", "root"], capture_output=True, env=self.env)
+        jobs = self.own_jobs()
+        if jobs:
+            subprocess.run(["scancel", *jobs], capture_output=True, env=self.env)
         for name in ("slurmd", "slurmctld"):
             _stop(self.dir / f"{name}.pid", name)
-        if self.started_munge:
+        if self.munge_created is not None:
             _stop(MUNGE_PID, "munged")
+            for path in reversed(self.munge_created):
+                if path.is_dir():
+                    shutil.rmtree(path)
+                else:
+                    path.unlink(missing_ok=True)
+        self.conf.unlink(missing_ok=True)
+        if self.created_conf_dir and not any(self.conf.parent.iterdir()):
+            self.conf.parent.rmdir()
 
     def log(self, name: str) -> str:
         path = self.dir / "log" / f"{name}.log"

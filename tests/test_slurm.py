@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO
-from slurm_cluster import Cluster, unavailable_reason
+from slurm_cluster import SYSTEM_CONF, Cluster, unavailable_reason
 
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(unavailable_reason() is not None, reason=unavailable_reason() or "")]
 
@@ -58,6 +58,7 @@ def submit(workdir: Path, env: dict, *extra: str) -> tuple[list[tuple[str, str]]
 def cluster(tmp_path_factory):
     with Cluster(tmp_path_factory.mktemp("slurm")) as env:
         yield env
+    assert not SYSTEM_CONF.exists(), "the test cluster's config was left at the system path"
 
 
 def test_tiny_workflow_runs_as_slurm_jobs_and_reruns_only_what_changed(cluster, tmp_path):

@@ -1,7 +1,5 @@
 """The tiny workflow end to end, then the caching guarantees, through real Snakemake."""
 
-import os
-import re
 import shutil
 import subprocess
 import sys
@@ -10,11 +8,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import REPO
+from workflow_cli import planned_jobs, snakemake
 
 pytestmark = pytest.mark.e2e
 
-TINY = REPO / "configs" / "tiny.yaml"
 FIGURES = [
     "seqkd_quality",
     "seqkd_memorization",
@@ -40,37 +37,6 @@ FIGURES = [
 ]
 # configs/tiny.yaml plans 13 causal-LM runs: 4 (memorization) + 1 new rank + 8 defended.
 N_LM_RUNS = 13
-
-
-def snakemake(workdir: Path, *args: str, overlays=(), check=True) -> subprocess.CompletedProcess:
-    cmd = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "-s",
-        str(REPO / "Snakefile"),
-        "--directory",
-        str(workdir),
-        "--configfile",
-        str(TINY),
-        *map(str, overlays),
-        *args,
-    ]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=workdir)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}")
-    return proc
-
-
-def planned_jobs(workdir: Path, overlays=(), targets=()) -> dict[str, int]:
-    """Rule -> job count of a dry run (empty when there is nothing to do)."""
-    out = snakemake(workdir, "-n", *targets, overlays=overlays)
-    text = out.stdout + out.stderr
-    if "Nothing to be done" in text:
-        return {}
-    table = text.split("Job stats:", 1)[1].split("total", 1)[0]
-    return {m[0]: int(m[1]) for m in re.findall(r"^(\w+)\s+(\d+)\s*$", table, flags=re.M)}
 
 
 def overlay(tmp_path: Path, name: str, text: str) -> Path:

@@ -37,6 +37,13 @@ def parse_spec(spec: str) -> tuple[str, str | None]:
     return spec, None
 
 
+def user_files(specs) -> list[str]:
+    """The local files that source specs name (``tsv:PATH``, ``jsonl:PATH``, ``parquet:PATH``),
+    in order. The rules that read them declare them as inputs, so that editing a file reruns
+    what was prepared from it; registered names and ``hf:`` ids name no local file."""
+    return [path for _, path in map(parse_spec, specs) if path is not None]
+
+
 def load_corpus(spec: str) -> pd.DataFrame:
     kind, path = parse_spec(spec)
     loader = corpora.get(kind)

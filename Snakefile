@@ -14,7 +14,7 @@ if SRC not in sys.path:
 from rotelab.pipeline.library_path import export_library_path
 
 export_library_path(SRC)
-from rotelab.pipeline.config import validate_config
+from rotelab.pipeline.config import check_config_files, validate_config
 
 min_version("9.0")
 
@@ -22,6 +22,7 @@ min_version("9.0")
 configfile: os.path.join(workflow.basedir, "config.yaml")
 
 
+check_config_files(workflow.configfiles)
 validate_config(config, workflow.source_path("config.schema.yaml"))
 
 

@@ -5,7 +5,7 @@ import yaml
 from conftest import REPO
 
 from rotelab.pipeline.checks import ConfigError
-from rotelab.pipeline.config import fill_defaults, load_schema, validate_config
+from rotelab.pipeline.config import load_schema, resolve_ref, validate_config
 
 SCHEMA = REPO / "config.schema.yaml"
 
@@ -41,9 +41,9 @@ def test_every_schema_key_is_documented():
     schema = load_schema(SCHEMA)
 
     def walk(node, path):
-        node = fill_defaults.__globals__["_resolve"](node, schema)
+        node = resolve_ref(node, schema)
         for key, sub in node.get("properties", {}).items():
-            resolved = fill_defaults.__globals__["_resolve"](sub, schema)
+            resolved = resolve_ref(sub, schema)
             assert resolved.get("description"), f"{path}{key} has no description"
             walk(sub, f"{path}{key}.")
 
@@ -168,6 +168,49 @@ def test_every_schema_key_is_documented():
         ({"lm": {"references": {"models": 7}}}, r"config key lm\.references\.models: 7 is not a multiple of 2"),
         ({"lm": {"references": {"adapters": ["qlora"]}}}, r"config key lm\.references\.adapters\[0\]: 'qlora'"),
         ({"lm": {"references": {"adapters": ["lora", "lora"]}}}, r"config key lm\.references\.adapters"),
+        # numbers that would crash late or give wrong numbers
+        ({"data": {"n_valid": 100.0}}, r"config key data\.n_valid: 100\.0 is not of type 'integer'"),
+        ({"teacher": {"train": {"lr": float("inf")}}}, r"config key teacher\.train\.lr: inf is not a finite number"),
+        (
+            {"lm": {"defenses": {"dp": {"epsilons": [1, float("nan")]}}}},
+            r"config key lm\.defenses\.dp\.epsilons\[1\]: nan is not a finite number",
+        ),
+        ({"canaries": {"seed": -1}}, r"config key canaries\.seed: -1 is less than the minimum of 0"),
+        (
+            {"teacher": {"model": {"dropout": 1.0}}},
+            r"config key teacher\.model\.dropout: 1\.0 is greater than or equal",
+        ),
+        ({"student": {"train": {"label_smoothing": 1}}}, r"config key student\.train\.label_smoothing: 1 is greater"),
+        # repeats: one run, attack or client counted twice
+        (
+            {"scoring": {"attacks": ["loss", "zlib", "loss"]}},
+            r"config key scoring\.attacks\[2\]: 'loss' repeats scoring\.attacks\[0\]",
+        ),
+        (
+            {"lm": {"qa": {"sources": ["wordnet-medical", "wordnet-living", "wordnet-medical"]}}},
+            r"config key lm\.qa\.sources\[2\]: 'wordnet-medical' repeats lm\.qa\.sources\[0\]",
+        ),
+        ({"canaries": {"replicas": [1, 8, 8]}}, r"config key canaries\.replicas\[2\]: 8 repeats"),
+        (
+            {"lm": {"defenses": {"dp": {"epsilons": [8, 8.0000001]}}}},
+            r"config key lm\.defenses\.dp\.epsilons\[1\]: 8\.0000001 and lm\.defenses\.dp\.epsilons\[0\]=8 "
+            r"both name the run '8'",
+        ),
+        ({"dsm": {"learning_rates": [0.5, 0.50000001]}}, r"config key dsm\.learning_rates\[1\]: .* both name"),
+        # contradictions between keys
+        (
+            {"teacher": {"model": {"max_positions": 32}}},
+            r"config key teacher\.train\.max_len: 64 tokens exceed teacher\.model\.max_positions=32",
+        ),
+        (
+            {"decode": {"max_new_tokens": 300}},
+            r"config key decode\.max_new_tokens: 300 tokens .* teacher\.model\.max_positions=256",
+        ),
+        (
+            {"data": {"max_pairs": 1000, "n_valid": 500, "n_test": 500}},
+            r"config key data\.max_pairs: 1000 pairs leave none for training",
+        ),
+        ({"lm": {"max_documents": 1000, "n_valid": 1000}}, r"config key lm\.n_valid: 1000 validation documents"),
         (
             {"lm": {"pretrain_corpora": ["web-bible", "xls:/a.xls"]}},
             r"config key lm\.pretrain_corpora\[1\]: 'xls:/a\.xls' is not tsv:PATH, jsonl:PATH, parquet:PATH "
@@ -257,3 +300,19 @@ def test_each_config_section_and_its_dataclass_share_keys_and_defaults(path):
     assert set(fields) == set(schema_defaults) - job_level
     for key, default in fields.items():
         assert (list(default) if isinstance(default, tuple) else default) == schema_defaults[key], key
+
+
+def test_repeated_widths_are_a_network_not_a_repeat():
+    cfg = validate_config(merge(default_config(), {"membership": {"classifier": {"hidden": [64, 64]}}}), SCHEMA)
+    assert cfg["membership"]["classifier"]["hidden"] == [64, 64]
+
+
+def test_a_key_set_twice_in_one_yaml_file_names_the_file_line_and_key(tmp_path):
+    from rotelab.pipeline.config import check_config_files
+
+    good, bad = tmp_path / "good.yaml", tmp_path / "bad.yaml"
+    good.write_text("teacher:\n  train:\n    lr: 0.001\nstudent:\n  train:\n    lr: 0.002\n")
+    bad.write_text("teacher:\n  train:\n    lr: 0.001\n    steps: 10\n    lr: 0.01\n")
+    check_config_files([REPO / "config.yaml", good])
+    with pytest.raises(ConfigError, match=rf"{bad}, line 5: config key teacher\.train\.lr is set twice .*line 3"):
+        check_config_files([good, bad])

@@ -55,6 +55,9 @@ def check_config(config: dict) -> None:
     for role in ("teacher", "student"):
         check_model(f"{role}.model", config[role]["model"], model_recipes)
         check_train(f"{role}.train", config[role]["train"])
+    check_sequence_lengths(config)
+    check_sizes(config)
+    check_sweep_names(config)
 
     lm = config["lm"]
     for i, name in enumerate(lm["pretrain_corpora"]):
@@ -76,6 +79,72 @@ def check_config(config: dict) -> None:
     data = config["data"]
     if data["min_words"] > data["max_words"]:
         raise ConfigError("config key data.min_words: larger than data.max_words")
+
+
+def check_sequence_lengths(config: dict) -> None:
+    """Every sequence a translation model sees or writes fits its position table: training
+    pairs truncated at ``max_len``, and decoded outputs of ``max_new_tokens`` (KD corpus by the
+    teacher, test and canary outputs by every model) after the start token."""
+    for role in ("teacher", "student"):
+        positions, max_len = config[role]["model"]["max_positions"], config[role]["train"]["max_len"]
+        if max_len > positions:
+            raise ConfigError(
+                f"config key {role}.train.max_len: {max_len} tokens exceed {role}.model.max_positions={positions}"
+            )
+    decoders = {"distill": ("teacher",), "decode": ("teacher", "student")}
+    for key, roles in decoders.items():
+        tokens = config[key]["max_new_tokens"]
+        for role in roles:
+            positions = config[role]["model"]["max_positions"]
+            if tokens >= positions:
+                raise ConfigError(
+                    f"config key {key}.max_new_tokens: {tokens} tokens after the start token exceed "
+                    f"{role}.model.max_positions={positions}"
+                )
+
+
+def check_sizes(config: dict) -> None:
+    """Held-out sizes that leave data to train on."""
+    data = config["data"]
+    if data["max_pairs"] is not None and data["n_valid"] + data["n_test"] >= data["max_pairs"]:
+        raise ConfigError(
+            f"config key data.max_pairs: {data['max_pairs']} pairs leave none for training after "
+            f"data.n_valid={data['n_valid']} and data.n_test={data['n_test']}"
+        )
+    lm = config["lm"]
+    if lm["max_documents"] is not None and lm["n_valid"] >= lm["max_documents"]:
+        raise ConfigError(
+            f"config key lm.n_valid: {lm['n_valid']} validation documents leave none of "
+            f"lm.max_documents={lm['max_documents']} for pretraining"
+        )
+
+
+# Sweeps whose values name runs with ``:g`` (six significant digits; see each paper's runs
+# module): two values that print alike would become one run and one would vanish.
+SWEEPS_NAMED_WITH_G = (
+    ("lm", "defenses", "dp", "epsilons"),
+    ("lm", "defenses", "weight_noise"),
+    ("dsm", "times"),
+    ("dsm", "learning_rates"),
+    ("dsm", "diffusion", "learning_rates"),
+)
+
+
+def check_sweep_names(config: dict) -> None:
+    for path in SWEEPS_NAMED_WITH_G:
+        values = config
+        for part in path:
+            values = values[part]
+        named = {}
+        for i, value in enumerate(values):
+            name = f"{value:g}"
+            if name in named:
+                key = ".".join(path)
+                raise ConfigError(
+                    f"config key {key}[{i}]: {value!r} and {key}[{named[name]}]={values[named[name]]!r} "
+                    f"both name the run '{name}'; make them differ in their first six digits"
+                )
+            named[name] = i
 
 
 def check_registered(key: str, name: str, registry: Registry) -> None:

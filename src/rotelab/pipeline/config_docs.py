@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 import sys
 
-from rotelab.pipeline.config import _resolve, load_schema
+from rotelab.pipeline.config import load_schema, resolve_ref
 
 
 def _rows(node: dict, root: dict, prefix: str):
-    node = _resolve(node, root)
+    node = resolve_ref(node, root)
     for key, sub in node.get("properties", {}).items():
-        sub = _resolve(sub, root)
+        sub = resolve_ref(sub, root)
         path = f"{prefix}{key}"
         if "properties" in sub:
             yield path, "object", "", sub.get("description", "")

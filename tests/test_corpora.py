@@ -48,28 +48,28 @@ def test_tsv_loader_and_malformed_row(tmp_path):
     assert load_corpus(f"tsv:{good}").to_dict("records") == [{"src": "Hello there.", "tgt": "Hallo."}]
     bad = tmp_path / "bad.tsv"
     bad.write_text("a\tb\nonly one field\n")
-    with pytest.raises(CorpusError, match=r"bad\.tsv:2: expected 2 tab-separated fields"):
+    with pytest.raises(CorpusError, match=r"bad\.tsv, line 2: 1 tab-separated fields, expected 2"):
         load_corpus(f"tsv:{bad}")
     empty = tmp_path / "empty.tsv"
     empty.write_text("a\tb\n \tb\n")
-    with pytest.raises(CorpusError, match=r"empty\.tsv:2: column 'src'"):
+    with pytest.raises(CorpusError, match=r"empty\.tsv, line 2: column 'src' is empty"):
         load_corpus(f"tsv:{empty}")
 
 
 def test_jsonl_loader_errors_name_the_line(tmp_path):
     f = tmp_path / "c.jsonl"
     f.write_text(json.dumps({"src": "a b", "tgt": "c d"}) + "\n{not json}\n")
-    with pytest.raises(CorpusError, match=r"c\.jsonl:2: invalid JSON"):
+    with pytest.raises(CorpusError, match=r"c\.jsonl, line 2: invalid JSON"):
         load_corpus(f"jsonl:{f}")
     f.write_text(json.dumps({"src": "a b"}) + "\n")
-    with pytest.raises(CorpusError, match=r"c\.jsonl:1: expected an object with keys"):
+    with pytest.raises(CorpusError, match=r"c\.jsonl, line 1: missing key\(s\) tgt"):
         load_corpus(f"jsonl:{f}")
 
 
 def test_parquet_loader_errors_name_the_row(tmp_path):
     f = tmp_path / "c.parquet"
     pd.DataFrame({"src": ["a", None], "tgt": ["b", "c"]}).to_parquet(f)
-    with pytest.raises(CorpusError, match=r"c\.parquet: row 1: column 'src'"):
+    with pytest.raises(CorpusError, match=r"c\.parquet, row 2: column 'src' must be text, got None"):
         load_corpus(f"parquet:{f}")
     pd.DataFrame({"source": ["a"]}).to_parquet(f)
     with pytest.raises(CorpusError, match="missing column"):

@@ -40,7 +40,7 @@ def test_user_qa_files_and_their_errors(tmp_path):
     assert table.iloc[0].to_dict() == {"id": "qa-0", "question": "What is rotelab?", "answer": "A workflow."}
     bad = tmp_path / "bad.jsonl"
     pd.DataFrame({"question": ["What?", "Why?"], "answer": ["Yes.", " "]}).to_json(bad, orient="records", lines=True)
-    with pytest.raises(CorpusError, match="bad.jsonl, row 2"):
+    with pytest.raises(CorpusError, match=r"bad\.jsonl, line 2: column 'answer' is empty"):
         load_qa(f"jsonl:{bad}")
     with pytest.raises(CorpusError, match="missing column"):
         pd.DataFrame({"q": ["x"]}).to_parquet(tmp_path / "q.parquet")

@@ -7,7 +7,6 @@ only read; cleaning, filtering and splitting happen in :mod:`rotelab.data.splits
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 from pathlib import Path
@@ -15,16 +14,12 @@ from pathlib import Path
 import pandas as pd
 
 from rotelab.core.registry import Registry
+from rotelab.data.user_tables import FILE_FORMATS, CorpusError, read_user_table
 
 corpora: Registry = Registry("corpus")
-FILE_FORMATS = ("tsv", "jsonl", "parquet")
 
 DING_PATH = Path("/usr/share/trans/de-en")
 SWORD_MODULES = {"en": "engWEB2015eb", "es": "spaRV1909eb"}
-
-
-class CorpusError(ValueError):
-    """A corpus file or row that cannot be read; the message names file and line."""
 
 
 def parse_spec(spec: str) -> tuple[str, str | None]:
@@ -149,71 +144,23 @@ def load_bible() -> pd.DataFrame:
 
 
 # --- user files ------------------------------------------------------------------------
-
-
-def _require_file(path: str) -> Path:
-    file = Path(path)
-    if not file.is_file():
-        raise CorpusError(f"corpus file {path} does not exist")
-    return file
-
-
-def _check_text(value, where: str, column: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise CorpusError(f"{where}: column {column!r} must be a non-empty string, got {value!r}")
-    return value
+# Read by rotelab.data.user_tables: errors name the file and line; a TSV's header line
+# (src and tgt, either order) is optional.
 
 
 @corpora.register("tsv")
 def load_tsv(path: str) -> pd.DataFrame:
-    """Two tab-separated columns; an optional header line ``src<TAB>tgt`` is skipped."""
-    file = _require_file(path)
-    rows = []
-    with open(file, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
-            line = line.rstrip("\n")
-            if not line.strip():
-                continue
-            fields = line.split("\t")
-            if len(fields) != 2:
-                raise CorpusError(f"{file}:{lineno}: expected 2 tab-separated fields (src, tgt), got {len(fields)}")
-            if lineno == 1 and fields == ["src", "tgt"]:
-                continue
-            where = f"{file}:{lineno}"
-            rows.append((_check_text(fields[0], where, "src"), _check_text(fields[1], where, "tgt")))
-    return pd.DataFrame(rows, columns=["src", "tgt"])
+    """Two tab-separated columns, src then tgt, or in the order a ``src``/``tgt`` header says."""
+    return read_user_table(path, "tsv", ["src", "tgt"], header_optional=True)
 
 
 @corpora.register("jsonl")
 def load_jsonl(path: str) -> pd.DataFrame:
     """One JSON object per line with string fields ``src`` and ``tgt``."""
-    file = _require_file(path)
-    rows = []
-    with open(file, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            where = f"{file}:{lineno}"
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise CorpusError(f"{where}: invalid JSON ({exc.msg})") from None
-            if not isinstance(obj, dict) or "src" not in obj or "tgt" not in obj:
-                raise CorpusError(f"{where}: expected an object with keys 'src' and 'tgt'")
-            rows.append((_check_text(obj["src"], where, "src"), _check_text(obj["tgt"], where, "tgt")))
-    return pd.DataFrame(rows, columns=["src", "tgt"])
+    return read_user_table(path, "jsonl", ["src", "tgt"])
 
 
 @corpora.register("parquet")
 def load_parquet_corpus(path: str) -> pd.DataFrame:
     """A Parquet table with string columns ``src`` and ``tgt`` (other columns ignored)."""
-    file = _require_file(path)
-    df = pd.read_parquet(file)
-    missing = {"src", "tgt"} - set(df.columns)
-    if missing:
-        raise CorpusError(f"{file}: missing column(s) {sorted(missing)}")
-    for row, (src, tgt) in enumerate(zip(df["src"], df["tgt"])):
-        where = f"{file}: row {row}"
-        _check_text(src, where, "src")
-        _check_text(tgt, where, "tgt")
-    return df[["src", "tgt"]]
+    return read_user_table(path, "parquet", ["src", "tgt"])

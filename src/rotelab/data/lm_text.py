@@ -27,7 +27,8 @@ import numpy as np
 import pandas as pd
 
 from rotelab.core.registry import Registry
-from rotelab.data.corpora import SWORD_MODULES, CorpusError, export_sword_module, parse_imp
+from rotelab.data.corpora import SWORD_MODULES, export_sword_module, parse_imp
+from rotelab.data.user_tables import FILE_FORMATS, CorpusError, read_user_table
 
 WORDNET = Path("/usr/share/wordnet")
 text_corpora: Registry = Registry("text corpus")
@@ -148,11 +149,6 @@ def load_text(names) -> pd.DataFrame:
     return pd.DataFrame({"text": text.to_numpy()})
 
 
-TABLE_READERS = {
-    "tsv": lambda p: pd.read_csv(p, sep="\t"),
-    "jsonl": lambda p: pd.read_json(p, lines=True),
-    "parquet": pd.read_parquet,
-}
 HF_SUFFIXES = {".parquet": "parquet", ".jsonl": "jsonl", ".tsv": "tsv"}
 
 
@@ -175,30 +171,19 @@ def huggingface_dataset_files(repo_id: str) -> list[tuple[str, Path]]:
 
 def load_user_table(spec: str, columns: list[str]) -> pd.DataFrame:
     """A user table ``tsv:PATH``, ``jsonl:PATH``, ``parquet:PATH`` or ``hf:OWNER/NAME`` (a
-    Hugging Face dataset id) with non-empty text in ``columns``; errors name the file and
-    row."""
+    Hugging Face dataset id) with non-empty text in ``columns``, read by
+    ``rotelab.data.user_tables`` (errors name the file and line; a TSV needs a header)."""
     kind, _, location = spec.partition(":")
     if kind == "hf" and location:
         parts = huggingface_dataset_files(location)
         if not parts:
             raise CorpusError(f"Hugging Face dataset {location!r} has no parquet, jsonl or tsv files")
-        table = pd.concat([TABLE_READERS[k](p) for k, p in parts], ignore_index=True)
-    elif kind in TABLE_READERS and location:
-        if not Path(location).is_file():
-            raise CorpusError(f"file {location} does not exist")
-        table = TABLE_READERS[kind](location)
-    else:
-        raise CorpusError(
-            f"{spec!r}: not a registered name, nor a table as tsv:PATH, jsonl:PATH, parquet:PATH or hf:OWNER/NAME"
-        )
-    missing = set(columns) - set(table.columns)
-    if missing:
-        raise CorpusError(f"{location}: missing column(s) {sorted(missing)}")
-    bad = table[columns].map(lambda v: not isinstance(v, str) or not v.strip()).any(axis=1)
-    if bad.any():
-        row = int(bad.to_numpy().nonzero()[0][0])
-        raise CorpusError(f"{location}, row {row + 1}: {' and '.join(columns)} must be non-empty text")
-    return table[columns].reset_index(drop=True)
+        return pd.concat([read_user_table(p, k, columns) for k, p in parts], ignore_index=True)
+    if kind in FILE_FORMATS and location:
+        return read_user_table(location, kind, columns)
+    raise CorpusError(
+        f"{spec!r}: not a registered name, nor a table as tsv:PATH, jsonl:PATH, parquet:PATH or hf:OWNER/NAME"
+    )
 
 
 def load_qa(name: str) -> pd.DataFrame:

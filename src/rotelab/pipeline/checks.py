@@ -11,8 +11,9 @@ from pathlib import Path
 from rotelab.core.registry import Registry
 from rotelab.data.canaries import canary_generators
 from rotelab.data.classification import classification_datasets
-from rotelab.data.corpora import FILE_FORMATS, corpora, parse_spec
-from rotelab.data.lm_text import TABLE_READERS, text_corpora
+from rotelab.data.corpora import corpora, parse_spec
+from rotelab.data.lm_text import text_corpora
+from rotelab.data.user_tables import FILE_FORMATS
 from rotelab.membership.attacks import REFERENCE_ATTACKS, TEXT_ATTACKS, attacks
 from rotelab.models.causal_lm import lm_recipes
 from rotelab.models.seq2seq import model_recipes
@@ -160,7 +161,7 @@ def check_table_source(key: str, name: str, registry: Registry) -> None:
     kind, _, location = name.partition(":")
     if not location:
         check_registered(key, name, registry)
-    elif kind in TABLE_READERS:
+    elif kind in FILE_FORMATS:
         if not Path(location).is_file():
             raise ConfigError(f"config key {key}: file {location!r} does not exist")
     elif kind != "hf":

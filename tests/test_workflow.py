@@ -37,6 +37,9 @@ FIGURES = [
 ]
 # configs/tiny.yaml plans 13 causal-LM runs: 4 (memorization) + 1 new rank + 8 defended.
 N_LM_RUNS = 13
+# Membership is scored for the runs whose membership a figure reads: lora_fl_defenses' 10
+# (the 8 defended FedAvg runs and their 2 undefended baselines).
+N_LM_DEFENSE_RUNS = 10
 
 
 def overlay(tmp_path: Path, name: str, text: str) -> Path:
@@ -447,7 +450,7 @@ def test_min_k_change_reruns_only_scoring_and_plots(workdir, tmp_path):
     change = overlay(tmp_path, "mink.yaml", "scoring:\n  min_k_fraction: 0.35\n")
     jobs = planned_jobs(workdir, [change])
     # Attack settings rescore membership; the causal-LM runs' extraction decoding stays.
-    assert jobs.get("score_membership") == 3 and jobs.get("score_lm_membership") == N_LM_RUNS
+    assert jobs.get("score_membership") == 3 and jobs.get("score_lm_membership") == N_LM_DEFENSE_RUNS
     assert set(jobs) <= {"score_membership", "score_lm_membership", "figure", "verdicts", "all"}, jobs
     models = {p: p.stat().st_mtime_ns for p in (workdir / "results/models").rglob("*") if p.is_file()}
     snakemake(workdir, "--cores", "2", overlays=[change])

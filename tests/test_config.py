@@ -255,7 +255,7 @@ SECTION_CLASSES = {
     ("$defs", "model"): ("rotelab.models.seq2seq", "ModelConfig", set()),
     ("$defs", "train"): ("rotelab.training.seq2seq", "TrainConfig", set()),
     ("$defs", "decode"): ("rotelab.models.seq2seq_decoding", "DecodeConfig", set()),
-    ("$defs", "lm_model"): ("rotelab.models.causal_lm", "LMConfig", set()),
+    ("$defs", "lm_model"): ("rotelab.models.causal_lm_recipes", "LMConfig", set()),
     ("$defs", "plateau"): ("rotelab.models.causal_lm", "PlateauConfig", set()),
     ("data",): ("rotelab.data.splits", "DataConfig", set()),
     ("canaries",): ("rotelab.data.canaries", "CanaryConfig", set()),

@@ -25,8 +25,11 @@ import stat
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:
+    import torch
+
 
 LOCK_DIR_ENV = "ROTELAB_GPU_LOCK_DIR"
 JOBS_PER_GPU_ENV = "ROTELAB_JOBS_PER_GPU"
@@ -38,6 +41,8 @@ _held: list = []  # open lock files: a slot is ours while its descriptor stays o
 def pick_device(preference: str = "auto") -> torch.device:
     """``auto`` takes CUDA when a GPU is visible to this job, else the CPU. On CUDA the
     job claims a free GPU slot (see the module docstring) and makes it the current device."""
+    import torch  # here, not at the top: the workflow imports this module without torch
+
     if preference == "cpu":
         return torch.device("cpu")
     if preference == "cuda" or (preference == "auto" and torch.cuda.is_available()):
@@ -51,6 +56,8 @@ def pick_device(preference: str = "auto") -> torch.device:
 
 def gpu_ids() -> list[str]:
     """A host-wide identity for every visible GPU (its UUID where torch reports one)."""
+    import torch
+
     ids = []
     for i in range(torch.cuda.device_count()):
         uuid = getattr(torch.cuda.get_device_properties(i), "uuid", None)
@@ -62,6 +69,8 @@ def claim_gpu(poll_s: float = 2.0) -> int:
     """Index (among the visible GPUs) of the slot this process holds; claimed once, then
     reused. Waits while every GPU is held by other jobs (more GPU jobs than GPUs, e.g. a
     local run without ``--resources gpu=N``), at most ``ROTELAB_GPU_WAIT_S`` seconds."""
+    import torch
+
     if _held:  # slot s is on GPU s mod (number of GPUs), see below
         return _held[0][0] % torch.cuda.device_count()
     ids = gpu_ids()
@@ -184,5 +193,7 @@ def release_slots() -> None:
 
 def set_threads(threads: int | None) -> None:
     """Use exactly the threads Snakemake gave the job (two 1-thread jobs beat one 2-thread)."""
+    import torch
+
     n = threads or int(os.environ.get("OMP_NUM_THREADS", "0")) or os.cpu_count() or 1
     torch.set_num_threads(max(1, n))

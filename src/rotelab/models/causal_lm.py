@@ -15,33 +15,12 @@ import torch
 import torch.nn.functional as F
 
 from rotelab.core.device import pick_device
-from rotelab.core.registry import Registry
-from rotelab.models.seq2seq import build_model, from_pretrained
+from rotelab.models.causal_lm_recipes import LMConfig, lm_recipes
+from rotelab.models.seq2seq import build_model
 from rotelab.training.seq2seq import TrainConfig, optimise, optimise_ensemble
 
-lm_recipes: Registry = Registry("causal LM recipe")
 # Targets (and padding) that no loss counts: the cross-entropy default.
 IGNORE_INDEX = -100
-
-
-@dataclass(frozen=True)
-class LMConfig:
-    """A causal LM architecture.
-
-    recipe: ``gpt2`` builds a GPT-2 from a transformers config; ``pretrained`` loads
-        ``pretrained`` (a Hugging Face id or a local path).
-    d_model, layers, heads: transformer sizes (heads must divide d_model).
-    block_size: tokens per training sequence and the position table's length.
-    dropout: on residuals, attention and embeddings.
-    """
-
-    recipe: str = "gpt2"
-    d_model: int = 128
-    layers: int = 4
-    heads: int = 4
-    block_size: int = 128
-    dropout: float = 0.1
-    pretrained: str | None = None
 
 
 @dataclass(frozen=True)
@@ -56,31 +35,6 @@ class PlateauConfig:
     eval_every: int = 250
     patience: int = 3
     min_delta: float = 0.01
-
-
-@lm_recipes.register("gpt2")
-def build_gpt2(cfg: LMConfig, tokenizer):
-    from transformers import GPT2Config, GPT2LMHeadModel
-
-    config = GPT2Config(
-        vocab_size=len(tokenizer),
-        n_positions=cfg.block_size,
-        n_embd=cfg.d_model,
-        n_layer=cfg.layers,
-        n_head=cfg.heads,
-        resid_pdrop=cfg.dropout,
-        embd_pdrop=cfg.dropout,
-        attn_pdrop=cfg.dropout,
-        bos_token_id=tokenizer.eos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
-    )
-    return GPT2LMHeadModel(config)
-
-
-@lm_recipes.register("pretrained")
-def load_pretrained_lm(cfg: LMConfig, tokenizer):
-    return from_pretrained("AutoModelForCausalLM", cfg.pretrained, "causal LM")
 
 
 def build_lm(cfg: LMConfig, tokenizer, seed: int = 0):

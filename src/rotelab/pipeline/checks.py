@@ -15,7 +15,7 @@ from rotelab.data.corpora import corpora, parse_spec
 from rotelab.data.lm_text import text_corpora
 from rotelab.data.user_tables import FILE_FORMATS
 from rotelab.membership.attacks import REFERENCE_ATTACKS, TEXT_ATTACKS, attacks
-from rotelab.models.causal_lm import lm_recipes
+from rotelab.models.causal_lm_recipes import lm_recipes
 from rotelab.models.seq2seq import model_recipes
 
 

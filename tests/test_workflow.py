@@ -561,14 +561,20 @@ def test_report_shows_every_figure_in_a_real_browser(workdir):
             links = browser.find_elements(By.LINK_TEXT, subcategory) if subcategory else []
             if links:
                 click(links[0])
-            row = browser.find_element(By.XPATH, f"//tr[td[normalize-space()='{content}']]")
-            return row.find_elements(By.TAG_NAME, "a")[:2]
+            return row_links(content)
 
         def figure_links(fig):
             return result_links(paper_of(fig), "figure", fig)
 
+        def row_links(content):
+            row = browser.find_element(By.XPATH, f"//tr[td[normalize-space()='{content}']]")
+            return row.find_elements(By.TAG_NAME, "a")[:2]
+
         for fig in FIGURES:
-            click(figure_links(fig)[0])
+            show = figure_links(fig)[0]
+            # the figure's tidy table sits beside it, under its paper
+            assert len(row_links("table")) == 2, f"no table beside {fig}"
+            click(show)
             image = browser.find_element(By.CSS_SELECTOR, f"img[src*='filename={fig}.png']")
             loaded = "return arguments[0].complete && arguments[0].naturalWidth"
             assert shows(lambda b: b.execute_script(loaded, image) > 0), f"{fig}.png did not load"
@@ -581,8 +587,6 @@ def test_report_shows_every_figure_in_a_real_browser(workdir):
             # The caption lists the settings this figure depends on, with their values.
             body = browser.find_element(By.TAG_NAME, "body").text
             assert "Settings it depends on" in body and figures.get(fig).settings[0] in body
-        for fig in FIGURES:  # every figure's tidy table sits beside it, under its paper
-            assert len(result_links(paper_of(fig), "table", fig)) == 2
         # The navigation groups results by paper, with the Reproduction page beside them.
         browser.get((workdir / "results/report.html").as_uri())
         menu = {a.text.strip() for a in browser.find_elements(By.CSS_SELECTOR, "nav a, ul a")}

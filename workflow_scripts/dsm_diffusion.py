@@ -34,7 +34,9 @@ with log_to(snakemake.log[0]):
         with torch.no_grad():
             generated = reverse_sample(network_score(net), cfg, cfg.samples, torch.Generator().manual_seed(100 + s))
         optimal = reverse_sample(empirical_score(points), cfg, cfg.samples, torch.Generator().manual_seed(100 + s))
-        gaussian = fitted.sample((cfg.samples,))
+        # The Gaussian baseline's draws are seeded too (MultivariateNormal.sample takes no generator).
+        noise = torch.randn(cfg.samples, cfg.dim, generator=torch.Generator().manual_seed(200 + s))
+        gaussian = fitted.mean + noise @ fitted.scale_tril.T
         for sampler, x in (("network", generated), ("optimal", optimal)):
             # A diverged network (non-finite samples) has no distance to report: inf, not NaN.
             finite = bool(torch.isfinite(x).all())

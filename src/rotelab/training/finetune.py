@@ -146,6 +146,9 @@ def finetune(
     from rotelab.training.goldfish import goldfish_loss
 
     strategy = regimes.get(regime.name)()
+    # LoRA's A matrices are random: draw them under this run's seed (per round and client in
+    # FedAvg), as prepared_copies does for references, so a rerun gives the same model.
+    torch.manual_seed(seed)
     prepared = strategy.prepare(model, regime)
     trainable, total = trainable_parameters(prepared)
     extras = [

@@ -89,9 +89,9 @@ rule score_lm_extraction:
         "../envs/torch.yaml"
     threads: THREADS
     resources:
-        mem_mb=resource(lm_extraction_job, "mem_mb"),
-        runtime=resource(lm_extraction_job, "runtime"),
-        gpu=resource(lm_extraction_job, "gpu"),
+        mem_mb=resource(LM_EXTRACTION_JOB, "mem_mb"),
+        runtime=resource(LM_EXTRACTION_JOB, "runtime"),
+        gpu=resource(LM_EXTRACTION_JOB, "gpu"),
     params:
         spec=lm_run_spec,
         extraction=LM["extraction"],
@@ -118,9 +118,9 @@ rule score_lm_membership:
         "../envs/torch.yaml"
     threads: THREADS
     resources:
-        mem_mb=resource(lm_membership_job, "mem_mb"),
-        runtime=resource(lm_membership_job, "runtime"),
-        gpu=resource(lm_membership_job, "gpu"),
+        mem_mb=resource(LM_MEMBERSHIP_JOB, "mem_mb"),
+        runtime=resource(LM_MEMBERSHIP_JOB, "runtime"),
+        gpu=resource(LM_MEMBERSHIP_JOB, "gpu"),
     params:
         spec=lm_run_spec,
         block_size=LM["base"]["model"]["block_size"],

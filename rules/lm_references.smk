@@ -104,9 +104,9 @@ rule lira_lm_run:
         "../envs/torch.yaml"
     threads: THREADS
     resources:
-        mem_mb=resource(lm_membership_job, "mem_mb"),
-        runtime=resource(lm_membership_job, "runtime"),
-        gpu=resource(lm_membership_job, "gpu"),
+        mem_mb=resource(LM_MEMBERSHIP_JOB, "mem_mb"),
+        runtime=resource(LM_MEMBERSHIP_JOB, "runtime"),
+        gpu=resource(LM_MEMBERSHIP_JOB, "gpu"),
     params:
         spec=lm_run_spec,
         attacks=MEMBERSHIP["attacks"],

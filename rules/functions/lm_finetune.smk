@@ -32,26 +32,21 @@ def finetuning_job(wildcards):
     )
 
 
-def lm_extraction_job(wildcards):
-    """Extraction (a continuation per canary and prompt length) and utility (a scored and
-    a greedy answer per test question)."""
-    return estimate.causal_decoding(
+def lm_scoring_job(sequences: int):
+    """A job that scores ``sequences`` causal-LM sequences of up to a block each; the same
+    for every run, so it is estimated once."""
+    job = estimate.causal_decoding(
         LM["base"]["model"],
         LM_VOCAB,
-        estimate.lm_decoding_sequences(LM),
+        sequences,
         LM["base"]["model"]["block_size"],
         ON_GPU,
         THREADS,
     )
+    return lambda wildcards: job
 
 
-def lm_membership_job(wildcards):
-    """Every canary note, scored teacher-forced in blocks."""
-    return estimate.causal_decoding(
-        LM["base"]["model"],
-        LM_VOCAB,
-        estimate.lm_membership_sequences(LM),
-        LM["base"]["model"]["block_size"],
-        ON_GPU,
-        THREADS,
-    )
+# Extraction (a continuation per canary and prompt length) and utility (a scored and a
+# greedy answer per test question); membership (every canary note, teacher-forced in blocks).
+LM_EXTRACTION_JOB = lm_scoring_job(estimate.lm_decoding_sequences(LM))
+LM_MEMBERSHIP_JOB = lm_scoring_job(estimate.lm_membership_sequences(LM))

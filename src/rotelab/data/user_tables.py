@@ -16,6 +16,7 @@ before any model sees the data. The rules, the same for every format:
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -90,7 +91,7 @@ def _tsv_rows(file: Path, columns: list[str], header_optional: bool):
         width = len(fields)
     elif header_optional:
         positions, width = list(range(len(columns))), len(columns)
-        lines = iter([first, *lines])
+        lines = itertools.chain([first], lines)  # the first line is data
     else:
         missing = [c for c in columns if c not in fields]
         raise CorpusError(

@@ -84,7 +84,9 @@ def check_config_files(paths) -> None:
                 root = yaml.compose(fh, Loader=yaml.SafeLoader)
             except yaml.YAMLError as exc:
                 raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
-        for key, line, first in _repeated_keys(root, []):
+        repeat = next(_repeated_keys(root, []), None)
+        if repeat is not None:
+            key, line, first = repeat
             raise ConfigError(
                 f"{path}, line {line}: config key {_key(key)} is set twice in one file (first on line "
                 f"{first}); YAML would keep only the later value"

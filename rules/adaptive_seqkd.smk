@@ -15,8 +15,8 @@ rule adaptive_subsets:
         "../envs/data.yaml"
     threads: 1
     resources:
-        mem_mb=resource(light_job(N_TRAIN), "mem_mb"),
-        runtime=resource(light_job(N_TRAIN), "runtime"),
+        mem_mb=resource(TRANSLATION_TABLE_JOB, "mem_mb"),
+        runtime=resource(TRANSLATION_TABLE_JOB, "runtime"),
     params:
         subsets=adaptive_subset_params(),
     script:

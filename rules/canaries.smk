@@ -7,8 +7,8 @@ rule make_canaries:
         "../envs/data.yaml"
     threads: 1
     resources:
-        mem_mb=resource(light_job(N_CANARIES), "mem_mb"),
-        runtime=resource(light_job(N_CANARIES), "runtime"),
+        mem_mb=resource(CANARY_TABLE_JOB, "mem_mb"),
+        runtime=resource(CANARY_TABLE_JOB, "runtime"),
     params:
         canaries=config["canaries"],
     script:
@@ -27,8 +27,8 @@ rule inject_canaries:
         "../envs/data.yaml"
     threads: 1
     resources:
-        mem_mb=resource(light_job(N_TRAIN), "mem_mb"),
-        runtime=resource(light_job(N_TRAIN), "runtime"),
+        mem_mb=resource(TRANSLATION_TABLE_JOB, "mem_mb"),
+        runtime=resource(TRANSLATION_TABLE_JOB, "runtime"),
     params:
         seed=config["canaries"]["seed"],
     script:

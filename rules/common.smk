@@ -17,6 +17,7 @@ from rotelab.papers.relu_capacity import runs as relu_capacity_runs
 from rotelab.papers.seqkd.adaptive import SUBSETS as ADAPTIVE_SUBSETS
 from rotelab.papers.skew import n_pre as skewed_memorization
 from rotelab.pipeline import job_estimates as estimate
+from rotelab.pipeline.checks import check_job_memory, memory_limit_mb
 from rotelab.pipeline.library_path import host_has_gpus
 
 MODELS = ["teacher", "student", "baseline"]
@@ -139,9 +140,33 @@ N_CANARIES = estimate.n_canaries(config["canaries"])
 SPLIT_SIZES = estimate.translation_split_sizes(config["data"], config["canaries"])
 
 
+# The most memory one job may ask for: a config that makes some job ask for more is rejected
+# before any job starts (the handler at the end of this file evaluates every planned job's
+# resources first), naming the keys that job's size grows with.
+MEMORY_LIMIT_MB = memory_limit_mb(config["runtime"]["max_mem_mb"])
+
+
+def sized_by(*keys):
+    """Marks a job estimate with the config keys its size grows with."""
+
+    def mark(job):
+        job.sized_by = keys
+        return job
+
+    return mark
+
+
 def resource(job, field):
-    """One field of a JobResources estimate, as a Snakemake resource callable."""
-    return lambda wildcards: getattr(job(wildcards), field)
+    """One field of a JobResources estimate, as a Snakemake resource callable; memory
+    within MEMORY_LIMIT_MB."""
+    if field != "mem_mb":
+        return lambda wildcards: getattr(job(wildcards), field)
+    return lambda wildcards: check_job_memory(
+        job(wildcards).mem_mb,
+        MEMORY_LIMIT_MB,
+        config["runtime"]["max_mem_mb"] is not None,
+        getattr(job, "sized_by", ()),
+    )
 
 
 # GPU jobs may share a GPU, ROTELAB_JOBS_PER_GPU of them (rotelab.core.device); a job that
@@ -153,10 +178,19 @@ def whole_gpu(job):
     return lambda wildcards: job(wildcards).gpu * GPU_SLOTS
 
 
-def decoding_job(n_sentences, section="decode", candidates=1):
-    """Decoding ``n_sentences`` (a number or a function of the wildcards) with a
-    translation model of the {model} wildcard's role (the teacher's without one)."""
+def decoding_job(
+    n_sentences, section="decode", candidates=1, sizes=("data.max_pairs",)
+):
+    """Decoding ``n_sentences`` (a number or a function of the wildcards, growing with the
+    keys ``sizes``) with a translation model of the {model} wildcard's role (the teacher's
+    without one)."""
 
+    @sized_by(
+        *sizes,
+        f"{section}.batch_size",
+        f"{section}.max_new_tokens",
+        "tokenizer.vocab_size",
+    )
     def job(wildcards):
         model = wildcards.get("model", "teacher")
         sentences = n_sentences(wildcards) if callable(n_sentences) else n_sentences
@@ -174,5 +208,20 @@ def decoding_job(n_sentences, section="decode", candidates=1):
     return job
 
 
-def light_job(n_rows):
-    return lambda wildcards: estimate.light(n_rows)
+def light_job(n_rows, *sizes):
+    """Table work over ``n_rows`` rows, a number that grows with the keys ``sizes``."""
+    return sized_by(*sizes)(lambda wildcards: estimate.light(n_rows))
+
+
+CANARY_KEYS = ("canaries.n_per_replica", "canaries.replicas")
+TRANSLATION_TABLE_JOB = light_job(N_TRAIN, "data.max_pairs")
+CANARY_TABLE_JOB = light_job(N_CANARIES, *CANARY_KEYS)
+CANARY_DECODING_JOB = decoding_job(N_CANARIES, sizes=CANARY_KEYS)
+
+
+# Snakemake evaluates a job's resources only when the job is about to run. Evaluating every
+# planned job's here, before the first starts, makes a job that would ask for more memory
+# than MEMORY_LIMIT_MB stop the run while nothing has been computed.
+onstart:
+    for job in workflow.dag.needrun_jobs():
+        job.resources

@@ -15,8 +15,8 @@ rule prepare_lm_text:
         "../envs/data.yaml"
     threads: 1
     resources:
-        mem_mb=resource(light_job(N_LM_DOCUMENTS), "mem_mb"),
-        runtime=resource(light_job(N_LM_DOCUMENTS), "runtime"),
+        mem_mb=resource(LM_TEXT_TABLE_JOB, "mem_mb"),
+        runtime=resource(LM_TEXT_TABLE_JOB, "runtime"),
     params:
         text=lm_text_params(),
     script:
@@ -34,8 +34,8 @@ rule train_lm_tokenizer:
         "../envs/data.yaml"
     threads: 1
     resources:
-        mem_mb=resource(light_job(N_LM_DOCUMENTS), "mem_mb"),
-        runtime=resource(light_job(N_LM_DOCUMENTS), "runtime"),
+        mem_mb=resource(LM_TEXT_TABLE_JOB, "mem_mb"),
+        runtime=resource(LM_TEXT_TABLE_JOB, "runtime"),
     params:
         tokenizer=config["lm"]["tokenizer"],
         columns=["text"],

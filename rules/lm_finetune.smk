@@ -39,8 +39,8 @@ rule make_lm_canaries:
         "../envs/data.yaml"
     threads: 1
     resources:
-        mem_mb=resource(light_job(N_LM_CANARIES), "mem_mb"),
-        runtime=resource(light_job(N_LM_CANARIES), "runtime"),
+        mem_mb=resource(LM_CANARY_TABLE_JOB, "mem_mb"),
+        runtime=resource(LM_CANARY_TABLE_JOB, "runtime"),
     params:
         canaries=LM["canaries"],
     script:

@@ -16,8 +16,8 @@ rule lm_reference_matrix:
         "../envs/data.yaml"
     threads: 1
     resources:
-        mem_mb=resource(light_job(N_LM_CANARIES), "mem_mb"),
-        runtime=resource(light_job(N_LM_CANARIES), "runtime"),
+        mem_mb=resource(LM_CANARY_TABLE_JOB, "mem_mb"),
+        runtime=resource(LM_CANARY_TABLE_JOB, "runtime"),
     params:
         matrix={
             "reference_models": LM_REFERENCES["models"],
@@ -71,8 +71,8 @@ rule score_lm_references:
         "../envs/torch.yaml"
     threads: 1
     resources:
-        mem_mb=resource(light_job(N_LM_CANARIES * 64), "mem_mb"),
-        runtime=resource(light_job(N_LM_CANARIES * 64), "runtime"),
+        mem_mb=resource(LM_REFERENCE_SCORING_JOB, "mem_mb"),
+        runtime=resource(LM_REFERENCE_SCORING_JOB, "runtime"),
     params:
         attacks=MEMBERSHIP["attacks"],
         attack_config=membership_attack_config(),

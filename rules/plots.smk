@@ -23,8 +23,8 @@ rule figure:
         "../envs/plots.yaml"
     threads: 1
     resources:
-        mem_mb=resource(light_job(N_CANARIES), "mem_mb"),
-        runtime=resource(light_job(N_CANARIES), "runtime"),
+        mem_mb=resource(CANARY_TABLE_JOB, "mem_mb"),
+        runtime=resource(CANARY_TABLE_JOB, "runtime"),
     params:
         caption=lambda wildcards: figures.get(wildcards.figure).caption,
         settings=lambda wildcards: figures.get(wildcards.figure).setting_values(config),
@@ -55,8 +55,8 @@ rule verdicts:
         "../envs/plots.yaml"
     threads: 1
     resources:
-        mem_mb=resource(light_job(N_CANARIES), "mem_mb"),
-        runtime=resource(light_job(N_CANARIES), "runtime"),
+        mem_mb=resource(CANARY_TABLE_JOB, "mem_mb"),
+        runtime=resource(CANARY_TABLE_JOB, "runtime"),
     params:
         figures=claimed_figures(),
     script:
@@ -78,8 +78,8 @@ rule paper_verdicts:
         "../envs/plots.yaml"
     threads: 1
     resources:
-        mem_mb=resource(light_job(N_CANARIES), "mem_mb"),
-        runtime=resource(light_job(N_CANARIES), "runtime"),
+        mem_mb=resource(CANARY_TABLE_JOB, "mem_mb"),
+        runtime=resource(CANARY_TABLE_JOB, "runtime"),
     params:
         figures=lambda wildcards: claimed_figures(wildcards.paper),
     script:

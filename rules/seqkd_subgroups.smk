@@ -20,8 +20,8 @@ rule translation_matrix:
         "../envs/data.yaml"
     threads: 1
     resources:
-        mem_mb=resource(light_job(N_TRAIN), "mem_mb"),
-        runtime=resource(light_job(N_TRAIN), "runtime"),
+        mem_mb=resource(TRANSLATION_TABLE_JOB, "mem_mb"),
+        runtime=resource(TRANSLATION_TABLE_JOB, "runtime"),
     params:
         matrix={
             "reference_models": SUBGROUPS["reference_models"],
@@ -122,8 +122,8 @@ rule translation_counterfactual:
         "../envs/data.yaml"
     threads: 1
     resources:
-        mem_mb=resource(light_job(N_TRAIN), "mem_mb"),
-        runtime=resource(light_job(N_TRAIN), "runtime"),
+        mem_mb=resource(TRANSLATION_TABLE_JOB, "mem_mb"),
+        runtime=resource(TRANSLATION_TABLE_JOB, "runtime"),
     params:
         bootstrap=config["scoring"]["bootstrap"],
         seed=config["scoring"]["seed"],
@@ -170,8 +170,8 @@ rule seqkd_subgroups:
         "../envs/data.yaml"
     threads: 1
     resources:
-        mem_mb=resource(light_job(N_TRAIN), "mem_mb"),
-        runtime=resource(light_job(N_TRAIN), "runtime"),
+        mem_mb=resource(TRANSLATION_TABLE_JOB, "mem_mb"),
+        runtime=resource(TRANSLATION_TABLE_JOB, "runtime"),
     params:
         cm_buckets=SUBGROUPS["cm_buckets"],
         confidence_share=SUBGROUPS["confidence_share"],

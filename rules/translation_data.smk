@@ -12,8 +12,8 @@ rule prepare_corpus:
         "../envs/data.yaml"
     threads: 1
     resources:
-        mem_mb=resource(light_job(N_TRAIN), "mem_mb"),
-        runtime=resource(light_job(N_TRAIN), "runtime"),
+        mem_mb=resource(TRANSLATION_TABLE_JOB, "mem_mb"),
+        runtime=resource(TRANSLATION_TABLE_JOB, "runtime"),
     params:
         data=config["data"],
     script:
@@ -31,8 +31,8 @@ rule train_tokenizer:
         "../envs/data.yaml"
     threads: 1
     resources:
-        mem_mb=resource(light_job(N_TRAIN), "mem_mb"),
-        runtime=resource(light_job(N_TRAIN), "runtime"),
+        mem_mb=resource(TRANSLATION_TABLE_JOB, "mem_mb"),
+        runtime=resource(TRANSLATION_TABLE_JOB, "runtime"),
     params:
         tokenizer=config["tokenizer"],
         columns=["src", "tgt"],

@@ -67,8 +67,8 @@ rule score_translation:
         "../envs/torch.yaml"
     threads: 1
     resources:
-        mem_mb=resource(light_job(N_TRAIN), "mem_mb"),
-        runtime=resource(light_job(N_TRAIN), "runtime"),
+        mem_mb=resource(TRANSLATION_TABLE_JOB, "mem_mb"),
+        runtime=resource(TRANSLATION_TABLE_JOB, "runtime"),
     params:
         exmem_threshold=config["scoring"]["exmem_threshold"],
         bootstrap=config["scoring"]["bootstrap"],
@@ -91,19 +91,25 @@ rule score_exposure:
     resources:
         mem_mb=resource(
             decoding_job(
-                N_CANARIES, candidates=config["scoring"]["exposure_candidates"] + 1
+                N_CANARIES,
+                candidates=config["scoring"]["exposure_candidates"] + 1,
+                sizes=CANARY_KEYS + ("scoring.exposure_candidates",),
             ),
             "mem_mb",
         ),
         runtime=resource(
             decoding_job(
-                N_CANARIES, candidates=config["scoring"]["exposure_candidates"] + 1
+                N_CANARIES,
+                candidates=config["scoring"]["exposure_candidates"] + 1,
+                sizes=CANARY_KEYS + ("scoring.exposure_candidates",),
             ),
             "runtime",
         ),
         gpu=resource(
             decoding_job(
-                N_CANARIES, candidates=config["scoring"]["exposure_candidates"] + 1
+                N_CANARIES,
+                candidates=config["scoring"]["exposure_candidates"] + 1,
+                sizes=CANARY_KEYS + ("scoring.exposure_candidates",),
             ),
             "gpu",
         ),
@@ -128,9 +134,9 @@ rule prompt_canaries:
         "../envs/torch.yaml"
     threads: config["runtime"]["threads"]
     resources:
-        mem_mb=resource(decoding_job(N_CANARIES), "mem_mb"),
-        runtime=resource(decoding_job(N_CANARIES), "runtime"),
-        gpu=resource(decoding_job(N_CANARIES), "gpu"),
+        mem_mb=resource(CANARY_DECODING_JOB, "mem_mb"),
+        runtime=resource(CANARY_DECODING_JOB, "runtime"),
+        gpu=resource(CANARY_DECODING_JOB, "gpu"),
     params:
         decode=decode_params("decode"),
     script:
@@ -152,8 +158,8 @@ rule score_canaries:
         "../envs/torch.yaml"
     threads: 1
     resources:
-        mem_mb=resource(light_job(N_CANARIES), "mem_mb"),
-        runtime=resource(light_job(N_CANARIES), "runtime"),
+        mem_mb=resource(CANARY_TABLE_JOB, "mem_mb"),
+        runtime=resource(CANARY_TABLE_JOB, "runtime"),
     params:
         bootstrap=config["scoring"]["bootstrap"],
         seed=config["scoring"]["seed"],
@@ -175,9 +181,9 @@ rule score_membership:
         "../envs/torch.yaml"
     threads: config["runtime"]["threads"]
     resources:
-        mem_mb=resource(decoding_job(N_CANARIES), "mem_mb"),
-        runtime=resource(decoding_job(N_CANARIES), "runtime"),
-        gpu=resource(decoding_job(N_CANARIES), "gpu"),
+        mem_mb=resource(CANARY_DECODING_JOB, "mem_mb"),
+        runtime=resource(CANARY_DECODING_JOB, "runtime"),
+        gpu=resource(CANARY_DECODING_JOB, "gpu"),
     params:
         attacks=config["scoring"]["attacks"],
         min_k_fraction=config["scoring"]["min_k_fraction"],

@@ -4,7 +4,7 @@ import pytest
 import yaml
 from conftest import REPO
 
-from rotelab.pipeline.checks import ConfigError
+from rotelab.pipeline.checks import ConfigError, check_job_memory, memory_limit_mb
 from rotelab.pipeline.config import load_schema, resolve_ref, validate_config
 
 SCHEMA = REPO / "config.schema.yaml"
@@ -316,3 +316,22 @@ def test_a_key_set_twice_in_one_yaml_file_names_the_file_line_and_key(tmp_path):
     check_config_files([REPO / "config.yaml", good])
     with pytest.raises(ConfigError, match=rf"{bad}, line 5: config key teacher\.train\.lr is set twice .*line 3"):
         check_config_files([good, bad])
+
+
+def test_job_memory_within_the_limit_passes_and_above_it_names_the_keys():
+    assert check_job_memory(2_000, 2_000, True, ("membership.reference_models",)) == 2_000
+    with pytest.raises(ConfigError) as err:
+        check_job_memory(2_001, 2_000, True, ("membership.reference_models", "membership.classifier.hidden"))
+    message = str(err.value)
+    assert message.startswith("config key membership.reference_models: this job would ask for 2,001 MB")
+    assert "2,000 MB of runtime.max_mem_mb" in message
+    assert "membership.classifier.hidden" in message
+    with pytest.raises(ConfigError, match="this machine's memory"):
+        check_job_memory(10**9, 2_000, False, ())
+
+
+def test_memory_limit_is_the_key_or_this_machines_memory():
+    assert memory_limit_mb(4096) == 4096
+    with open("/proc/meminfo") as meminfo:
+        total_kb = int(meminfo.readline().split()[1])
+    assert abs(memory_limit_mb(None) - total_kb // 1024) <= 1

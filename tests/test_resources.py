@@ -107,5 +107,6 @@ def test_skew_runs_count_their_mixture_and_last_epoch():
 
 def test_jobs_in_one_batch_or_in_sequence():
     one = resources.JobResources(2000, 10, 1)
-    assert one.times(4) == resources.JobResources(8000, 40, 1)
+    # one interpreter (1,500 MB) and four models' 500 MB each
+    assert one.times(4) == resources.JobResources(3500, 40, 1)
     assert one.in_sequence(4) == resources.JobResources(2000, 40, 1)

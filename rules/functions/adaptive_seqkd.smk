@@ -22,6 +22,7 @@ def teacher_finetuning_params():
     }
 
 
+@sized_by("teacher.model", "adaptive_seqkd.batch_size", "tokenizer.vocab_size")
 def teacher_finetuning_job(wildcards):
     """At most one epoch over the whole corpus (the subset's size is known only at run time)."""
     train = {

@@ -6,6 +6,9 @@ LM = config["lm"]
 LM_VOCAB = LM["tokenizer"]["vocab_size"]
 N_LM_DOCUMENTS = estimate.lm_documents(LM)
 N_LM_CANARIES = estimate.n_lm_canaries(LM)
+LM_CANARY_KEYS = ("lm.canaries.n_per_group", "lm.canaries.duplication")
+LM_TEXT_TABLE_JOB = light_job(N_LM_DOCUMENTS, "lm.max_documents")
+LM_CANARY_TABLE_JOB = light_job(N_LM_CANARIES, *LM_CANARY_KEYS)
 
 
 def lm_text_params():
@@ -22,6 +25,7 @@ def pretraining_params():
     }
 
 
+@sized_by("lm.base.model", "lm.base.train.batch_size", "lm.tokenizer.vocab_size")
 def pretraining_job(wildcards):
     base = config["lm"]["base"]
     vocab = config["lm"]["tokenizer"]["vocab_size"]

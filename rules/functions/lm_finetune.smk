@@ -25,6 +25,7 @@ def finetuning_estimate(steps):
     )
 
 
+@sized_by("lm.base.model", "lm.finetune.train.batch_size", "lm.tokenizer.vocab_size")
 def finetuning_job(wildcards):
     spec = LM_RUNS[wildcards.run]
     return finetuning_estimate(
@@ -43,7 +44,7 @@ def lm_scoring_job(sequences: int):
         ON_GPU,
         THREADS,
     )
-    return lambda wildcards: job
+    return sized_by("lm.base.model", "lm.tokenizer.vocab_size")(lambda wildcards: job)
 
 
 # Extraction (a continuation per canary and prompt length) and utility (a scored and a

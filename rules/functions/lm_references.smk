@@ -33,6 +33,7 @@ def lm_reference_params(wildcards):
     )
 
 
+@sized_by("lm.references.models", "lm.references.ensemble", "lm.base.model")
 def lm_references_job(wildcards):
     """K centralized fine-tunes (about the P1 runs' data each) and their scoring; a LoRA set
     gets the full set's estimate, an upper bound."""
@@ -42,3 +43,11 @@ def lm_references_job(wildcards):
         return one.times(k)
     # one after another: K times the time, one training's memory (the K small models aside)
     return one.in_sequence(k)
+
+
+# Scoring the reference set: every canary note under every reference model.
+LM_REFERENCE_SCORING_JOB = light_job(
+    N_LM_CANARIES * max(1, LM_REFERENCES["models"]),
+    *LM_CANARY_KEYS,
+    "lm.references.models",
+)

@@ -40,6 +40,7 @@ def membership_data_shape():
     return len(data.labels), data.features.shape[1], data.n_classes
 
 
+@sized_by("membership.reference_models", "membership.classifier.hidden")
 def reference_training_job(wildcards):
     n_examples, n_features, n_classes = membership_data_shape()
     classifier = MEMBERSHIP["classifier"]

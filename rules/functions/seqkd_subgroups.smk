@@ -28,6 +28,7 @@ def translation_reference_params(indices):
     }
 
 
+@sized_by("student.model", "student.train.batch_size", "tokenizer.vocab_size")
 def translation_reference_job(wildcards=None, n_models=1):
     return estimate.training(
         config["student"]["model"],
@@ -38,6 +39,9 @@ def translation_reference_job(wildcards=None, n_models=1):
     ).times(n_models)
 
 
+@sized_by(
+    "seqkd_subgroups.reference_models", "seqkd_subgroups.ensemble", "student.model"
+)
 def translation_references_job(wildcards=None):
     return translation_reference_job(n_models=SUBGROUPS["reference_models"])
 

@@ -25,6 +25,9 @@ def skew_run(wildcards):
     return SKEW_BY_NAME[wildcards.skew_run]
 
 
+@sized_by(
+    "lm.base.model", "skewed_memorization.train.batch_size", "lm.tokenizer.vocab_size"
+)
 def skew_finetuning_job(wildcards):
     run = skew_run(wildcards)
     block = LM["base"]["model"]["block_size"]
@@ -38,6 +41,7 @@ def skew_finetuning_job(wildcards):
     )
 
 
+@sized_by("lm.base.model", "skewed_memorization.sizes", "lm.tokenizer.vocab_size")
 def skew_scoring_job(wildcards):
     run = skew_run(wildcards)
     return estimate.causal_decoding(

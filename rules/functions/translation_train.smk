@@ -24,6 +24,13 @@ def training_params(wildcards):
     }
 
 
+@sized_by(
+    "teacher.model",
+    "student.model",
+    "teacher.train.batch_size",
+    "student.train.batch_size",
+    "tokenizer.vocab_size",
+)
 def training_job(wildcards):
     role = role_config(wildcards.model)
     return estimate.training(role["model"], role["train"], VOCAB, ON_GPU, THREADS)

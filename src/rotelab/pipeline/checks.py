@@ -6,6 +6,8 @@ nothing already computed is touched.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from rotelab.core.registry import Registry
@@ -146,6 +148,31 @@ def check_sweep_names(config: dict) -> None:
                     f"both name the run '{name}'; make them differ in their first six digits"
                 )
             named[name] = i
+
+
+def memory_limit_mb(max_mem_mb: int | None) -> int:
+    """The most memory one job may ask for: ``runtime.max_mem_mb``, or when unset the
+    physical memory of the machine that plans the run (right for local runs; on a cluster
+    whose nodes differ from the submit host, set the key)."""
+    if max_mem_mb is not None:
+        return max_mem_mb
+    return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2**20
+
+
+def check_job_memory(mem_mb: int, limit_mb: int, limit_is_set: bool, sized_by: Sequence[str]) -> int:
+    """``mem_mb``, a job's estimated memory (rotelab.pipeline.job_estimates), when it is at
+    most ``limit_mb``; otherwise the job could only be killed for memory after its inputs
+    were computed, so the config is rejected naming the keys the estimate grows with."""
+    if mem_mb <= limit_mb:
+        return mem_mb
+    limit = "runtime.max_mem_mb" if limit_is_set else "this machine's memory (runtime.max_mem_mb unset)"
+    keys = ", ".join(sized_by) if sized_by else "its config section"
+    key = sized_by[0] if sized_by else "runtime.max_mem_mb"
+    raise ConfigError(
+        f"config key {key}: this job would ask for {mem_mb:,} MB of memory, more than the "
+        f"{limit_mb:,} MB of {limit}; its size grows with {keys}. Make them smaller, or set "
+        "runtime.max_mem_mb to the memory one job may use (a cluster node's)"
+    )
 
 
 def check_registered(key: str, name: str, registry: Registry) -> None:

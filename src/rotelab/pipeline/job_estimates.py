@@ -39,9 +39,9 @@ class JobResources:
         return {"mem_mb": self.mem_mb, "runtime": self.runtime, "gpu": self.gpu}
 
     def times(self, n_jobs: int) -> JobResources:
-        """``n_jobs`` of these run as one (a batched ensemble): their memory and time add up,
-        on the same device."""
-        return JobResources(self.mem_mb * n_jobs, self.runtime * n_jobs, self.gpu)
+        """``n_jobs`` of these run as one (a batched ensemble) in one process: their time and
+        their memory above the interpreter's (BASE_MB) add up, on the same device."""
+        return JobResources(BASE_MB + (self.mem_mb - BASE_MB) * n_jobs, self.runtime * n_jobs, self.gpu)
 
     def in_sequence(self, n_jobs: int) -> JobResources:
         """``n_jobs`` of these run one after another in one job: their time adds up, the

@@ -13,6 +13,8 @@ rule acil_phases:
         "results/acil/phases_{phases}.parquet",
     log:
         "results/logs/acil/phases_{phases}.log",
+    benchmark:
+        "results/benchmarks/acil_phases/phases_{phases}.tsv"
     conda:
         "../envs/data.yaml"
     threads: 1

@@ -11,6 +11,8 @@ rule adaptive_subsets:
         "results/adaptive/subsets.parquet",
     log:
         "results/logs/adaptive/subsets.log",
+    benchmark:
+        "results/benchmarks/adaptive_subsets/adaptive_subsets.tsv"
     conda:
         "../envs/data.yaml"
     threads: 1
@@ -31,6 +33,8 @@ rule finetune_teacher:
         directory("results/models/teacher_{subset}"),
     log:
         "results/logs/adaptive/finetune_teacher_{subset}.log",
+    benchmark:
+        "results/benchmarks/finetune_teacher/{subset}.tsv"
     # On the path to the adaptive students, like the teacher's own training.
     priority: 10
     conda:

@@ -3,6 +3,8 @@ rule make_canaries:
         "results/canaries/canaries.parquet",
     log:
         "results/logs/make_canaries.log",
+    benchmark:
+        "results/benchmarks/make_canaries/make_canaries.tsv"
     conda:
         "../envs/data.yaml"
     threads: 1
@@ -23,6 +25,8 @@ rule inject_canaries:
         "results/canaries/train.parquet",
     log:
         "results/logs/inject_canaries.log",
+    benchmark:
+        "results/benchmarks/inject_canaries/inject_canaries.tsv"
     conda:
         "../envs/data.yaml"
     threads: 1

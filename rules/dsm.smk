@@ -27,6 +27,8 @@ rule dsm_score_net:
         risk=f"results/dsm/{dsm_runs.RUN}/excess_risk.parquet",
     log:
         f"results/logs/dsm/{dsm_runs.RUN}.log",
+    benchmark:
+        f"results/benchmarks/dsm_score_net/{dsm_runs.RUN}.tsv"
     conda:
         "../envs/torch.yaml"
     threads: 1
@@ -47,6 +49,8 @@ rule dsm_diffusion:
         samples=f"results/dsm/diffusion/{dsm_runs.DIFFUSION_RUN}_samples.parquet",
     log:
         f"results/logs/dsm/diffusion_{dsm_runs.DIFFUSION_RUN}.log",
+    benchmark:
+        f"results/benchmarks/dsm_diffusion/{dsm_runs.DIFFUSION_RUN}.tsv"
     conda:
         "../envs/torch.yaml"
     threads: 1

@@ -11,6 +11,8 @@ rule prepare_lm_text:
         valid="results/data/lm_pretrain_valid.parquet",
     log:
         "results/logs/prepare_lm_text.log",
+    benchmark:
+        "results/benchmarks/prepare_lm_text/prepare_lm_text.tsv"
     conda:
         "../envs/data.yaml"
     threads: 1
@@ -30,6 +32,8 @@ rule train_lm_tokenizer:
         directory("results/tokenizers/lm"),
     log:
         "results/logs/train_lm_tokenizer.log",
+    benchmark:
+        "results/benchmarks/train_lm_tokenizer/train_lm_tokenizer.tsv"
     conda:
         "../envs/data.yaml"
     threads: 1
@@ -52,6 +56,8 @@ rule pretrain_base:
         directory("results/models/lm_base"),
     log:
         "results/logs/pretrain_base.log",
+    benchmark:
+        "results/benchmarks/pretrain_base/pretrain_base.tsv"
     priority: 10
     conda:
         "../envs/torch.yaml"

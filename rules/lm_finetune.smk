@@ -16,6 +16,8 @@ rule prepare_qa:
         "results/lm/data/qa.parquet",
     log:
         "results/logs/lm/prepare_qa.log",
+    benchmark:
+        "results/benchmarks/prepare_qa/prepare_qa.tsv"
     conda:
         "../envs/data.yaml"
     threads: 1
@@ -35,6 +37,8 @@ rule make_lm_canaries:
         "results/lm/canaries.parquet",
     log:
         "results/logs/lm/make_lm_canaries.log",
+    benchmark:
+        "results/benchmarks/make_lm_canaries/make_lm_canaries.tsv"
     conda:
         "../envs/data.yaml"
     threads: 1
@@ -56,6 +60,8 @@ rule finetune_lm:
         directory("results/lm/models/{run}"),
     log:
         "results/logs/lm/finetune/{run}.log",
+    benchmark:
+        "results/benchmarks/finetune_lm/{run}.tsv"
     conda:
         "../envs/torch.yaml"
     threads: THREADS
@@ -85,6 +91,8 @@ rule score_lm_extraction:
         utility="results/lm/scores/{run}/utility.parquet",
     log:
         "results/logs/lm/score_lm_extraction/{run}.log",
+    benchmark:
+        "results/benchmarks/score_lm_extraction/{run}.tsv"
     conda:
         "../envs/torch.yaml"
     threads: THREADS
@@ -114,6 +122,8 @@ rule score_lm_membership:
         summary="results/lm/scores/{run}/membership.parquet",
     log:
         "results/logs/lm/score_lm_membership/{run}.log",
+    benchmark:
+        "results/benchmarks/score_lm_membership/{run}.tsv"
     conda:
         "../envs/torch.yaml"
     threads: THREADS

@@ -12,6 +12,8 @@ rule lm_reference_matrix:
         "results/lm/references/matrix.parquet",
     log:
         "results/logs/lm/references/matrix.log",
+    benchmark:
+        "results/benchmarks/lm_reference_matrix/lm_reference_matrix.tsv"
     conda:
         "../envs/data.yaml"
     threads: 1
@@ -39,6 +41,8 @@ rule train_lm_references:
         observations="results/lm/references/{adapter}/observations.parquet",
     log:
         "results/logs/lm/references/{adapter}/train.log",
+    benchmark:
+        "results/benchmarks/train_lm_references/{adapter}.tsv"
     conda:
         "../envs/torch.yaml"
     threads: THREADS
@@ -67,6 +71,8 @@ rule score_lm_references:
         counterfactual_summary="results/lm/references/{adapter}/counterfactual_summary.parquet",
     log:
         "results/logs/lm/references/{adapter}/score.log",
+    benchmark:
+        "results/benchmarks/score_lm_references/{adapter}.tsv"
     conda:
         "../envs/torch.yaml"
     threads: 1
@@ -98,6 +104,8 @@ rule lira_lm_run:
         summary="results/lm/lira/{adapter}/{run}.parquet",
     log:
         "results/logs/lm/lira_lm_run/{adapter}/{run}.log",
+    benchmark:
+        "results/benchmarks/lira_lm_run/{adapter}/{run}.tsv"
     wildcard_constraints:
         run=r"[a-z0-9.-]+",  # run names (lm_runs.RunSpec.name) have no "_"
     conda:

@@ -16,6 +16,8 @@ rule membership_pool:
         "results/membership/classifier/{pool}/examples.parquet",
     log:
         "results/logs/membership/{pool}/pool.log",
+    benchmark:
+        "results/benchmarks/membership_pool/{pool}.tsv"
     conda:
         "../envs/data.yaml"
     threads: 1
@@ -35,6 +37,8 @@ rule membership_matrix:
         "results/membership/classifier/{pool}/matrix.parquet",
     log:
         "results/logs/membership/{pool}/matrix.log",
+    benchmark:
+        "results/benchmarks/membership_matrix/{pool}.tsv"
     conda:
         "../envs/data.yaml"
     threads: 1
@@ -60,6 +64,8 @@ rule train_reference_models:
         observations="results/membership/classifier/{pool}/observations.parquet",
     log:
         "results/logs/membership/{pool}/train.log",
+    benchmark:
+        "results/benchmarks/train_reference_models/{pool}.tsv"
     conda:
         "../envs/torch.yaml"
     threads: THREADS
@@ -86,6 +92,8 @@ rule score_reference_models:
         counterfactual_summary="results/membership/classifier/{pool}/counterfactual_summary.parquet",
     log:
         "results/logs/membership/{pool}/score.log",
+    benchmark:
+        "results/benchmarks/score_reference_models/{pool}.tsv"
     conda:
         "../envs/torch.yaml"
     threads: 1

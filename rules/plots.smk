@@ -19,6 +19,8 @@ rule figure:
         ),
     log:
         "results/logs/figure/{figure}.log",
+    benchmark:
+        "results/benchmarks/figure/{figure}.tsv"
     conda:
         "../envs/plots.yaml"
     threads: 1
@@ -51,6 +53,8 @@ rule verdicts:
         ),
     log:
         "results/logs/verdicts.log",
+    benchmark:
+        "results/benchmarks/verdicts/verdicts.tsv"
     conda:
         "../envs/plots.yaml"
     threads: 1
@@ -74,6 +78,8 @@ rule paper_verdicts:
         html="results/papers/{paper}/reproduction.html",
     log:
         "results/logs/paper_verdicts/{paper}.log",
+    benchmark:
+        "results/benchmarks/paper_verdicts/{paper}.tsv"
     conda:
         "../envs/plots.yaml"
     threads: 1

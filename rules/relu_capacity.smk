@@ -14,6 +14,8 @@ rule fit_relu_networks:
         f"results/relu_capacity/{relu_capacity_runs.RUN}.parquet",
     log:
         f"results/logs/relu_capacity/{relu_capacity_runs.RUN}.log",
+    benchmark:
+        f"results/benchmarks/fit_relu_networks/{relu_capacity_runs.RUN}.tsv"
     conda:
         "../envs/torch.yaml"
     threads: 1

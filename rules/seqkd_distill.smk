@@ -8,6 +8,8 @@ rule distill_corpus:
         "results/generations/{teacher}/kd_corpus.parquet",
     log:
         "results/logs/distill_corpus/{teacher}.log",
+    benchmark:
+        "results/benchmarks/distill_corpus/{teacher}.tsv"
     # The teacher -> KD corpus -> student path is the critical one; scoring can wait.
     priority: 10
     conda:

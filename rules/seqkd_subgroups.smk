@@ -16,6 +16,8 @@ rule translation_matrix:
         "results/membership/translation/matrix.parquet",
     log:
         "results/logs/membership/translation/matrix.log",
+    benchmark:
+        "results/benchmarks/translation_matrix/translation_matrix.tsv"
     conda:
         "../envs/data.yaml"
     threads: 1
@@ -45,6 +47,8 @@ if SUBGROUPS["ensemble"]:
             [directory(path) for path in translation_reference_dirs()],
         log:
             "results/logs/membership/translation/train_references.log",
+        benchmark:
+            "results/benchmarks/train_translation_references/train_translation_references.tsv"
         conda:
             "../envs/torch.yaml"
         threads: THREADS
@@ -68,6 +72,8 @@ else:
             directory("results/membership/translation/models/{reference}"),
         log:
             "results/logs/membership/translation/train_{reference}.log",
+        benchmark:
+            "results/benchmarks/train_translation_reference/{reference}.tsv"
         conda:
             "../envs/torch.yaml"
         threads: THREADS
@@ -92,6 +98,8 @@ rule score_translation_reference:
         "results/membership/translation/observations/{reference}.parquet",
     log:
         "results/logs/membership/translation/score_{reference}.log",
+    benchmark:
+        "results/benchmarks/score_translation_reference/{reference}.tsv"
     conda:
         "../envs/torch.yaml"
     threads: THREADS
@@ -118,6 +126,8 @@ rule translation_counterfactual:
         summary="results/membership/translation/counterfactual_summary.parquet",
     log:
         "results/logs/membership/translation/counterfactual.log",
+    benchmark:
+        "results/benchmarks/translation_counterfactual/translation_counterfactual.tsv"
     conda:
         "../envs/data.yaml"
     threads: 1
@@ -141,6 +151,8 @@ rule teacher_kd_quality:
         "results/scores/teacher/kd_quality.parquet",
     log:
         "results/logs/teacher_kd_quality.log",
+    benchmark:
+        "results/benchmarks/teacher_kd_quality/teacher_kd_quality.tsv"
     conda:
         "../envs/torch.yaml"
     threads: THREADS
@@ -166,6 +178,8 @@ rule seqkd_subgroups:
         rates="results/scores/seqkd_subgroups/rates.parquet",
     log:
         "results/logs/seqkd_subgroups.log",
+    benchmark:
+        "results/benchmarks/seqkd_subgroups/seqkd_subgroups.tsv"
     conda:
         "../envs/data.yaml"
     threads: 1

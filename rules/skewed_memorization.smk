@@ -13,6 +13,8 @@ rule skew_samples:
         "results/skew/samples.parquet",
     log:
         "results/logs/skew/samples.log",
+    benchmark:
+        "results/benchmarks/skew_samples/skew_samples.tsv"
     conda:
         "../envs/data.yaml"
     threads: 1
@@ -33,6 +35,8 @@ rule skew_finetune:
         directory("results/skew/models/{skew_run}"),
     log:
         "results/logs/skew/finetune/{skew_run}.log",
+    benchmark:
+        "results/benchmarks/skew_finetune/{skew_run}.tsv"
     conda:
         "../envs/torch.yaml"
     threads: THREADS
@@ -59,6 +63,8 @@ rule skew_score:
         "results/skew/scores/{skew_run}.parquet",
     log:
         "results/logs/skew/score/{skew_run}.log",
+    benchmark:
+        "results/benchmarks/skew_score/{skew_run}.tsv"
     conda:
         "../envs/torch.yaml"
     threads: THREADS
@@ -84,6 +90,8 @@ rule skew_similarity:
         "results/skew/similarity.parquet",
     log:
         "results/logs/skew/similarity.log",
+    benchmark:
+        "results/benchmarks/skew_similarity/skew_similarity.tsv"
     conda:
         "../envs/torch.yaml"
     threads: THREADS

@@ -8,6 +8,8 @@ rule prepare_corpus:
         test="results/data/test.parquet",
     log:
         "results/logs/prepare_corpus.log",
+    benchmark:
+        "results/benchmarks/prepare_corpus/prepare_corpus.tsv"
     conda:
         "../envs/data.yaml"
     threads: 1
@@ -27,6 +29,8 @@ rule train_tokenizer:
         directory("results/tokenizers/joint"),
     log:
         "results/logs/train_tokenizer.log",
+    benchmark:
+        "results/benchmarks/train_tokenizer/train_tokenizer.tsv"
     conda:
         "../envs/data.yaml"
     threads: 1

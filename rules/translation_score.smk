@@ -12,6 +12,8 @@ rule translate:
         "results/generations/{model}/{split}.parquet",
     log:
         "results/logs/translate/{model}_{split}.log",
+    benchmark:
+        "results/benchmarks/translate/{model}_{split}.tsv"
     conda:
         "../envs/torch.yaml"
     threads: config["runtime"]["threads"]
@@ -39,6 +41,8 @@ rule exmem_prefixes:
         "results/generations/{model}/prefixes.parquet",
     log:
         "results/logs/exmem_prefixes/{model}.log",
+    benchmark:
+        "results/benchmarks/exmem_prefixes/{model}.tsv"
     conda:
         "../envs/torch.yaml"
     threads: config["runtime"]["threads"]
@@ -63,6 +67,8 @@ rule score_translation:
         examples="results/scores/{model}/train_examples.parquet",
     log:
         "results/logs/score_translation/{model}.log",
+    benchmark:
+        "results/benchmarks/score_translation/{model}.tsv"
     conda:
         "../envs/torch.yaml"
     threads: 1
@@ -85,6 +91,8 @@ rule score_exposure:
         "results/scores/{model}/exposure.parquet",
     log:
         "results/logs/score_exposure/{model}.log",
+    benchmark:
+        "results/benchmarks/score_exposure/{model}.tsv"
     conda:
         "../envs/torch.yaml"
     threads: config["runtime"]["threads"]
@@ -130,6 +138,8 @@ rule prompt_canaries:
         "results/generations/{model}/canary_prompts.parquet",
     log:
         "results/logs/prompt_canaries/{model}.log",
+    benchmark:
+        "results/benchmarks/prompt_canaries/{model}.tsv"
     conda:
         "../envs/torch.yaml"
     threads: config["runtime"]["threads"]
@@ -154,6 +164,8 @@ rule score_canaries:
         summary="results/scores/{model}/canaries.parquet",
     log:
         "results/logs/score_canaries/{model}.log",
+    benchmark:
+        "results/benchmarks/score_canaries/{model}.tsv"
     conda:
         "../envs/torch.yaml"
     threads: 1
@@ -177,6 +189,8 @@ rule score_membership:
         roc="results/scores/{model}/roc.parquet",
     log:
         "results/logs/score_membership/{model}.log",
+    benchmark:
+        "results/benchmarks/score_membership/{model}.tsv"
     conda:
         "../envs/torch.yaml"
     threads: config["runtime"]["threads"]

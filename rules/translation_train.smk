@@ -11,6 +11,8 @@ rule train_model:
         directory("results/models/{model}"),
     log:
         "results/logs/train_model/{model}.log",
+    benchmark:
+        "results/benchmarks/train_model/{model}.tsv"
     # The teacher -> KD corpus -> student path is the critical one; scoring can wait.
     priority: 10
     conda:

@@ -39,6 +39,15 @@ define verdict_summary
 	done; fi
 endef
 
+# Job time per rule family from the benchmark files (a run of every paper only: the run's last
+# job, rule job_times, wrote the same per family and per rule to results/tables/job_times*.csv,
+# which the report shows).
+define job_time_summary
+	@if [ -z "$(PAPERS)" ]; then \
+		$(1) -m rotelab.pipeline.benchmarks results/benchmarks --by family --markdown; \
+	fi
+endef
+
 debian-packages:
 	$(call apt_install,$(DEB_PACKAGES))
 
@@ -56,6 +65,7 @@ reproduce: setup
 	$(BIN)/snakemake --cores $(CORES) $(PAPERS) $(SNAKEMAKE_ARGS)
 	$(MAKE) report
 	$(call verdict_summary,$(BIN)/python)
+	$(call job_time_summary,$(BIN)/python)
 
 report:
 	$(BIN)/snakemake --report results/report.html $(PAPERS) $(SNAKEMAKE_ARGS)
@@ -77,6 +87,7 @@ reproduce-paper: $(PAPER_SETUP)
 		--resources gpu=$(JOBS_PER_GPU) --rerun-incomplete --keep-going $(PAPERS) $(SNAKEMAKE_ARGS)
 	$(SNAKEMAKE) --report results/report.html $(PAPER_CONFIG) $(PAPERS)
 	$(call verdict_summary,$(PYTHON_BIN))
+	$(call job_time_summary,$(PYTHON_BIN))
 
 # Two pytest workers, one test file each at a time: the SLURM test (mostly waiting on the
 # cluster) runs beside the tiny workflow instead of after it.

@@ -43,6 +43,7 @@ include: "rules/acil.smk"
 include: "rules/relu_capacity.smk"
 include: "rules/dsm.smk"
 include: "rules/skewed_memorization.smk"
+include: "rules/job_times.smk"
 
 
 report: "report/workflow.rst"
@@ -51,6 +52,6 @@ report: "report/workflow.rst"
 rule all:
     default_target: True
     input:
-        figure_targets(),
-        "results/tables/verdicts.csv",
-        lm_reference_targets(),
+        run_targets(),
+        # job time per rule, from the benchmark files: made last (rules/job_times.smk)
+        rules.job_times.output,

@@ -105,6 +105,16 @@ def figure_targets(paper=None):
     )
 
 
+def run_targets():
+    """What the default run makes: every figure with its table, the verdicts and the
+    LM reference tables (rule all adds the job-time tables, made after these)."""
+    return [
+        *figure_targets(),
+        "results/tables/verdicts.csv",
+        *lm_reference_targets(),
+    ]
+
+
 def run_families():
     """The run names a figure's {run} patterns expand over, per family (its ``runs``),
     from the config through each paper's package, whose spelling the rules use too."""

@@ -65,6 +65,28 @@ def test_every_figure_and_table_is_written(workdir):
         assert {"value", "n", "ci_low", "ci_high"} <= set(table.columns)
 
 
+def test_every_job_left_a_benchmark_and_the_job_times_list_every_rule(workdir):
+    """Each job of the run wrote its benchmark under results/benchmarks/<rule>/; the last job,
+    job_times, summed them per rule and family before its own was written."""
+    ran = planned_jobs(workdir, targets=["--forceall"])  # the run's jobs, from a clean start
+    assert ran.pop("all") == 1 and ran["job_times"] == 1
+    benchmarks = workdir / "results/benchmarks"
+    written = {rule.name: sorted(rule.rglob("*.tsv")) for rule in benchmarks.iterdir()}
+    assert {rule: len(files) for rule, files in written.items()} == ran
+    for files in written.values():
+        for file in files:
+            row = pd.read_csv(file, sep="\t")
+            assert len(row) == 1 and row["s"].iloc[0] > 0, file
+    table = pd.read_csv(workdir / "results/tables/job_times.csv", keep_default_na=False)
+    assert dict(zip(table["rule"], table["jobs"])) == {rule: n for rule, n in ran.items() if rule != "job_times"}
+    assert (table["family"] != "").all() and table["job_s"].is_monotonic_decreasing
+    assert table.set_index("rule").loc["finetune_lm", "papers"] == "lora_fl"
+    assert table["share"].sum() == pytest.approx(1.0, abs=1e-3)
+    families = pd.read_csv(workdir / "results/tables/job_times_families.csv", keep_default_na=False)
+    assert families["jobs"].sum() == sum(ran.values()) - 1
+    assert families["job_s"].sum() == pytest.approx(table["job_s"].sum(), abs=0.1)
+
+
 def test_tables_hold_what_the_figures_show(workdir):
     quality = pd.read_csv(workdir / "results/tables/seqkd_quality.csv")
     assert set(quality["model"]) == {"teacher", "student", "baseline"}
@@ -122,11 +144,18 @@ def test_dp_epsilon_change_retrains_only_the_dp_runs(workdir, tmp_path):
         "score_lm_membership": 2,
         "figure": 1,
         "verdicts": 1,
+        "job_times": 1,
         "all": 1,
     }
     prompts = overlay(tmp_path, "prompts.yaml", "lm:\n  extraction:\n    prompt_lengths: [2, 8]\n")
     # The prompts change extraction only: no note is rescored for membership.
-    assert planned_jobs(workdir, [prompts]) == {"score_lm_extraction": N_LM_RUNS, "figure": 3, "verdicts": 1, "all": 1}
+    assert planned_jobs(workdir, [prompts]) == {
+        "score_lm_extraction": N_LM_RUNS,
+        "figure": 3,
+        "verdicts": 1,
+        "job_times": 1,
+        "all": 1,
+    }
 
 
 def test_membership_engine_tables(workdir):
@@ -174,6 +203,7 @@ def test_onion_changes_rerun_only_the_pools_they_touch(workdir, tmp_path):
         "score_reference_models": 2,
         "figure": 1,
         "verdicts": 1,
+        "job_times": 1,
         "all": 1,
     }
     k = overlay(tmp_path, "k.yaml", "membership:\n  reference_models: 10\n")
@@ -184,6 +214,7 @@ def test_onion_changes_rerun_only_the_pools_they_touch(workdir, tmp_path):
         "score_reference_models": 3,
         "figure": 2,
         "verdicts": 1,
+        "job_times": 1,
         "all": 1,
     }
 
@@ -219,6 +250,7 @@ def test_lm_reference_models_score_every_note(workdir, tmp_path):
         "lira_lm_run": 8,
         "figure": 1,
         "verdicts": 1,
+        "job_times": 1,
         "all": 1,
     }
     # new LoRA settings retrain the LoRA references and runs, never the full ones or the matrix:
@@ -277,6 +309,7 @@ def test_seqkd_extension_changes_rerun_only_their_stages(workdir, tmp_path):
         "score_translation": 2,
         "figure": 1,
         "verdicts": 1,
+        "job_times": 1,
         "all": 1,
     }
     k = overlay(tmp_path, "k.yaml", "seqkd_subgroups:\n  reference_models: 4\n")
@@ -288,10 +321,17 @@ def test_seqkd_extension_changes_rerun_only_their_stages(workdir, tmp_path):
         "seqkd_subgroups": 1,
         "figure": 1,
         "verdicts": 1,
+        "job_times": 1,
         "all": 1,
     }
     buckets = overlay(tmp_path, "buckets.yaml", "seqkd_subgroups:\n  cm_buckets: [0.1, 0.3]\n")
-    assert planned_jobs(workdir, [buckets]) == {"seqkd_subgroups": 1, "figure": 1, "verdicts": 1, "all": 1}
+    assert planned_jobs(workdir, [buckets]) == {
+        "seqkd_subgroups": 1,
+        "figure": 1,
+        "verdicts": 1,
+        "job_times": 1,
+        "all": 1,
+    }
 
 
 def test_translation_references_train_as_one_ensemble(workdir, tmp_path):
@@ -327,9 +367,9 @@ def test_acil_equals_joint_training_and_caches_per_phase_count(workdir, tmp_path
     equivalence = pd.read_csv(workdir / "results/tables/acil_equivalence.csv")
     assert set(equivalence["phases"]) == {5, 10} and (equivalence["value"] < 1e-9).all()
     lr = overlay(tmp_path, "lr.yaml", "acil:\n  sgd:\n    lr: 0.1\n")
-    assert planned_jobs(workdir, [lr]) == {"acil_phases": 2, "figure": 2, "verdicts": 1, "all": 1}
+    assert planned_jobs(workdir, [lr]) == {"acil_phases": 2, "figure": 2, "verdicts": 1, "job_times": 1, "all": 1}
     more = overlay(tmp_path, "more.yaml", "acil:\n  phases: [5, 10, 3]\n")
-    assert planned_jobs(workdir, [more]) == {"acil_phases": 1, "figure": 2, "verdicts": 1, "all": 1}
+    assert planned_jobs(workdir, [more]) == {"acil_phases": 1, "figure": 2, "verdicts": 1, "job_times": 1, "all": 1}
 
 
 def test_relu_capacity_runs_one_job_per_size_and_depth(workdir, tmp_path):
@@ -338,7 +378,13 @@ def test_relu_capacity_runs_one_job_per_size_and_depth(workdir, tmp_path):
     assert set(zip(widths["depth"], widths["n"])) == {(1, 8), (1, 16), (2, 8), (2, 16)}
     assert widths["value"].between(1, 17).all()
     sizes = overlay(tmp_path, "sizes.yaml", "relu_capacity:\n  sizes: [8, 16, 4]\n")
-    assert planned_jobs(workdir, [sizes]) == {"fit_relu_networks": 2, "figure": 1, "verdicts": 1, "all": 1}
+    assert planned_jobs(workdir, [sizes]) == {
+        "fit_relu_networks": 2,
+        "figure": 1,
+        "verdicts": 1,
+        "job_times": 1,
+        "all": 1,
+    }
     # One paper alone: its short name is a target; after the full run only its verdicts remain.
     assert planned_jobs(workdir, targets=["relu_capacity"]) == {"paper_verdicts": 1, "relu_capacity": 1}
     assert planned_jobs(workdir, [sizes], targets=["relu_capacity"]) == {
@@ -357,9 +403,15 @@ def test_dsm_runs_one_job_per_learning_rate(workdir, tmp_path):
     assert (mmd["value"] >= 0).all()
     # Changing one learning rate trains only that run and redraws its two figures.
     one = overlay(tmp_path, "dsm_lr.yaml", "dsm:\n  learning_rates: [0.5, 0.2]\n")
-    assert planned_jobs(workdir, [one]) == {"dsm_score_net": 1, "figure": 2, "verdicts": 1, "all": 1}
+    assert planned_jobs(workdir, [one]) == {"dsm_score_net": 1, "figure": 2, "verdicts": 1, "job_times": 1, "all": 1}
     bandwidth = overlay(tmp_path, "dsm_bw.yaml", "dsm:\n  diffusion:\n    bandwidth: 0.5\n")
-    assert planned_jobs(workdir, [bandwidth]) == {"dsm_diffusion": 2, "figure": 1, "verdicts": 1, "all": 1}
+    assert planned_jobs(workdir, [bandwidth]) == {
+        "dsm_diffusion": 2,
+        "figure": 1,
+        "verdicts": 1,
+        "job_times": 1,
+        "all": 1,
+    }
 
 
 def test_skew_runs_checkpoint_each_epoch_and_cache_per_run(workdir, tmp_path):
@@ -384,10 +436,18 @@ def test_skew_runs_checkpoint_each_epoch_and_cache_per_run(workdir, tmp_path):
         "skew_similarity": 1,
         "figure": 3,
         "verdicts": 1,
+        "job_times": 1,
         "all": 1,
     }
     lr = overlay(tmp_path, "skew_lr.yaml", "skewed_memorization:\n  train:\n    lr: 0.001\n")
-    assert planned_jobs(workdir, [lr]) == {"skew_finetune": 3, "skew_score": 3, "figure": 3, "verdicts": 1, "all": 1}
+    assert planned_jobs(workdir, [lr]) == {
+        "skew_finetune": 3,
+        "skew_score": 3,
+        "figure": 3,
+        "verdicts": 1,
+        "job_times": 1,
+        "all": 1,
+    }
 
 
 def test_artifacts_follow_the_contract(workdir):
@@ -439,6 +499,7 @@ def test_report_shows_every_figure_with_its_caption(workdir):
     html = (workdir / "results/report.html").read_text()
     for fig in FIGURES:
         assert f"{fig}.png" in html
+    assert "job_times.csv" in html and "job_times_families.csv" in html
     assert "P3&#x27;s headline" in html or "P3's headline" in html or "P3\\u0027s headline" in html
 
 
@@ -451,7 +512,7 @@ def test_min_k_change_reruns_only_scoring_and_plots(workdir, tmp_path):
     jobs = planned_jobs(workdir, [change])
     # Attack settings rescore membership; the causal-LM runs' extraction decoding stays.
     assert jobs.get("score_membership") == 3 and jobs.get("score_lm_membership") == N_LM_DEFENSE_RUNS
-    assert set(jobs) <= {"score_membership", "score_lm_membership", "figure", "verdicts", "all"}, jobs
+    assert set(jobs) <= {"score_membership", "score_lm_membership", "figure", "verdicts", "job_times", "all"}, jobs
     models = {p: p.stat().st_mtime_ns for p in (workdir / "results/models").rglob("*") if p.is_file()}
     snakemake(workdir, "--cores", "2", overlays=[change])
     after = {p: p.stat().st_mtime_ns for p in (workdir / "results/models").rglob("*") if p.is_file()}
@@ -494,6 +555,7 @@ def test_bad_config_fails_fast_and_keeps_results(workdir, tmp_path):
         "score_lm_membership",
         "figure",
         "verdicts",
+        "job_times",
         "all",
     }
 

@@ -1,0 +1,105 @@
+"""Empirical epsilon lower bounds (rotelab.membership.audit) on scores whose true epsilon is
+known: a Gaussian mechanism, members scored N(mu, 1) and non-members N(0, 1)."""
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from rotelab.membership.audit import (
+    clopper_pearson_upper,
+    gaussian_mechanism_epsilon,
+    one_run_audit,
+    one_run_p_value,
+    threshold_audit,
+)
+
+DELTA = 1e-5
+MU = 1.0
+
+
+def gaussian_threshold_bounds(n: int, seeds) -> np.ndarray:
+    bounds = []
+    for seed in seeds:
+        rng = np.random.default_rng(seed)
+        bounds.append(threshold_audit(rng.normal(MU, 1, n), rng.normal(0, 1, n), DELTA, seed=seed).epsilon)
+    return np.array(bounds)
+
+
+def gaussian_one_run_bounds(m: int, seeds) -> np.ndarray:
+    bounds = []
+    for seed in seeds:
+        rng = np.random.default_rng(seed)
+        included = rng.random(m) < 0.5
+        scores = rng.normal(MU * included, 1)
+        bounds.append(one_run_audit(scores, included, guesses=m // 10, delta=DELTA).epsilon)
+    return np.array(bounds)
+
+
+def test_gaussian_mechanism_epsilon_solves_the_privacy_profile():
+    epsilon = gaussian_mechanism_epsilon(MU, DELTA)
+    profile = stats.norm.cdf(MU / 2 - epsilon / MU) - np.exp(epsilon) * stats.norm.cdf(-MU / 2 - epsilon / MU)
+    assert profile == pytest.approx(DELTA, rel=1e-6)
+    assert 4.3 < epsilon < 4.5  # the classic calibration sqrt(2 ln(1.25/delta)) / sigma gives 4.84
+    assert gaussian_mechanism_epsilon(2 * MU, DELTA) > epsilon
+
+
+def test_clopper_pearson_upper_bound():
+    assert clopper_pearson_upper(0, 100, 0.05) == pytest.approx(1 - 0.05 ** (1 / 100))
+    assert clopper_pearson_upper(100, 100, 0.05) == 1.0
+    assert clopper_pearson_upper(30, 100, 0.05) > 0.30
+
+
+def test_threshold_bound_stays_below_the_true_epsilon_and_approaches_it():
+    true_epsilon = gaussian_mechanism_epsilon(MU, DELTA)
+    small = gaussian_threshold_bounds(1_000, range(40))
+    # At 95% confidence at most a few of 40 bounds may exceed the truth (binomial 99th percentile: 6).
+    assert (small > true_epsilon).sum() <= 6
+    large = gaussian_threshold_bounds(20_000, range(5))
+    assert (large <= true_epsilon).all()
+    assert large.mean() > small.mean() + 0.5
+    assert large.min() > 0
+
+
+def test_one_run_bound_stays_below_the_true_epsilon_and_approaches_it():
+    true_epsilon = gaussian_mechanism_epsilon(MU, DELTA)
+    small = gaussian_one_run_bounds(1_000, range(40))
+    assert (small > true_epsilon).sum() <= 6
+    large = gaussian_one_run_bounds(20_000, range(5))
+    assert (large <= true_epsilon).all()
+    assert large.mean() > small.mean() + 0.2
+
+
+def test_indistinguishable_scores_give_no_bound():
+    scores = np.linspace(0, 1, 2_000)
+    assert threshold_audit(scores, scores.copy(), DELTA).epsilon == 0.0
+    same = np.zeros(2_000)
+    assert threshold_audit(same, same.copy(), DELTA).epsilon == 0.0
+    included = np.arange(2_000) % 2 == 0  # the guesses are right exactly half the time
+    audit = one_run_audit(same, included, guesses=200, delta=DELTA)
+    assert audit.correct == audit.guesses // 2
+    assert audit.epsilon == 0.0
+
+
+def test_perfect_separation_is_bounded_by_the_sample_size():
+    members, nonmembers = np.arange(1_000) + 10_000.0, np.arange(1_000, dtype=float)
+    audit = threshold_audit(members, nonmembers, DELTA)
+    assert audit.members_above and audit.fpr_high < 0.01 and audit.fnr_high < 0.01
+    # No error among 500 of each: FPR, FNR <= 1 - 0.025^(1/500), so epsilon ~ log(0.99 / 0.0074)
+    assert audit.epsilon == pytest.approx(np.log((1 - DELTA - (1 - 0.025 ** (1 / 500))) / (1 - 0.025 ** (1 / 500))))
+    low = threshold_audit(-members, -nonmembers, DELTA)  # members score lower: the other direction
+    assert not low.members_above and low.epsilon == pytest.approx(audit.epsilon)
+
+
+def test_one_run_p_value_grows_with_epsilon_and_delta():
+    assert one_run_p_value(1000, 100, 80, 0.5, 0) < one_run_p_value(1000, 100, 80, 1.0, 0)
+    assert one_run_p_value(1000, 100, 80, 1.0, 1e-6) > one_run_p_value(1000, 100, 80, 1.0, 0)
+    # delta = 0: the binomial tail of the paper's theorem
+    q = np.exp(1.0) / (1 + np.exp(1.0))
+    assert one_run_p_value(1000, 100, 80, 1.0, 0) == pytest.approx(stats.binom.sf(79, 100, q))
+
+
+def test_bad_arguments_are_rejected():
+    with pytest.raises(ValueError, match="two members"):
+        threshold_audit([1.0], [0.0, 1.0], DELTA)
+    with pytest.raises(ValueError, match="same length"):
+        one_run_audit([1.0, 2.0], [True], guesses=2, delta=DELTA)

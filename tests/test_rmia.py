@@ -1,0 +1,70 @@
+"""RMIA (rotelab.membership.rmia) on a synthetic ensemble whose membership effect is known:
+example x has a difficulty d_x, and a model's probability of it is sigmoid(d_x + shift
+when the model trained on x + noise). Difficulty is what reference calibration removes."""
+
+import numpy as np
+import pytest
+from scipy.special import expit
+
+from rotelab.core.stats import auc
+from rotelab.membership.matrix import draw_matrix
+from rotelab.membership.rmia import OFFLINE_A_GRID, rmia_all_targets, rmia_scores, tune_offline_a
+
+K, N, Z = 8, 400, 300
+
+
+def world(shift: float, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    member = draw_matrix(N, K, seed).astype(bool)  # (K, N), each example IN for K/2 models
+    difficulty = rng.normal(0, 2, N)
+    probs = expit(difficulty + shift * member + rng.normal(0, 0.5, (K, N)))
+    population = expit(rng.normal(0, 2, Z) + rng.normal(0, 0.5, (K, Z)))
+    return probs, member, population
+
+
+def pooled_auc(scores: np.ndarray, member: np.ndarray) -> float:
+    return auc(scores[member], scores[~member])
+
+
+def test_rmia_beats_the_uncalibrated_likelihood_online_and_offline():
+    probs, member, population = world(shift=1.0)
+    loss_auc = pooled_auc(probs, member)  # the target's own probability: Yeom et al.'s attack
+    online = pooled_auc(rmia_all_targets(probs, member, population, offline=False), member)
+    offline = pooled_auc(rmia_all_targets(probs, member, population, offline=True), member)
+    assert loss_auc < 0.65
+    assert online > loss_auc + 0.15
+    assert offline > loss_auc + 0.1
+
+
+def test_rmia_is_chance_without_a_membership_effect():
+    probs, member, population = world(shift=0.0)
+    for offline in (False, True):
+        value = pooled_auc(rmia_all_targets(probs, member, population, offline=offline), member)
+        assert 0.45 < value < 0.55
+
+
+def test_scores_are_shares_of_the_population_and_grow_with_the_target_likelihood():
+    probs, member, population = world(shift=1.0)
+    refs = list(range(1, K))
+    scores = rmia_scores(probs[0], probs[refs], member[refs], population[0], population[refs])
+    assert ((scores >= 0) & (scores <= 1)).all()
+    assert np.allclose(scores * Z, np.round(scores * Z))
+    higher = probs[0].copy()
+    higher[:10] = np.minimum(1.0, higher[:10] * 1.5)
+    raised = rmia_scores(higher, probs[refs], member[refs], population[0], population[refs])
+    assert (raised[:10] >= scores[:10]).all() and (raised[10:] == scores[10:]).all()
+
+
+def test_offline_a_is_tuned_on_a_reference_never_the_target():
+    probs, member, population = world(shift=1.0)
+    a = tune_offline_a(probs, member, population, target=0)
+    assert a in OFFLINE_A_GRID
+    flipped = member.copy()
+    flipped[0] = ~flipped[0]  # the target's membership is not read
+    assert tune_offline_a(probs, flipped, population, target=0) == a
+
+
+def test_offline_needs_an_out_reference():
+    probs, member, population = world(shift=1.0)
+    with pytest.raises(ValueError, match="OUT reference"):
+        rmia_scores(probs[0], probs[1:2], np.ones((1, N), bool), population[0], population[1:2], offline_a=0.3)

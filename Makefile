@@ -54,11 +54,19 @@ debian-packages:
 test-debian-packages:
 	$(call apt_install,$(TEST_DEB_PACKAGES))
 
-$(VENV)/.installed: pyproject.toml
+# The pins of envs/*.yaml constrain this install too, so the tests run the versions the conda
+# environments declare (tests/test_envs.py checks that they agree) and a release upstream
+# cannot change what `make test` runs with.
+CONSTRAINTS := $(VENV)/constraints.txt
+$(CONSTRAINTS): $(wildcard envs/*.yaml)
+	mkdir -p $(VENV)
+	sed -n 's/^ *- *\([A-Za-z0-9_.-]*==[^ ]*\) *$$/\1/p' $^ | sort -u > $@
+
+$(VENV)/.installed: pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q "$(TORCH)"
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q -c $(CONSTRAINTS) "$(TORCH)"
+	$(BIN)/pip install -q -c $(CONSTRAINTS) -e '.[test]'
 	touch $@
 
 reproduce: setup

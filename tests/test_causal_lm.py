@@ -1,4 +1,4 @@
-"""Causal-LM building, packing and pretraining to a plateau, on tiny real GPT-2 models."""
+"""Causal-LM building, packing and pretraining to a plateau, on tiny real GPT-2 and LLaMA models."""
 
 import numpy as np
 import pandas as pd
@@ -111,20 +111,23 @@ def test_pretraining_lowers_validation_loss_and_stops_at_a_plateau(arch, tokeniz
 
 
 @pytest.mark.parametrize("adapter", ["full", "lora"])
-def test_lm_ensemble_matches_separate_fine_tunes_of_one_base(adapter, tokenizer):
+@pytest.mark.parametrize("recipe", ["gpt2", "llama"])
+def test_lm_ensemble_matches_separate_fine_tunes_of_one_base(adapter, recipe, tokenizer):
     """K copies of one base, each fine-tuned on its own texts: together as one ensemble they
     end where K train_lm runs end (same blocks, schedule, clipping, weight decay), for full
     fine-tuning and for LoRA adapters (frozen base, only the adapters stacked and trained)."""
     from dataclasses import replace
 
+    from rotelab.models.causal_lm_recipes import lora_target_modules
     from rotelab.training.finetune import LoraSettings, Regime, prepared_copies
 
     torch.set_num_threads(1)
-    base = build_lm(LMConfig(d_model=32, layers=2, heads=2, block_size=16, dropout=0.0), tokenizer, seed=0)
+    base = build_lm(LMConfig(recipe, d_model=32, layers=2, heads=2, block_size=16, dropout=0.0), tokenizer, seed=0)
     texts = [sentences(80, 10), sentences(120, 11), sentences(60, 12)]
     cfg = TrainConfig(steps=20, batch_size=8, lr=3e-3, warmup_steps=4, weight_decay=0.05, log_every=10, device="cpu")
     seeds = [1, 2, 3]
-    regime = Regime(adapter, lora=LoraSettings(r=4, alpha=8, dropout=0.0))
+    targets = tuple(lora_target_modules(recipe, None))
+    regime = Regime(adapter, lora=LoraSettings(r=4, alpha=8, dropout=0.0, target_modules=targets))
     separate = []
     for model_texts, seed in zip(texts, seeds):
         (model,) = prepared_copies(base, regime, [seed])
@@ -138,7 +141,24 @@ def test_lm_ensemble_matches_separate_fine_tunes_of_one_base(adapter, tokenizer)
     if adapter == "lora":  # the base stayed frozen, the adapters moved
         trained = dict(together[0].named_parameters())
         assert all(not p.requires_grad for n, p in trained.items() if "lora_" not in n)
-        assert trained["base_model.model.transformer.h.0.attn.c_attn.lora_B.default.weight"].abs().sum() > 0
+        moved = [n for n, p in trained.items() if "lora_B" in n and p.abs().sum() > 0]
+        adapted = {n.split(".lora_B")[0].split(".")[-1] for n in moved}
+        assert adapted == set(targets)  # every projection of the recipe (P1), all trained
     assert [log["step"].tolist() for log in logs] == [[10, 20]] * 3
     assert len({round(log["loss"].iloc[-1], 6) for log in logs}) == 3
     assert all((log["tokens_per_s"] > 0).all() for log in logs)
+
+
+@pytest.mark.parametrize("recipe, shift_invariant", [("llama", True), ("gpt2", False)])
+def test_a_window_means_the_same_at_position_0_only_under_rotary_positions(recipe, shift_invariant, tokenizer):
+    """P1's extraction shows the model the L tokens before a split, from position 0. Under
+    LLaMA's rotary positions (P1's models) attention sees only relative offsets, so the window
+    gives the model the same next-token logits there as where it stood in the text; GPT-2's
+    learned absolute positions do not (the reason lm.base.model.recipe is llama)."""
+    model = build_lm(LMConfig(recipe, d_model=32, layers=2, heads=2, block_size=64, dropout=0.0), tokenizer, seed=0)
+    model.eval()
+    window = torch.tensor([tokenizer(" ".join(sentences(3, 5)))["input_ids"][:12]])
+    with torch.no_grad():
+        at_start = model(input_ids=window).logits
+        moved = model(input_ids=window, position_ids=torch.arange(30, 42).unsqueeze(0)).logits
+    assert torch.allclose(at_start, moved, atol=1e-4) == shift_invariant

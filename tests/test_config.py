@@ -92,8 +92,12 @@ def test_every_schema_key_is_documented():
         ),
         ({"lm": {"finetune": {"lora": {"ranks": [4, 512]}}}}, r"config key lm\.finetune\.lora\.ranks: LoRA rank 512"),
         (
-            {"lm": {"finetune": {"lora": {"target_modules": ["q_proj"]}}}},
-            r"config key lm\.finetune\.lora\.target_modules: \['q_proj'\] are not GPT-2 modules",
+            {"lm": {"finetune": {"lora": {"target_modules": ["c_attn"]}}}},
+            r"config key lm\.finetune\.lora\.target_modules: \['c_attn'\] are not modules of the llama recipe",
+        ),
+        (
+            {"lm": {"base": {"model": {"recipe": "gpt2"}}, "finetune": {"lora": {"target_modules": ["q_proj"]}}}},
+            r"config key lm\.finetune\.lora\.target_modules: \['q_proj'\] are not modules of the gpt2 recipe",
         ),
         (
             {"lm": {"extraction": {"prompt_lengths": [8, 250]}}},

@@ -1,10 +1,12 @@
-"""Fine-tuning regimes on a tiny pretrained GPT-2: full and LoRA (real peft)."""
+"""Fine-tuning regimes on tiny pretrained GPT-2 and LLaMA bases: full and LoRA (real peft),
+DP-SGD, Goldfish, weight noise."""
 
 import pytest
 import torch
 
 from rotelab.data.tokenizer import train_bpe
 from rotelab.models.causal_lm import LMConfig, build_lm, example_rows, mean_loss, train_lm
+from rotelab.models.causal_lm_recipes import PROJECTIONS
 from rotelab.training.dp import DPSettings
 from rotelab.training.finetune import (
     LoraSettings,
@@ -13,7 +15,10 @@ from rotelab.training.finetune import (
     regimes,
     trainable_parameters,
 )
+from rotelab.training.goldfish import GoldfishSettings
 from rotelab.training.seq2seq import TrainConfig
+
+LLAMA = PROJECTIONS["llama"]
 
 BASE_TEXT = [
     f"the {a} river runs past the {b} hill ."
@@ -171,8 +176,6 @@ def test_dp_noise_grows_as_epsilon_shrinks(base):
 
 
 def test_goldfish_and_weight_noise_regimes(base):
-    from rotelab.training.goldfish import GoldfishSettings
-
     cfg = TrainConfig(steps=40, batch_size=8, lr=1e-2, warmup_steps=5, log_every=20, device="cpu")
     model, tok = fresh(base)
     plain, _ = finetune(model, tok, TUNE_TEXT, Regime(name="full"), cfg, 16, log=lambda *_: None)
@@ -265,3 +268,41 @@ def test_federated_dp_spends_the_budget_over_all_rounds(base):
     last_of_round = history.groupby(["round", "client"]).tail(1)
     assert (last_of_round["epsilon"] < 4.0).all()
     assert summary["epsilon"] == pytest.approx(4.0, rel=0.05) and summary["delta"] == 1e-3
+
+
+@pytest.fixture(scope="module")
+def llama_base(base):
+    _, tok = base
+    torch.manual_seed(0)
+    model = build_lm(LMConfig("llama", d_model=32, layers=2, heads=2, block_size=16, dropout=0.0), tok, seed=0)
+    cfg = TrainConfig(steps=60, batch_size=8, lr=5e-3, warmup_steps=5, log_every=60, device="cpu")
+    train_lm(model, tok, BASE_TEXT, cfg, block_size=16, log=lambda *_: None)
+    return model.state_dict(), tok
+
+
+@pytest.mark.parametrize(
+    "regime",
+    [
+        Regime("full"),
+        Regime("lora", lora=LoraSettings(r=4, alpha=16, dropout=0.0, target_modules=LLAMA)),
+        Regime("full", dp=DPSettings(target_epsilon=8.0, max_grad_norm=1.0)),
+        Regime("lora", lora=LoraSettings(r=4, alpha=16, dropout=0.0, target_modules=LLAMA), dp=DPSettings(8.0, 1.0)),
+        Regime("full", goldfish=GoldfishSettings(k=4, h=3)),
+        Regime("full", weight_noise=0.001),
+    ],
+    ids=["full", "lora", "dp-full", "dp-lora", "goldfish", "weight-noise"],
+)
+def test_every_regime_fine_tunes_a_llama_base(llama_base, regime):
+    """The default base is a LLaMA (RMSNorm, rotary positions, SwiGLU): every P1 regime adapts
+    it, DP-SGD's per-sample gradients included, and hands back a plain LLaMA checkpoint."""
+    state, tok = llama_base
+    model = build_lm(LMConfig("llama", d_model=32, layers=2, heads=2, block_size=16, dropout=0.0), tok, seed=0)
+    model.load_state_dict(state)
+    blocks = example_rows(tok, TUNE_TEXT, 16)
+    before = mean_loss(model, blocks)
+    cfg = TrainConfig(steps=40, batch_size=8, lr=1e-2, warmup_steps=5, log_every=10, device="cpu")
+    tuned, log = finetune(model, tok, TUNE_TEXT * 4, regime, cfg, block_size=16, log=lambda *_: None)
+    assert type(tuned).__name__ == "LlamaForCausalLM"
+    assert mean_loss(tuned, blocks) < before
+    if regime.dp is not None:
+        assert log["epsilon"].iloc[-1] == pytest.approx(8.0, rel=0.05)

@@ -44,7 +44,17 @@ def test_params_hold_exactly_what_a_run_depends_on(lm):
     dp = run_params(lm, runs["fedavg-lora16-dp8"])
     assert dp["dp"] == {"target_epsilon": 8.0, "delta": None, "max_grad_norm": 1.0}
     assert dp["lora"]["r"] == 16 and dp["train"]["lr"] == lm["finetune"]["lora"]["lr"]
-    assert dp["federated"] == {"rounds": 3, "local_epochs": 1}
+    assert dp["federated"] == {"rounds": lm["federated"]["rounds"], "local_epochs": 1}
+    # target_modules null: every projection of the base's recipe (P1), resolved per run
+    assert dp["lora"]["target_modules"] == [
+        "q_proj",
+        "k_proj",
+        "v_proj",
+        "o_proj",
+        "gate_proj",
+        "up_proj",
+        "down_proj",
+    ]
     central = run_params(lm, runs["central-full"])
     assert set(central) == {"spec", "train"} and central["train"]["lr"] == lm["finetune"]["train"]["lr"]
     assert run_params(lm, runs["fedavg-full-goldfish4"])["goldfish"] == {"k": 4, "h": 13}

@@ -149,7 +149,11 @@ class Ensemble:
 
     def model(self, k: int, like: nn.Module) -> nn.Module:
         """Model k as a module of ``like``'s class (its parameters copied in)."""
-        state = {name: tensor[k].detach().clone() for name, tensor in {**self.params, **self.buffers}.items()}
+        # Non-persistent buffers (LLaMA's rotary frequencies) are constants of the architecture
+        # and no part of a state dict: ``like`` has its own.
+        persistent = set(like.state_dict())
+        stacked = {**self.params, **{n: t for n, t in self.buffers.items() if n in persistent}}
+        state = {name: tensor[k].detach().clone() for name, tensor in stacked.items()}
         missing, unexpected = like.load_state_dict(state, strict=False)
         # Tied weights (GPT-2's LM head) appear once in the stack, under their first name.
         loaded = {t.data_ptr() for name, t in like.state_dict().items() if name in state}

@@ -17,7 +17,7 @@ from rotelab.data.corpora import corpora, parse_spec
 from rotelab.data.lm_text import text_corpora
 from rotelab.data.user_tables import FILE_FORMATS
 from rotelab.membership.attacks import REFERENCE_ATTACKS, TEXT_ATTACKS, attacks
-from rotelab.models.causal_lm_recipes import lm_recipes
+from rotelab.models.causal_lm_recipes import PROJECTIONS, lm_recipes
 from rotelab.models.seq2seq import model_recipes
 
 
@@ -211,9 +211,6 @@ def check_train(key: str, train: dict) -> None:
         )
 
 
-GPT2_MODULES = {"c_attn", "c_proj", "c_fc"}
-
-
 def check_finetuning(lm: dict) -> None:
     """Combinations of the P1 runs that cannot work, named by key."""
     from rotelab.data.canaries import canary_generators
@@ -224,7 +221,8 @@ def check_finetuning(lm: dict) -> None:
     check_registered("lm.canaries.generator", lm["canaries"]["generator"], canary_generators)
     model = lm["base"]["model"]
     lora = lm["finetune"]["lora"]
-    if model["recipe"] == "gpt2":
+    projections = PROJECTIONS.get(model["recipe"])
+    if projections is not None:
         for key, ranks in (("lm.finetune.lora.r", [lora["r"]]), ("lm.finetune.lora.ranks", lora["ranks"])):
             for r in ranks:
                 if r > model["d_model"]:
@@ -232,15 +230,15 @@ def check_finetuning(lm: dict) -> None:
                         f"config key {key}: LoRA rank {r} exceeds the base's hidden size "
                         f"lm.base.model.d_model={model['d_model']}"
                     )
-        unknown = sorted(set(lora["target_modules"]) - GPT2_MODULES)
+        unknown = sorted(set(lora["target_modules"] or ()) - set(projections))
         if unknown:
             raise ConfigError(
-                f"config key lm.finetune.lora.target_modules: {unknown} are not GPT-2 modules "
-                f"({', '.join(sorted(GPT2_MODULES))})"
+                f"config key lm.finetune.lora.target_modules: {unknown} are not modules of the "
+                f"{model['recipe']} recipe ({', '.join(sorted(projections))})"
             )
     extraction = lm["extraction"]
     needed = max(extraction["prompt_lengths"]) + extraction["completion_tokens"]
-    if model["recipe"] == "gpt2" and needed > model["block_size"]:
+    if projections is not None and needed > model["block_size"]:
         raise ConfigError(
             f"config key lm.extraction.prompt_lengths: the longest prompt plus completion_tokens is "
             f"{needed} tokens, more than lm.base.model.block_size={model['block_size']}"

@@ -13,6 +13,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from rotelab.models.causal_lm_recipes import llama_intermediate_size
+
 # Effective training throughputs, halved from what we measured so slower hardware fits.
 CPU_FLOPS_PER_THREAD = 1.5e10
 GPU_FLOPS = 4e13
@@ -68,9 +70,13 @@ def _mb(n_bytes: float) -> int:
     return int(100 * math.ceil((BASE_MB + MARGIN * n_bytes / 2**20) / 100))
 
 
-def gpt2_parameters(model: dict, vocab_size: int) -> int:
-    """Parameters of the ``gpt2`` causal LM recipe (tied embeddings)."""
+def causal_lm_parameters(model: dict, vocab_size: int) -> int:
+    """Parameters of a causal LM recipe, tied embeddings: ``llama`` (attention, SwiGLU MLP
+    and two RMSNorms per layer), else ``gpt2``'s count (also the guess for a pretrained
+    model of these sizes)."""
     d = model["d_model"]
+    if model["recipe"] == "llama":
+        return vocab_size * d + model["layers"] * (4 * d * d + 3 * d * llama_intermediate_size(d) + 2 * d) + d
     return vocab_size * d + model["block_size"] * d + model["layers"] * (12 * d * d + 13 * d) + 2 * d
 
 
@@ -95,7 +101,7 @@ def causal_training(model: dict, train: dict, vocab_size: int, gpu: bool, thread
     """Causal LM training on packed blocks: every token of every block is real."""
     tokens = train["batch_size"] * model["block_size"]
     return _training(
-        gpt2_parameters(model, vocab_size),
+        causal_lm_parameters(model, vocab_size),
         tokens,
         tokens,
         model["layers"],
@@ -149,7 +155,7 @@ def causal_decoding(
 ) -> JobResources:
     """Greedy continuation or teacher-forced scoring of ``n_sequences`` causal-LM sequences
     of about ``tokens`` positions each, costed like seq2seq decoding."""
-    params = gpt2_parameters(model, vocab_size)
+    params = causal_lm_parameters(model, vocab_size)
     cache = 4 * tokens * (4 * model["layers"] * model["d_model"] + 2 * vocab_size)
     flops = 2 * params * n_sequences * tokens * DECODE_SLOWDOWN
     return JobResources(_mb(4 * params + (0 if gpu else cache)), _minutes(flops, gpu, threads), int(gpu))

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from rotelab.core.registry import Registry
+from rotelab.models.causal_lm_recipes import ALL_LINEAR
 from rotelab.training.dp import DPSettings
 from rotelab.training.goldfish import GoldfishSettings
 
@@ -26,7 +27,8 @@ class LoraSettings:
     """LoRA adapters (P1: r 16, alpha 8, dropout 0.05 on all attention and MLP projections).
 
     target_modules: module names to adapt; GPT-2's are ``c_attn`` (q, k, v), ``c_proj``
-    (attention and MLP output) and ``c_fc`` (MLP input).
+    (attention and MLP output) and ``c_fc`` (MLP input); ``("all-linear",)`` lets peft adapt
+    every linear layer but the LM head (``causal_lm_recipes.lora_target_modules``).
     """
 
     r: int = 16
@@ -88,7 +90,7 @@ class LoraFineTuning:
             r=lora.r,
             lora_alpha=lora.alpha,
             lora_dropout=lora.dropout,
-            target_modules=list(lora.target_modules),
+            target_modules=ALL_LINEAR if lora.target_modules == (ALL_LINEAR,) else list(lora.target_modules),
             # GPT-2's projections are Conv1D layers whose weights are stored transposed.
             fan_in_fan_out=model.config.model_type == "gpt2",
             bias="none",

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from rotelab.models.causal_lm_recipes import lora_target_modules
+
 SETTINGS = ("centralized", "federated")
 DEFENSES = ("none", "dp", "weight_noise", "goldfish", "secure_aggregation")
 FAMILIES = ("memorization", "rank", "defenses")
@@ -117,7 +119,7 @@ def run_params(lm: dict, spec: RunSpec) -> dict:
             "r": spec.rank,
             "alpha": lora["alpha"],
             "dropout": lora["dropout"],
-            "target_modules": list(lora["target_modules"]),
+            "target_modules": lora_target_modules(lm["base"]["model"]["recipe"], lora["target_modules"]),
         }
         params["train"]["lr"] = lora["lr"]
     if spec.setting == "federated":

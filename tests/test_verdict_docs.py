@@ -168,7 +168,11 @@ def test_the_command_adds_the_paper_scale_columns_once_that_run_is_committed(tmp
         text = (pages_dir / doc.split("/")[-1]).read_text()
         assert "paper-scale verdict" in text and NO_PAPER_RUN not in text, doc
     seqkd = (pages_dir / "seqkd.md").read_text()
-    assert "| 101 [81.8, 121] | **reproduces** | 1.1e+03 [81.8, 121] | **reproduces** |" in seqkd
+    # a claim's row holds both runs' effects, 3 significant digits, the interval beside each
+    row = paper_scale[paper_scale["claim"].str.startswith("Students produce more oscillatory")].iloc[0]
+    ours = f"{row.effect - 1000:.3g} [{row.ci_low:.3g}, {row.ci_high:.3g}]"
+    theirs = f"{row.effect:.3g} [{row.ci_low:.3g}, {row.ci_high:.3g}]"
+    assert f"| {ours} | **{row.verdict}** | {theirs} | **{row.verdict}** |" in seqkd
 
     def block(path, start, end):
         return path.read_text().split(start, 1)[1].split(end, 1)[0]

@@ -151,13 +151,14 @@ class Ensemble:
         """Model k as a module of ``like``'s class (its parameters copied in)."""
         # Non-persistent buffers (LLaMA's rotary frequencies) are constants of the architecture
         # and no part of a state dict: ``like`` has its own.
-        persistent = set(like.state_dict())
-        stacked = {**self.params, **{n: t for n, t in self.buffers.items() if n in persistent}}
+        # (load_state_dict copies in place, so ``own`` keeps naming like's tensors after it.)
+        own = like.state_dict()
+        stacked = {**self.params, **{n: t for n, t in self.buffers.items() if n in own}}
         state = {name: tensor[k].detach().clone() for name, tensor in stacked.items()}
         missing, unexpected = like.load_state_dict(state, strict=False)
         # Tied weights (GPT-2's LM head) appear once in the stack, under their first name.
-        loaded = {t.data_ptr() for name, t in like.state_dict().items() if name in state}
-        untied = [name for name in missing if like.state_dict()[name].data_ptr() not in loaded]
+        loaded = {t.data_ptr() for name, t in own.items() if name in state}
+        untied = [name for name in missing if own[name].data_ptr() not in loaded]
         if unexpected or untied:
             raise ValueError(
                 f"model {k} does not fit {type(like).__name__}: unexpected {unexpected}, missing {untied}"

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from rotelab.core.registry import Registry
-from rotelab.models.causal_lm_recipes import ALL_LINEAR
+from rotelab.models.causal_lm_recipes import ALL_LINEAR, PROJECTIONS
 from rotelab.training.dp import DPSettings
 from rotelab.training.goldfish import GoldfishSettings
 
@@ -34,7 +34,7 @@ class LoraSettings:
     r: int = 16
     alpha: int = 8
     dropout: float = 0.05
-    target_modules: tuple[str, ...] = ("c_attn", "c_proj", "c_fc")
+    target_modules: tuple[str, ...] = PROJECTIONS["gpt2"]
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,8 @@ rule membership_pool:
     input:
         unpack(onion_pool_inputs),
     output:
-        "results/membership/classifier/{pool}/examples.parquet",
+        examples="results/membership/classifier/{pool}/examples.parquet",
+        population="results/membership/classifier/{pool}/population.parquet",
     log:
         "results/logs/membership/{pool}/pool.log",
     benchmark:
@@ -58,10 +59,12 @@ rule membership_matrix:
 rule train_reference_models:
     input:
         pool="results/membership/classifier/{pool}/examples.parquet",
+        population="results/membership/classifier/{pool}/population.parquet",
         matrix="results/membership/classifier/{pool}/matrix.parquet",
     output:
         models=directory("results/membership/classifier/{pool}/models"),
         observations="results/membership/classifier/{pool}/observations.parquet",
+        population="results/membership/classifier/{pool}/population_observations.parquet",
     log:
         "results/logs/membership/{pool}/train.log",
     benchmark:
@@ -84,6 +87,7 @@ rule train_reference_models:
 rule score_reference_models:
     input:
         observations="results/membership/classifier/{pool}/observations.parquet",
+        population="results/membership/classifier/{pool}/population_observations.parquet",
     output:
         attack_scores="results/membership/classifier/{pool}/attack_scores.parquet",
         attacks="results/membership/classifier/{pool}/attacks.parquet",
@@ -114,3 +118,31 @@ rule score_reference_models:
         seed=config["scoring"]["seed"],
     script:
         "../workflow_scripts/score_reference_models.py"
+
+
+rule reference_model_sweep:
+    input:
+        pool="results/membership/classifier/full/examples.parquet",
+        population="results/membership/classifier/full/population.parquet",
+    output:
+        "results/membership/classifier/sweep.parquet",
+    log:
+        "results/logs/membership/sweep.log",
+    benchmark:
+        "results/benchmarks/reference_model_sweep/sweep.tsv"
+    conda:
+        "../envs/torch.yaml"
+    threads: THREADS
+    resources:
+        mem_mb=resource(reference_sweep_job, "mem_mb"),
+        runtime=resource(reference_sweep_job, "runtime"),
+        gpu=resource(reference_sweep_job, "gpu"),
+    params:
+        sweep=MEMBERSHIP["sweep"],
+        classifier=MEMBERSHIP["classifier"],
+        seed=MEMBERSHIP["seed"],
+        device=JOB_DEVICE,
+        bootstrap=config["scoring"]["bootstrap"],
+        bootstrap_seed=config["scoring"]["seed"],
+    script:
+        "../workflow_scripts/reference_model_sweep.py"

@@ -169,6 +169,25 @@ def test_every_schema_key_is_documented():
         ),
         ({"skewed_memorization": {"epochs": [0, 2]}}, r"config key skewed_memorization\.epochs"),
         ({"lm": {"references": {"models": 4}}}, r"config key lm\.references\.models: 4 reference models"),
+        # RMIA needs population samples: none held out, or none observed (the LM references)
+        (
+            {"membership": {"population": 0, "attacks": ["rmia_online", "lira_online_fixed"]}},
+            r"config key membership\.attacks\[0\]: 'rmia_online' compares each example with population samples",
+        ),
+        (
+            {"membership": {"population": 0}},
+            r"config key membership\.sweep\.attacks\[0\]: 'rmia_online' needs membership\.population > 0",
+        ),
+        (
+            {"membership": {"attacks": ["rmia_offline", "lira_online_fixed"]}, "lm": {"references": {"models": 8}}},
+            r"config key membership\.attacks\[0\]: 'rmia_offline' needs population samples, which the causal-LM",
+        ),
+        (
+            {"membership": {"sweep": {"models": [2, 3]}}},
+            r"config key membership\.sweep\.models\[1\]: 3 is not a multiple",
+        ),
+        ({"membership": {"sweep": {"attacks": ["lira", "loss"]}}}, r"config key membership\.sweep\.attacks\[0\]"),
+        ({"membership": {"population": 0.5}}, r"config key membership\.population: 0\.5"),
         ({"lm": {"references": {"models": 7}}}, r"config key lm\.references\.models: 7 is not a multiple of 2"),
         ({"lm": {"references": {"adapters": ["qlora"]}}}, r"config key lm\.references\.adapters\[0\]: 'qlora'"),
         ({"lm": {"references": {"adapters": ["lora", "lora"]}}}, r"config key lm\.references\.adapters"),

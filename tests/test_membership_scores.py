@@ -151,3 +151,55 @@ def test_an_outside_target_is_scored_against_all_references():
     flipped = target_attack_scores(references, target.assign(member=~target["member"]), ["lira_online_fixed"])
     np.testing.assert_allclose(flipped["score"], lira["score"], rtol=1e-12)
     assert (scores.loc[scores["attack"] == "loss", "score"] == -0.5).all()
+
+
+def test_rmia_over_the_ensemble_reads_the_population():
+    from rotelab.membership.matrix import hold_out_population
+    from rotelab.membership.rmia import rmia_all_targets
+
+    pool, population = hold_out_population(dataset_table("breast-cancer"), 0.2, seed=0)
+    matrix = draw_matrix(len(pool), 8, 0)
+    cfg = ClassifierTrainConfig(hidden=(32,), epochs=40, batch_size=32, lr=3e-3)
+    ensemble = train_reference_classifiers(pool, matrix, cfg, seed=0, log=lambda *_: None)
+    seen = observe(ensemble, pool, matrix)
+    outside = observe(ensemble, population, np.zeros((8, len(population)), bool))
+    scores = attack_scores(seen, ["rmia_online", "rmia_offline", "loss"], population=outside)
+    online = scores[scores["attack"] == "rmia_online"]
+    # the same numbers as the library function on the wide arrays
+    wide = seen.pivot(index="model", columns="example", values="prob").to_numpy()
+    z = outside.pivot(index="model", columns="example", values="prob").to_numpy()
+    np.testing.assert_allclose(online["score"], rmia_all_targets(wide, matrix, z, offline=False).reshape(-1))
+    summary = summarise_attacks(scores, 200, 0).set_index(["attack", "metric"])["value"]
+    assert summary[("rmia_online", "auc")] > summary[("loss", "auc")]
+    with pytest.raises(ValueError, match="population samples"):
+        attack_scores(seen, ["rmia_online"])
+    with pytest.raises(ValueError, match="OUT for every model"):
+        attack_scores(seen, ["rmia_online"], population=outside.assign(member=True))
+
+
+def test_reference_model_sweep_marks_what_few_references_cannot_compute():
+    from rotelab.membership.matrix import hold_out_population
+    from rotelab.membership.sweep import reference_model_sweep
+
+    pool, population = hold_out_population(dataset_table("breast-cancer"), 0.2, seed=0)
+    cfg = ClassifierTrainConfig(hidden=(32,), epochs=20, batch_size=32, lr=3e-3)
+    table = reference_model_sweep(
+        pool,
+        population,
+        [2, 8],
+        ["rmia_online", "rmia_offline", "lira_online_fixed", "loss"],
+        cfg,
+        0,
+        "cpu",
+        50,
+        0,
+        log=lambda *_: None,
+    )
+    auc = table[table["metric"] == "auc"].set_index(["models", "attack"])
+    for attack, reason in (("lira_online_fixed", "two IN and two OUT"), ("rmia_offline", "three models")):
+        assert np.isnan(auc.loc[(2, attack), "value"]) and reason in auc.loc[(2, attack), "note"]
+    for k, attack in [(2, "rmia_online"), (2, "loss"), (8, "rmia_offline"), (8, "lira_online_fixed")]:
+        assert 0 < auc.loc[(k, attack), "value"] < 1 and auc.loc[(k, attack), "note"] == ""
+    assert auc.loc[(8, "rmia_online"), "ci_low"] > 0.5  # a real membership signal at K = 8
+    computed = table[table["value"].notna()]
+    assert (computed["n"] == computed["models"] * len(pool)).all()  # every (model, example) pair

@@ -68,3 +68,40 @@ def test_offline_needs_an_out_reference():
     probs, member, population = world(shift=1.0)
     with pytest.raises(ValueError, match="OUT reference"):
         rmia_scores(probs[0], probs[1:2], np.ones((1, N), bool), population[0], population[1:2], offline_a=0.3)
+
+
+def test_registered_attacks_read_the_observations_population():
+    from rotelab.membership.attacks import POPULATION_ATTACKS, ReferenceObservations, attacks, needs_references
+
+    probs, member, population = world(shift=1.0)
+    obs = ReferenceObservations(np.zeros_like(probs), member, prob=probs, population=population)
+    assert {"rmia_online", "rmia_offline"} <= POPULATION_ATTACKS
+    assert needs_references("rmia_online") and needs_references("rmia_offline")
+    np.testing.assert_array_equal(
+        attacks.get("rmia_online")(obs), rmia_all_targets(probs, member, population, offline=False)
+    )
+    np.testing.assert_array_equal(
+        attacks.get("rmia_offline")(obs), rmia_all_targets(probs, member, population, offline=True)
+    )
+    for missing in (
+        ReferenceObservations(np.zeros_like(probs), member, prob=probs),
+        ReferenceObservations(np.zeros_like(probs), member, prob=probs, population=np.zeros((K, 0))),
+    ):
+        with pytest.raises(ValueError, match="population samples"):
+            attacks.get("rmia_online")(missing)
+
+
+def test_population_is_held_out_deterministically():
+    import pandas as pd
+
+    from rotelab.membership.matrix import hold_out_population
+
+    table = pd.DataFrame({"example": np.arange(200), "label": np.arange(200) % 3})
+    pool, population = hold_out_population(table, 0.1, seed=3)
+    again, _ = hold_out_population(table, 0.1, seed=3)
+    assert len(population) == 20 and len(pool) == 180
+    assert not set(pool["example"]) & set(population["example"])
+    assert pool["example"].is_monotonic_increasing and pool.equals(again)
+    assert hold_out_population(table, 0.0, seed=3)[1].empty
+    with pytest.raises(ValueError, match="population share"):
+        hold_out_population(table, 1.0, seed=3)

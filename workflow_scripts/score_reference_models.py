@@ -13,7 +13,8 @@ with log_to(snakemake.log[0]):
     params, out = snakemake.params, snakemake.output
     observations = read_parquet(snakemake.input.observations)
 
-    scores = attack_scores(observations, params.attacks, AttackConfig(**params.attack_config))
+    population = read_parquet(snakemake.input.population)
+    scores = attack_scores(observations, params.attacks, AttackConfig(**params.attack_config), population)
     summary = summarise_attacks(scores, params.bootstrap, params.seed)
     print(summary.to_string())
     write_parquet(scores, out.attack_scores)

@@ -1,5 +1,7 @@
 import json
 
+import numpy as np
+
 from rotelab.core.device import pick_device, set_threads
 from rotelab.core.io import atomic_dir, read_parquet, write_parquet
 from rotelab.core.logs import log_to
@@ -17,6 +19,13 @@ with log_to(snakemake.log[0]):
     cfg = ClassifierTrainConfig(**{**params.classifier, "hidden": tuple(params.classifier["hidden"])})
     ensemble = train_reference_classifiers(pool, matrix, cfg, params.seed, device)
     observations = observe(ensemble, pool, matrix, device)
+    # RMIA's population samples z: observed under every model, trained on by none.
+    population = read_parquet(snakemake.input.population)
+    population_observations = (
+        observe(ensemble, population, np.zeros((ensemble.size, len(population)), bool), device)
+        if len(population)
+        else observations.iloc[:0]
+    )
     train_acc = observations.loc[observations["member"], "correct"].mean()
     held_out_acc = observations.loc[~observations["member"], "correct"].mean()
     print(f"accuracy: training {train_acc:.4f}, held out {held_out_acc:.4f}")
@@ -39,3 +48,4 @@ with log_to(snakemake.log[0]):
             )
         )
     write_parquet(observations, snakemake.output.observations)
+    write_parquet(population_observations, snakemake.output.population)

@@ -2,6 +2,7 @@
 # snakemake --lint wants no `def` in a file with rules).
 # MEMBERSHIP and membership_attack_config are in functions/lm_references.smk, which
 # rules/lm_references.smk, included before rules/membership.smk, reads first.
+import dataclasses
 import functools
 
 from rotelab.data.classification import classification_datasets
@@ -15,7 +16,10 @@ def onion_pool_inputs(wildcards):
     if arm is None:
         return {}
     previous = f"results/membership/classifier/{onion.previous_pool(wildcards.pool)}"
-    inputs = {"previous": f"{previous}/examples.parquet"}
+    inputs = {
+        "previous": f"{previous}/examples.parquet",
+        "population": f"{previous}/population.parquet",
+    }
     if arm == "targeted":
         inputs["vulnerability"] = f"{previous}/vulnerability.parquet"
     return inputs
@@ -24,7 +28,11 @@ def onion_pool_inputs(wildcards):
 def onion_pool_params(wildcards):
     arm, layer = onion.parse_pool(wildcards.pool)
     if arm is None:
-        return {"dataset": MEMBERSHIP["dataset"]}
+        return {
+            "dataset": MEMBERSHIP["dataset"],
+            "population": MEMBERSHIP["population"],
+            "seed": MEMBERSHIP["seed"],
+        }
     return {
         "arm": arm,
         "layer": layer,
@@ -54,3 +62,33 @@ def reference_training_job(wildcards):
         ON_GPU,
         THREADS,
     )
+
+
+@sized_by("membership.sweep.models", "membership.classifier.hidden")
+def reference_sweep_job(wildcards):
+    """The sweep trains its ensembles one after another: the largest sets the memory, all of
+    them the runtime."""
+    n_examples, n_features, n_classes = membership_data_shape()
+    classifier = MEMBERSHIP["classifier"]
+    sizes = MEMBERSHIP["sweep"]["models"]
+    largest = estimate.ensemble_training(
+        max(sizes),
+        n_examples,
+        n_features,
+        classifier["hidden"],
+        n_classes,
+        classifier["epochs"],
+        ON_GPU,
+        THREADS,
+    )
+    total = estimate.ensemble_training(
+        sum(sizes),
+        n_examples,
+        n_features,
+        classifier["hidden"],
+        n_classes,
+        classifier["epochs"],
+        ON_GPU,
+        THREADS,
+    )
+    return dataclasses.replace(largest, runtime=total.runtime)

@@ -11,7 +11,8 @@ Definitions follow MIMIR (Duan et al. 2024, ``iamgroot42/mimir``, ``mimir/attack
   of the lowest k%.
 
 Attacks that calibrate with reference models (LiRA and the reference-model difference, in
-:mod:`rotelab.membership.lira`) sit in the same registry, registered with :func:`reference_attack`:
+:mod:`rotelab.membership.lira`; RMIA, in :mod:`rotelab.membership.rmia`) sit in the same
+registry, registered with :func:`reference_attack`:
 they score a statistic of every example under K models that share one membership matrix,
 so they run where such an ensemble exists (the membership engine), not on one model.
 """
@@ -26,6 +27,7 @@ import numpy as np
 from scipy import integrate, special, stats
 
 from rotelab.membership.registry import (  # noqa: F401  (the registry's names, for callers of this module)
+    POPULATION_ATTACKS,
     REFERENCE_ATTACKS,
     TEXT_ATTACKS,
     AttackConfig,
@@ -133,4 +135,4 @@ def _skewnorm_logcdf(z: float, a: float) -> float:
     return float(peak + math.log(tail / slope))
 
 
-from rotelab.membership import lira  # noqa: E402,F401  (registers the reference-model attacks)
+from rotelab.membership import lira, rmia  # noqa: E402,F401  (register the reference-model attacks)

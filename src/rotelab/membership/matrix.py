@@ -7,6 +7,9 @@ Balanced as in the LiRA reference code (Carlini et al. 2022, ``tensorflow/privac
 ranking uniform draws per example, so the models' training sets have about N/2 examples each.
 
 Stored long (one row per model and example): ``model``, ``example``, ``member``.
+
+Beside the matrix's examples, a population (:func:`hold_out_population`) is OUT for every
+model: RMIA's reference samples z (Zarifzadeh et al. 2024, section 3).
 """
 
 from __future__ import annotations
@@ -49,3 +52,14 @@ def from_table(table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 def members_of(matrix: np.ndarray, model: int) -> np.ndarray:
     """Positions (into the example axis) of the examples model ``model`` trains on."""
     return np.flatnonzero(matrix[model])
+
+
+def hold_out_population(table: pd.DataFrame, share: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(pool, population): a seeded ``share`` of the rows is set aside as population samples
+    that no model trains on; both keep the table's order."""
+    if not 0 <= share < 1:
+        raise ValueError(f"the population share must be in [0, 1), got {share}")
+    n_population = int(round(share * len(table)))
+    chosen = np.zeros(len(table), dtype=bool)
+    chosen[np.random.default_rng(seed).permutation(len(table))[:n_population]] = True
+    return table[~chosen].reset_index(drop=True), table[chosen].reset_index(drop=True)

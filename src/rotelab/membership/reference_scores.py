@@ -23,18 +23,27 @@ def _wide(observations: pd.DataFrame, column: str) -> np.ndarray:
     return observations.pivot(index="model", columns="example", values=column).loc[:, ids].to_numpy()
 
 
-def attack_scores(observations: pd.DataFrame, names, cfg: AttackConfig | None = None) -> pd.DataFrame:
+def attack_scores(
+    observations: pd.DataFrame, names, cfg: AttackConfig | None = None, population: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """One row per attack, model and example: ``score`` (higher = member) and ``member``.
 
     Reference attacks see the statistic of every model (each model the target in turn);
     single-model attacks see the label's log-probability as a one-token sequence, so
-    ``loss`` is Yeom et al.'s log p_y and ``min_k_pp`` its standardised form."""
+    ``loss`` is Yeom et al.'s log p_y and ``min_k_pp`` its standardised form.
+    ``population``: the same models observed on examples none of them trained on (one row
+    per model and example, with ``prob``), which RMIA needs."""
     cfg = cfg or AttackConfig()
     member = _wide(observations, "member").astype(bool)
     ids = pd.unique(observations["example"])
     k, n = member.shape
     frames = []
-    reference = ReferenceObservations(_wide(observations, REFERENCE_STATISTIC), member)
+    reference = ReferenceObservations(
+        _wide(observations, REFERENCE_STATISTIC),
+        member,
+        prob=_wide(observations, "prob") if "prob" in observations else None,
+        population=_population_probabilities(population, k),
+    )
     logprob, mean, std = (_wide(observations, c) for c in ("logprob", "logprob_mean", "logprob_std"))
     for name in names:
         if name in REFERENCE_ATTACKS:
@@ -62,6 +71,17 @@ def attack_scores(observations: pd.DataFrame, names, cfg: AttackConfig | None = 
             )
         )
     return pd.concat(frames, ignore_index=True)
+
+
+def _population_probabilities(population: pd.DataFrame | None, k: int) -> np.ndarray | None:
+    if population is None:
+        return None
+    probs = _wide(population, "prob")
+    if probs.shape[0] != k:
+        raise ValueError(f"the population was observed under {probs.shape[0]} models, the examples under {k}")
+    if population["member"].any():
+        raise ValueError("a population sample is marked as trained on: population samples must be OUT for every model")
+    return probs
 
 
 def target_attack_scores(

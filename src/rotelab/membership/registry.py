@@ -33,22 +33,32 @@ class ReferenceObservations:
     stats: (K, N) attack statistic (e.g. LiRA's logit-scaled confidence) of each of N
         examples under each of K models.
     member: (K, N) membership matrix: whether model k trained on example n.
+    prob: (K, N) Pr(x | model) of each example (p_y for a classifier, the geometric-mean
+        token probability for a sequence), which RMIA compares; None where not observed.
+    population: (K, Z) the same probability of Z population samples, examples no model
+        trained on (RMIA's z); None where the ensemble has none.
     """
 
     stats: np.ndarray
     member: np.ndarray
+    prob: np.ndarray | None = None
+    population: np.ndarray | None = None
 
 
 REFERENCE_ATTACKS: set[str] = set()  # names that need reference models
+POPULATION_ATTACKS: set[str] = set()  # reference attacks that also read population samples
 TEXT_ATTACKS = {"zlib"}  # names that read the example's text
 
 
-def reference_attack(name: str):
+def reference_attack(name: str, population: bool = False):
     """Register ``fn(obs: ReferenceObservations) -> (K, N) scores``: each model as the
-    target, the other K-1 as references; higher means more likely a member."""
+    target, the other K-1 as references; higher means more likely a member. ``population``:
+    the attack reads ``obs.population`` (examples no model trained on)."""
 
     def decorator(fn):
         REFERENCE_ATTACKS.add(name)
+        if population:
+            POPULATION_ATTACKS.add(name)
         return attacks.register(name)(fn)
 
     return decorator

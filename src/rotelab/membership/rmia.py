@@ -19,8 +19,9 @@ model is the target in turn with the other K - 1 as its references, as for LiRA
 (:mod:`rotelab.membership.lira`), so the function takes the probabilities of all K models
 on the N examples and on the Z population samples.
 
-Not yet wired into the workflow: the attack registry's observations carry no population
-samples yet, so no config can ask for RMIA (issue 21).
+Registered as the reference attacks ``rmia_online`` and ``rmia_offline``: they read the
+observations' ``prob`` and ``population`` (:class:`rotelab.membership.registry.ReferenceObservations`),
+so they run where an ensemble was also observed on population samples.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 from rotelab.core.stats import auc
+from rotelab.membership.registry import ReferenceObservations, reference_attack
 
 GAMMA = 1.0  # LR(x, z) >= gamma counts z as dominated (the paper's default threshold)
 OFFLINE_A_GRID = np.round(np.arange(0.0, 1.01, 0.1), 2)
@@ -123,3 +125,24 @@ def rmia_all_targets(
             probs[target], probs[refs], member[refs], population[target], population[refs], offline_a=a, gamma=gamma
         )
     return scores
+
+
+def _population_observations(obs: ReferenceObservations) -> tuple[np.ndarray, np.ndarray]:
+    if obs.prob is None or obs.population is None or np.asarray(obs.population).shape[-1] == 0:
+        raise ValueError(
+            "RMIA needs population samples (examples no model trained on) observed under every "
+            "model: this ensemble has none"
+        )
+    return np.asarray(obs.prob), np.asarray(obs.population)
+
+
+@reference_attack("rmia_online", population=True)
+def rmia_online(obs: ReferenceObservations) -> np.ndarray:
+    prob, population = _population_observations(obs)
+    return rmia_all_targets(prob, obs.member, population, offline=False)
+
+
+@reference_attack("rmia_offline", population=True)
+def rmia_offline(obs: ReferenceObservations) -> np.ndarray:
+    prob, population = _population_observations(obs)
+    return rmia_all_targets(prob, obs.member, population, offline=True)

@@ -136,6 +136,16 @@ PAPERS: dict[str, Paper] = {
         rules=("membership.smk", "lm_references.smk"),
         package="rotelab.membership",
     ),
+    "rmia": Paper(
+        "",
+        "Low-cost high-power membership inference (RMIA)",
+        "Zarifzadeh, Liu & Shokri, Low-Cost High-Power Membership Inference Attacks, ICML 2024",
+        "2312.03262",
+        "docs/papers/membership.md",
+        config=("membership",),
+        rules=("membership.smk",),
+        package="rotelab.membership",
+    ),
     "secret_sharer": Paper(
         "",
         "The Secret Sharer (exposure)",

@@ -16,7 +16,7 @@ from rotelab.data.classification import classification_datasets
 from rotelab.data.corpora import corpora, parse_spec
 from rotelab.data.lm_text import text_corpora
 from rotelab.data.user_tables import FILE_FORMATS
-from rotelab.membership.attacks import REFERENCE_ATTACKS, TEXT_ATTACKS, attacks
+from rotelab.membership.attacks import POPULATION_ATTACKS, REFERENCE_ATTACKS, TEXT_ATTACKS, attacks
 from rotelab.models.causal_lm_recipes import PROJECTIONS, lm_recipes
 from rotelab.models.seq2seq import model_recipes
 
@@ -74,6 +74,8 @@ def check_config(config: dict) -> None:
         )
     check_finetuning(lm)
     check_membership(config["membership"])
+    if config["lm"]["references"]["models"]:
+        check_lm_reference_attacks(config["membership"]["attacks"])
     check_seqkd_subgroups(config["seqkd_subgroups"])
     check_acil(config["acil"])
     check_dsm(config["dsm"])
@@ -270,6 +272,18 @@ def check_membership(membership: dict) -> None:
                 f"config key membership.attacks[{i}]: {attack!r} reads the example's text, "
                 "which classifier examples do not have"
             )
+        if attack in POPULATION_ATTACKS and not membership["population"]:
+            raise ConfigError(
+                f"config key membership.attacks[{i}]: {attack!r} compares each example with "
+                "population samples, and membership.population is 0: hold out a share (e.g. 0.1)"
+            )
+    for i, attack in enumerate(membership["sweep"]["attacks"]):
+        check_registered(f"membership.sweep.attacks[{i}]", attack, attacks)
+        if attack in TEXT_ATTACKS or (attack in POPULATION_ATTACKS and not membership["population"]):
+            raise ConfigError(
+                f"config key membership.sweep.attacks[{i}]: {attack!r} needs "
+                + ("the example's text" if attack in TEXT_ATTACKS else "membership.population > 0")
+            )
     onion = membership["onion"]
     if onion["attack"] not in membership["attacks"]:
         raise ConfigError(
@@ -284,6 +298,18 @@ def check_membership(membership: dict) -> None:
             f"removes {removed} of the {size} examples of {membership['dataset']!r}; keep it to "
             "at most half"
         )
+
+
+def check_lm_reference_attacks(names: list[str]) -> None:
+    """The LM references score membership.attacks too, and their notes have no population
+    samples yet (issue 21): RMIA there would have nothing to compare with."""
+    for i, attack in enumerate(names):
+        if attack in POPULATION_ATTACKS:
+            raise ConfigError(
+                f"config key membership.attacks[{i}]: {attack!r} needs population samples, which the "
+                "causal-LM references (lm.references.models > 0) do not observe yet; list it only "
+                "with lm.references.models: 0"
+            )
 
 
 def check_seqkd_subgroups(subgroups: dict) -> None:

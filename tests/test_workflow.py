@@ -6,6 +6,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from workflow_cli import planned_jobs, snakemake
@@ -34,6 +35,7 @@ FIGURES = [
     "skew_dataset_size",
     "skew_mixture",
     "lm_lira",
+    "rmia_vs_lira",
 ]
 # configs/tiny.yaml plans 13 causal-LM runs: 4 (memorization) + 1 new rank + 8 defended.
 N_LM_RUNS = 13
@@ -160,7 +162,16 @@ def test_dp_epsilon_change_retrains_only_the_dp_runs(workdir, tmp_path):
 
 def test_membership_engine_tables(workdir):
     pools = workdir / "results/membership/classifier"
-    assert sorted(p.name for p in pools.iterdir()) == ["full", "random1", "targeted1"]
+    assert sorted(p.name for p in pools.iterdir() if p.is_dir()) == ["full", "random1", "targeted1"]
+    # a tenth of digits' 1,797 examples is RMIA's population: in no pool, seen by every model
+    population = pd.read_parquet(pools / "full/population.parquet")["example"]
+    n_pool = 1797 - len(population)
+    assert len(population) == 180 and not set(population) & set(
+        pd.read_parquet(pools / "full/examples.parquet")["example"]
+    )
+    for pool in ("full", "targeted1"):
+        seen = pd.read_parquet(pools / pool / "population_observations.parquet")
+        assert set(seen["example"]) == set(population) and not seen["member"].any() and seen["model"].nunique() == 8
     matrix = pd.read_parquet(pools / "full/matrix.parquet")
     assert matrix["model"].nunique() == 8 and (matrix.groupby("example")["member"].sum() == 4).all()
     models = sorted((pools / "full/models").glob("model_*"))
@@ -177,7 +188,7 @@ def test_membership_engine_tables(workdir):
         "reference",
         "loss",
     }
-    assert (auc["n"] == 8 * 1797).all()
+    assert (auc["n"] == 8 * n_pool).all()
     # With 8 models an example's IN/OUT variances come from 3-4 scores each, so per-example
     # online LiRA is unreliable (the LiRA paper fixes the variance below 64 models); the
     # fixed-variance and offline attacks must still beat chance and the loss attack.
@@ -186,12 +197,29 @@ def test_membership_engine_tables(workdir):
     onion = pd.read_csv(workdir / "results/tables/onion_effect.csv")
     assert set(zip(onion["arm"], onion["layer"])) == {("targeted", 0), ("targeted", 1), ("random", 0), ("random", 1)}
     layer1 = onion[(onion["layer"] == 1) & (onion["measure"] == "vulnerable")].set_index("arm")
-    assert (layer1["n"] == 1797 - 50).all()
+    assert (layer1["n"] == n_pool - 50).all()
     removed = (
         pd.read_parquet(pools / "full/examples.parquet")["example"].nunique()
         - pd.read_parquet(pools / "targeted1/examples.parquet")["example"].nunique()
     )
     assert removed == 50
+
+
+def test_rmia_against_lira_over_the_number_of_models(workdir):
+    sweep = pd.read_csv(workdir / "results/tables/rmia_vs_lira.csv")
+    auc = sweep[sweep["metric"] == "auc"].set_index(["models", "attack"])
+    assert sorted(pd.unique(sweep["models"])) == [2, 4, 8, 16]
+    # LiRA needs two IN and two OUT references per example: nothing below K = 6, with the reason
+    for k in (2, 4):
+        assert (
+            np.isnan(auc.loc[(k, "lira_online_fixed"), "value"])
+            and "two IN and two OUT" in auc.loc[(k, "lira_online_fixed"), "note"]
+        )
+    # RMIA runs with a single reference and beats the loss attack there
+    assert auc.loc[(2, "rmia_online"), "ci_low"] > auc.loc[(2, "loss"), "ci_high"]
+    n_pool = 1797 - 180
+    computed = sweep[sweep["value"].notna()]
+    assert (computed["n"] == computed["models"] * n_pool).all()
 
 
 def test_onion_changes_rerun_only_the_pools_they_touch(workdir, tmp_path):

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import time
 
 import numpy as np
@@ -106,8 +107,61 @@ def sync(device):
         torch.cuda.synchronize()
 
 
+# Kernel families by name (cuBLAS/CUTLASS GEMMs, softmax, PyTorch's elementwise and
+# reduction templates, the fused optimizer, copies); the first pattern that matches wins.
+KERNEL_FAMILIES = (
+    ("matmul", re.compile(r"gemm|xmma|cutlass|cublas|sm90_|sm80_|ampere_|magma", re.I)),
+    ("softmax", re.compile(r"softmax", re.I)),
+    ("optimizer", re.compile(r"multi_tensor|foreach|adam", re.I)),
+    ("reduction", re.compile(r"reduce|norm|sum_|mean", re.I)),
+    ("copy", re.compile(r"copy|memcpy|memset|cat|index|gather|scatter", re.I)),
+    ("elementwise", re.compile(r"elementwise|vectorized|unrolled|pointwise|triton", re.I)),
+)
+
+
+def kernel_profile(run, device: torch.device, top: int = 12) -> dict:
+    """GPU time of one ``run()`` by kernel family and the top kernels, from torch.profiler,
+    beside the wall time: the share of the wall the GPU spends in kernels says whether the
+    step is launch-bound (low) or kernel-bound (high), and the families which kernel."""
+    from torch.profiler import ProfilerActivity, profile
+
+    sync(device)
+    start = time.perf_counter()
+    with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
+        run()
+        sync(device)
+    wall = time.perf_counter() - start
+    kernels = []
+    for event in prof.key_averages():
+        us = getattr(event, "self_device_time_total", None) or getattr(event, "self_cuda_time_total", 0)
+        if us and str(getattr(event, "device_type", "")).endswith("CUDA"):
+            kernels.append((event.key, us / 1e6, event.count))
+    total = sum(seconds for _, seconds, _ in kernels)
+    families: dict[str, float] = {}
+    for key, seconds, _ in kernels:
+        family = next((name for name, pattern in KERNEL_FAMILIES if pattern.search(key)), "other")
+        families[family] = families.get(family, 0.0) + seconds
+    kernels.sort(key=lambda row: -row[1])
+    return {
+        "profiled_wall_s": round(wall, 3),
+        "kernel_s": round(total, 3),
+        "kernel_share_of_wall": round(total / wall, 3) if wall else None,
+        "families_share": {name: round(t / total, 3) for name, t in sorted(families.items(), key=lambda x: -x[1])},
+        "top_kernels": [
+            {"kernel": key[:120], "share": round(seconds / total, 3), "calls": count}
+            for key, seconds, count in kernels[:top]
+        ],
+    }
+
+
 def measure(
-    name: str, k: int, steps: int, device: torch.device, compile_mode: str | None = None, bf16: bool = False
+    name: str,
+    k: int,
+    steps: int,
+    device: torch.device,
+    compile_mode: str | None = None,
+    bf16: bool = False,
+    profile: bool = False,
 ) -> dict:
     factory, kwargs, batch = MODELS[name]
     make, make_data, loss = factory(**kwargs)
@@ -142,6 +196,12 @@ def measure(
     ensemble = times[-1]
     params = sum(p.numel() for p in make(0).parameters())
     examples = k * steps * batch
+    extra = {}
+    if profile:  # one more ensemble run, under the profiler (after the timed ones)
+        models = [make(i).to(device) for i in range(k)]
+        extra["ensemble_profile"] = kernel_profile(
+            lambda: train_ensemble(models, data, members, loss, compiled, list(range(k)), **quiet), device
+        )
     return {
         "model": name,
         "parameters": params,
@@ -159,6 +219,7 @@ def measure(
         "sequential_examples_per_s": round(examples / sequential, 1),
         "ensemble_examples_per_s": round(examples / ensemble, 1),
         "speedup": round(sequential / ensemble, 2),
+        **extra,
     }
 
 
@@ -235,6 +296,12 @@ def main():
         choices=["flash", "efficient", "math", "cudnn"],
         help="with --attention sdpa: the one kernel both paths may use (flash needs --bf16)",
     )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="after timing, profile one more ensemble run: GPU time by kernel family and the top kernels",
+    )
+    parser.add_argument("--repeats", type=int, default=1, help="time each (model, K) this many times")
     args = parser.parse_args()
     ATTENTION["impl"] = args.attention
     if args.sdpa_backend:
@@ -253,11 +320,13 @@ def main():
     device = torch.device(args.device)
     for name in args.models:
         for k in args.ks:
-            if name in SEQ2SEQ:  # trained as the workflow does: bf16 on CUDA, eager ensemble
-                row = measure_seq2seq(name, k, args.steps, device)
-            else:
-                row = measure(name, k, args.steps, device, args.compile, args.bf16)
-            print(json.dumps(row), flush=True)
+            for repeat in range(args.repeats):
+                if name in SEQ2SEQ:  # trained as the workflow does: bf16 on CUDA, eager ensemble
+                    row = measure_seq2seq(name, k, args.steps, device)
+                else:
+                    last = repeat == args.repeats - 1
+                    row = measure(name, k, args.steps, device, args.compile, args.bf16, args.profile and last)
+                print(json.dumps({**row, "repeat": repeat}), flush=True)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,8 @@ with log_to(snakemake.log[0]):
     params, out = snakemake.params, snakemake.output
     observations = read_parquet(snakemake.input.observations)
 
-    population = read_parquet(snakemake.input.population)
+    # The classifier pools observe population samples (RMIA's z); the LM references do not yet.
+    population = read_parquet(snakemake.input.population) if hasattr(snakemake.input, "population") else None
     scores = attack_scores(observations, params.attacks, AttackConfig(**params.attack_config), population)
     summary = summarise_attacks(scores, params.bootstrap, params.seed)
     print(summary.to_string())

@@ -173,6 +173,11 @@ def test_rmia_over_the_ensemble_reads_the_population():
     assert summary[("rmia_online", "auc")] > summary[("loss", "auc")]
     with pytest.raises(ValueError, match="population samples"):
         attack_scores(seen, ["rmia_online"])
+    # no population held out (membership.population: 0): the other attacks still score
+    none = attack_scores(seen, ["loss"], population=outside.iloc[:0])
+    np.testing.assert_allclose(none["score"], scores.loc[scores["attack"] == "loss", "score"])
+    with pytest.raises(ValueError, match="population samples"):
+        attack_scores(seen, ["rmia_offline"], population=outside.iloc[:0])
     with pytest.raises(ValueError, match="OUT for every model"):
         attack_scores(seen, ["rmia_online"], population=outside.assign(member=True))
 
@@ -203,3 +208,8 @@ def test_reference_model_sweep_marks_what_few_references_cannot_compute():
     assert auc.loc[(8, "rmia_online"), "ci_low"] > 0.5  # a real membership signal at K = 8
     computed = table[table["value"].notna()]
     assert (computed["n"] == computed["models"] * len(pool)).all()  # every (model, example) pair
+    # without population samples the sweep still runs the attacks that need none
+    loss_only = reference_model_sweep(
+        pool, population.iloc[:0], [2], ["loss"], cfg, 0, "cpu", 20, 0, log=lambda *_: None
+    )
+    assert loss_only.loc[loss_only["metric"] == "auc", "value"].notna().all()

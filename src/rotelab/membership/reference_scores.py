@@ -74,7 +74,7 @@ def attack_scores(
 
 
 def _population_probabilities(population: pd.DataFrame | None, k: int) -> np.ndarray | None:
-    if population is None:
+    if population is None or population.empty:  # membership.population: 0 holds none out
         return None
     probs = _wide(population, "prob")
     if probs.shape[0] != k:

@@ -21,11 +21,7 @@ with log_to(snakemake.log[0]):
     observations = observe(ensemble, pool, matrix, device)
     # RMIA's population samples z: observed under every model, trained on by none.
     population = read_parquet(snakemake.input.population)
-    population_observations = (
-        observe(ensemble, population, np.zeros((ensemble.size, len(population)), bool), device)
-        if len(population)
-        else observations.iloc[:0]
-    )
+    population_observations = observe(ensemble, population, np.zeros((ensemble.size, len(population)), bool), device)
     train_acc = observations.loc[observations["member"], "correct"].mean()
     held_out_acc = observations.loc[~observations["member"], "correct"].mean()
     print(f"accuracy: training {train_acc:.4f}, held out {held_out_acc:.4f}")

@@ -48,12 +48,12 @@ def membership_data_shape():
     return len(data.labels), data.features.shape[1], data.n_classes
 
 
-@sized_by("membership.reference_models", "membership.classifier.hidden")
-def reference_training_job(wildcards):
+def classifier_ensemble_training(n_models):
+    """Resources of K reference MLPs on the membership dataset, trained as one ensemble."""
     n_examples, n_features, n_classes = membership_data_shape()
     classifier = MEMBERSHIP["classifier"]
     return estimate.ensemble_training(
-        MEMBERSHIP["reference_models"],
+        n_models,
         n_examples,
         n_features,
         classifier["hidden"],
@@ -62,33 +62,19 @@ def reference_training_job(wildcards):
         ON_GPU,
         THREADS,
     )
+
+
+@sized_by("membership.reference_models", "membership.classifier.hidden")
+def reference_training_job(wildcards):
+    return classifier_ensemble_training(MEMBERSHIP["reference_models"])
 
 
 @sized_by("membership.sweep.models", "membership.classifier.hidden")
 def reference_sweep_job(wildcards):
     """The sweep trains its ensembles one after another: the largest sets the memory, all of
     them the runtime."""
-    n_examples, n_features, n_classes = membership_data_shape()
-    classifier = MEMBERSHIP["classifier"]
     sizes = MEMBERSHIP["sweep"]["models"]
-    largest = estimate.ensemble_training(
-        max(sizes),
-        n_examples,
-        n_features,
-        classifier["hidden"],
-        n_classes,
-        classifier["epochs"],
-        ON_GPU,
-        THREADS,
+    largest = classifier_ensemble_training(max(sizes))
+    return dataclasses.replace(
+        largest, runtime=classifier_ensemble_training(sum(sizes)).runtime
     )
-    total = estimate.ensemble_training(
-        sum(sizes),
-        n_examples,
-        n_features,
-        classifier["hidden"],
-        n_classes,
-        classifier["epochs"],
-        ON_GPU,
-        THREADS,
-    )
-    return dataclasses.replace(largest, runtime=total.runtime)

@@ -44,9 +44,7 @@ def reference_model_sweep(
         matrix = draw_matrix(len(pool), k, seed)
         ensemble = train_reference_classifiers(pool, matrix, cfg, seed, device, log=log)
         observations = observe(ensemble, pool, matrix, device)
-        outside = (
-            observe(ensemble, population, np.zeros((k, len(population)), bool), device) if len(population) else None
-        )
+        outside = observe(ensemble, population, np.zeros((k, len(population)), bool), device)
         for name in names:
             try:
                 scores = attack_scores(observations, [name], population=outside)

@@ -124,7 +124,15 @@ def train_reference_classifiers(
 def observe(ensemble, table: pd.DataFrame, matrix: np.ndarray, device="cpu") -> pd.DataFrame:
     """One row per model and pool example: ``member``, ``phi`` (LiRA's logit-scaled
     confidence), ``logprob`` (log p_y), ``logprob_mean``/``logprob_std`` (of log p under the
-    model's own output distribution, for min-k%++), ``prob`` (p_y) and ``correct``."""
+    model's own output distribution, for min-k%++), ``prob`` (p_y) and ``correct``. An empty
+    table (e.g. no population held out) gives the same columns and no rows."""
+    if table.empty:
+        floats = {name: np.empty(0, np.float32) for name in ("phi", "logprob", "logprob_mean", "logprob_std", "prob")}
+        return pd.DataFrame(
+            {"model": np.empty(0, np.int64), "example": table["example"].to_numpy(), "member": np.empty(0, bool)}
+            | floats
+            | {"correct": np.empty(0, bool)}
+        )
     data = table_tensors(table, device)
     ensemble.template.eval()
     logits = ensemble.forward_shared({"x": data["x"]}).float()  # (K, N, C)

@@ -69,11 +69,15 @@ def decode_params(section):
 # ---- figures: every figure's targets and inputs, and one target per paper ----------------
 def figure_names(paper=None):
     """Every registered figure (of one paper, given its short name), but lm_lira only when
-    the LM reference models are on."""
+    the LM reference models are on, and dp_audit only with audit canaries."""
+    switched_off = {
+        "lm_lira": not config["lm"]["references"]["models"],
+        "dp_audit": not config["lm"]["audit"]["canaries"],
+    }
     return [
         name
         for name in figures.names()
-        if (name != "lm_lira" or config["lm"]["references"]["models"])
+        if not switched_off.get(name, False)
         and (paper is None or figures.get(name).paper == paper)
     ]
 

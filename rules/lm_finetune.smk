@@ -51,11 +51,36 @@ rule make_lm_canaries:
         "../workflow_scripts/make_lm_canaries.py"
 
 
+# Audit canaries (lm.audit): short records every run trains on, each inserted once with
+# probability 1/2; after training, how well they can be told apart bounds each run's epsilon.
+rule make_lm_audit_canaries:
+    input:
+        qa="results/lm/data/qa.parquet",
+    output:
+        "results/lm/audit/canaries.parquet",
+    log:
+        "results/logs/lm/make_lm_audit_canaries.log",
+    benchmark:
+        "results/benchmarks/make_lm_audit_canaries/make_lm_audit_canaries.tsv"
+    conda:
+        "../envs/data.yaml"
+    threads: 1
+    resources:
+        mem_mb=resource(LM_CANARY_TABLE_JOB, "mem_mb"),
+        runtime=resource(LM_CANARY_TABLE_JOB, "runtime"),
+    params:
+        canaries=LM["audit"]["canaries"],
+        seed=LM["audit"]["seed"],
+    script:
+        "../workflow_scripts/make_lm_audit_canaries.py"
+
+
 rule finetune_lm:
     input:
         base="results/models/lm_base",
         qa="results/lm/data/qa.parquet",
         canaries="results/lm/canaries.parquet",
+        audit="results/lm/audit/canaries.parquet",
     output:
         directory("results/lm/models/{run}"),
     log:
@@ -141,3 +166,33 @@ rule score_lm_membership:
         device=JOB_DEVICE,
     script:
         "../workflow_scripts/score_lm_membership.py"
+
+
+# One job audits every run: the base's scores calibrate them all, and each run's part is a
+# second of scoring beside a model load.
+rule audit_lm_runs:
+    input:
+        base="results/models/lm_base",
+        canaries="results/lm/audit/canaries.parquet",
+        models=expand("results/lm/models/{run}", run=LM_RUNS),
+    output:
+        scores="results/lm/audit/scores.parquet",
+        table="results/lm/audit/runs.parquet",
+    log:
+        "results/logs/lm/audit_lm_runs.log",
+    benchmark:
+        "results/benchmarks/audit_lm_runs/audit_lm_runs.tsv"
+    conda:
+        "../envs/torch.yaml"
+    threads: THREADS
+    resources:
+        mem_mb=resource(LM_AUDIT_JOB, "mem_mb"),
+        runtime=resource(LM_AUDIT_JOB, "runtime"),
+        gpu=resource(LM_AUDIT_JOB, "gpu"),
+    params:
+        audit=LM["audit"],
+        specs=LM_RUN_SPECS,
+        block_size=LM["base"]["model"]["block_size"],
+        device=JOB_DEVICE,
+    script:
+        "../workflow_scripts/audit_lm_runs.py"

@@ -9,7 +9,9 @@ from rotelab.membership.audit import (
     clopper_pearson_upper,
     gaussian_mechanism_epsilon,
     one_run_audit,
+    one_run_ceiling,
     one_run_p_value,
+    strongest_one_run_audit,
     threshold_audit,
 )
 
@@ -103,3 +105,26 @@ def test_bad_arguments_are_rejected():
         threshold_audit([1.0], [0.0, 1.0], DELTA)
     with pytest.raises(ValueError, match="same length"):
         one_run_audit([1.0, 2.0], [True], guesses=2, delta=DELTA)
+
+
+def test_the_strongest_attack_pays_for_the_choice_with_a_bonferroni_share():
+    rng = np.random.default_rng(3)
+    included = rng.random(400) < 0.5
+    informative = rng.normal(2.0 * included, 1)
+    useless = rng.normal(0, 1, 400)
+    attack, best = strongest_one_run_audit({"useless": useless, "informative": informative}, included, 80, 0.0)
+    alone = one_run_audit(informative, included, 80, 0.0)
+    assert attack == "informative" and best.correct == alone.correct
+    # Held to confidence 0.975 instead of 0.95, the same guesses certify a little less.
+    assert 0 < best.epsilon < alone.epsilon
+    assert best.epsilon == pytest.approx(one_run_audit(informative, included, 80, 0.0, confidence=0.975).epsilon)
+
+
+def test_the_ceiling_is_the_bound_of_an_auditor_who_is_always_right():
+    included = np.arange(200) % 2 == 0
+    perfect = one_run_audit(included.astype(float), included, guesses=40, delta=DELTA)
+    assert perfect.correct == 40 and one_run_ceiling(200, 40, DELTA) == pytest.approx(perfect.epsilon)
+    # delta = 0: all r guesses right refute every epsilon with (e^eps / (1 + e^eps))^r <= 0.05.
+    q = 0.05 ** (1 / 40)
+    assert one_run_ceiling(200, 40, 0.0) == pytest.approx(np.log(q / (1 - q)), rel=1e-5)
+    assert one_run_ceiling(200, 80, 0.0) > one_run_ceiling(200, 40, 0.0)

@@ -73,7 +73,7 @@ def test_job_time_per_rule(run):
     assert table.index.tolist() == ["finetune_lm", "train_model", "score_lm_extraction", "figure", "old_rule"]
     assert table.loc["finetune_lm"].to_dict() == {
         "family": "lm_finetune",
-        "papers": "lora_fl",
+        "papers": "lora_fl privacy_audit",
         "jobs": 2,
         "job_s": 100.0,
         "max_job_s": 60.0,
@@ -96,7 +96,7 @@ def test_job_time_per_family(run):
     table = family_table(rule_table(read_benchmarks(root), rule_families(rules))).set_index("family")
     assert table.index.tolist() == ["lm_finetune", "translation_train", "plots", ""]
     assert table.loc["lm_finetune"].to_dict() == {
-        "papers": "lora_fl",
+        "papers": "lora_fl privacy_audit",
         "rules": 2,
         "jobs": 3,
         "job_s": 110.0,
@@ -119,13 +119,13 @@ def test_markdown_and_csv_on_the_command_line(run, capsys):
     main([str(root), "--rules", str(rules), "--by", "family", "--markdown"])
     text = capsys.readouterr().out
     assert text.splitlines()[0].startswith("| family | papers | rules | jobs | job s |")
-    assert "| `lm_finetune` | lora_fl | 2 | 3 | 110.0 | 60.0 | 102.5 | 900 | 55.0% |" in text
+    assert "| `lm_finetune` | lora_fl privacy_audit | 2 | 3 | 110.0 | 60.0 | 102.5 | 900 | 55.0% |" in text
     assert "| (none) |  | 1 | 1 | 4.0 |" in text
     assert text.rstrip().endswith("7 jobs, 200.0 s of job time (summed over jobs, not wall time).")
     main([str(root), "--rules", str(rules)])
     csv = capsys.readouterr().out
     assert csv.splitlines()[0] == "rule,family,papers,jobs,job_s,max_job_s,cpu_s,max_rss_mb,share"
-    assert csv.splitlines()[1] == "finetune_lm,lm_finetune,lora_fl,2,100.0,60.0,93.5,900.0,0.5"
+    assert csv.splitlines()[1] == "finetune_lm,lm_finetune,lora_fl privacy_audit,2,100.0,60.0,93.5,900.0,0.5"
     assert "figure,plots,,2,6.0,5.6,5.0,200.0,0.03" in csv
     with pytest.raises(SystemExit):
         main([str(root.parent / "nothing"), "--rules", str(rules)])
@@ -169,5 +169,5 @@ def test_every_rule_has_a_log_and_a_benchmark_per_job():
             checked.append(rule)
     # the per-paper target rules (rules/plots.smk), whose jobs run nothing
     assert targets == ["plots.smk"]
-    assert len(checked) == len(set(checked)) == 51
+    assert len(checked) == len(set(checked)) == 53
     assert set(checked) == set(rule_families(REPO / "rules"))

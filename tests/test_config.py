@@ -119,6 +119,11 @@ def test_every_schema_key_is_documented():
         ({"lm": {"defenses": {"dp": {"epsilons": [0]}}}}, r"config key lm\.defenses\.dp\.epsilons\[0\]"),
         ({"lm": {"canaries": {"generator": "pets"}}}, r"config key lm\.canaries\.generator: unknown canary generator"),
         (
+            {"lm": {"audit": {"canaries": 10, "guesses": 12}}},
+            r"config key lm\.audit\.guesses: 12 guesses about 10 audit canaries",
+        ),
+        ({"lm": {"audit": {"attacks": ["zlib"]}}}, r"config key lm\.audit\.attacks\[0\]"),
+        (
             {"scoring": {"attacks": ["loss", "lira_online"]}},
             r"config key scoring\.attacks\[1\]: 'lira_online' needs reference models",
         ),

@@ -55,6 +55,7 @@ LM = {
     "base": {"model": {"block_size": 100}},
     "federated": {"rounds": 3, "local_epochs": 1},
     "extraction": {"prompt_lengths": [8, 16]},
+    "audit": {"canaries": 40},
 }
 
 
@@ -68,17 +69,17 @@ def test_translation_sizes_count_the_canary_lines():
 
 
 def test_lm_finetuning_steps_scale_with_setting_and_defense():
-    # 0.5 * 27k QA pairs * 40 tokens + (50 + 130 * 1 visit) * 2 notes * 11 copies
-    assert resources.lm_finetune_tokens(LM) == 543_960
-    assert resources.centralized_finetune_steps(LM) == 2720  # ceil(2 epochs * 543960 / (4 * 100))
-    assert resources.lm_finetune_steps(LM, "centralized", "none") == 2720
-    assert resources.lm_finetune_steps(LM, "centralized", "weight_noise") == 2720
+    # 0.5 * 27k QA pairs * 40 tokens + (50 + 130 * 1 visit) * 2 notes * 11 copies + 50 * 40 / 2 audit canaries
+    assert resources.lm_finetune_tokens(LM) == 544_960
+    assert resources.centralized_finetune_steps(LM) == 2725  # ceil(2 epochs * 544960 / (4 * 100))
+    assert resources.lm_finetune_steps(LM, "centralized", "none") == 2725
+    assert resources.lm_finetune_steps(LM, "centralized", "weight_noise") == 2725
     # DP-SGD triples the steps; FedAvg scales by rounds x local_epochs / epochs = 3 x 1 / 2
-    assert resources.lm_finetune_steps(LM, "centralized", "dp") == 3 * 2720
-    assert resources.lm_finetune_steps(LM, "federated", "none") == 4080
-    assert resources.lm_finetune_steps(LM, "federated", "dp") == 3 * 4080
+    assert resources.lm_finetune_steps(LM, "centralized", "dp") == 3 * 2725
+    assert resources.lm_finetune_steps(LM, "federated", "none") == 4088
+    assert resources.lm_finetune_steps(LM, "federated", "dp") == 3 * 4088
     assert (
-        resources.lm_finetune_steps({**LM, "federated": {"rounds": 2, "local_epochs": 3}}, "federated", "none") == 8160
+        resources.lm_finetune_steps({**LM, "federated": {"rounds": 2, "local_epochs": 3}}, "federated", "none") == 8175
     )
 
 

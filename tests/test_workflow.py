@@ -36,6 +36,7 @@ FIGURES = [
     "skew_mixture",
     "lm_lira",
     "rmia_vs_lira",
+    "dp_audit",
 ]
 # configs/tiny.yaml plans 13 causal-LM runs: 4 (memorization) + 1 new rank + 8 defended.
 N_LM_RUNS = 13
@@ -138,13 +139,41 @@ def test_causal_lm_tables_cover_every_regime(workdir):
     assert set(log["round"]) == {1, 2} and set(log["client"]) == {0, 1, 2}
 
 
+def test_every_lm_run_is_audited_and_no_dp_run_is_shown_to_leak_beyond_its_epsilon(workdir, tmp_path):
+    canaries = pd.read_parquet(workdir / "results/lm/audit/canaries.parquet")
+    assert len(canaries) == 100 and 30 <= canaries["included"].sum() <= 70
+    audit = pd.read_csv(workdir / "results/tables/dp_audit.csv").set_index("run")
+    assert len(audit) == N_LM_RUNS and (audit["canaries"] == 100).all() and (audit["guesses"] == 20).all()
+    assert audit["correct"].between(0, 20).all() and set(audit["attack"]) <= {"loss", "loss_vs_base"}
+    dp = audit[audit["defense"] == "dp"]
+    assert list(dp.index) == ["fedavg-full-dp8", "fedavg-lora4-dp8"]
+    assert dp["accountant_epsilon"].between(7.5, 8.0 + 1e-6).all() and (dp["delta"] > 0).all()
+    # DP-SGD's guarantee: at 95% confidence no audit refutes the accountant's epsilon.
+    assert (dp["epsilon_lower"] <= dp["accountant_epsilon"]).all()
+    rest = audit.drop(index=dp.index)
+    assert rest["accountant_epsilon"].isna().all() and (rest["delta"] == 0).all()
+    assert (audit["epsilon_lower"] <= audit["epsilon_ceiling"] + 1e-9).all() and (audit["epsilon_ceiling"] > 0).all()
+    verdicts = pd.read_csv(workdir / "results/tables/verdicts.csv")
+    assert verdicts.loc[verdicts["figure"] == "dp_audit", "verdict"].tolist() == ["reproduces"]
+    # A setting of the auditor's rescores the saved models; no run is trained again.
+    guesses = overlay(tmp_path, "guesses.yaml", "lm:\n  audit:\n    guesses: 10\n")
+    assert planned_jobs(workdir, [guesses]) == {
+        "audit_lm_runs": 1,
+        "figure": 1,
+        "verdicts": 1,
+        "job_times": 1,
+        "all": 1,
+    }
+
+
 def test_dp_epsilon_change_retrains_only_the_dp_runs(workdir, tmp_path):
     change = overlay(tmp_path, "eps.yaml", "lm:\n  defenses:\n    dp:\n      epsilons: [4]\n")
     assert planned_jobs(workdir, [change]) == {
         "finetune_lm": 2,
         "score_lm_extraction": 2,
         "score_lm_membership": 2,
-        "figure": 1,
+        "audit_lm_runs": 1,
+        "figure": 2,
         "verdicts": 1,
         "job_times": 1,
         "all": 1,

@@ -1,5 +1,7 @@
 import json
 
+import pandas as pd
+
 from rotelab.core.device import set_threads
 from rotelab.core.io import atomic_dir, read_parquet
 from rotelab.core.logs import log_to
@@ -13,9 +15,9 @@ with log_to(snakemake.log[0]):
     params = snakemake.params.run
     base = snakemake.input.base
     tokenizer = load_tokenizer(base)
-    clients = client_documents(
-        read_parquet(snakemake.input.qa), read_parquet(snakemake.input.canaries), params["train"]["seed"]
-    )
+    # The audit canaries join the notes: each inserted once (duplication 1) or never (0).
+    canaries = pd.concat([read_parquet(snakemake.input.canaries), read_parquet(snakemake.input.audit)])
+    clients = client_documents(read_parquet(snakemake.input.qa), canaries, params["train"]["seed"])
     print(f"run {snakemake.wildcards.run}: {json.dumps(params)}")
     print(f"client documents: {[len(c) for c in clients]}")
     model, history, summary = train_run(

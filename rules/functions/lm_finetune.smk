@@ -1,10 +1,12 @@
 # The top of rules/lm_finetune.smk: the family's constants and functions (included there;
 # snakemake --lint wants no `def` in a file with rules).
 import re
+from dataclasses import asdict
 
 from rotelab.papers.lora_fl import runs as lm_runs
 
 LM_RUNS = lm_runs.all_runs(LM)
+LM_RUN_SPECS = {name: asdict(spec) for name, spec in LM_RUNS.items()}
 
 
 def lm_run_params(wildcards):
@@ -51,3 +53,5 @@ def lm_scoring_job(sequences: int):
 # greedy answer per test question); membership (every canary note, teacher-forced in blocks).
 LM_EXTRACTION_JOB = lm_scoring_job(estimate.lm_decoding_sequences(LM))
 LM_MEMBERSHIP_JOB = lm_scoring_job(estimate.lm_membership_sequences(LM))
+# The audit: every audit canary under the base and under each run.
+LM_AUDIT_JOB = lm_scoring_job(estimate.lm_audit_sequences(LM, len(LM_RUNS)))

@@ -214,6 +214,16 @@ def candidate_secrets(cfg_generator: str, true_secret: str, n: int, seed: int) -
     return out
 
 
+def _deal_to_clients(n: int, client_sizes, rng: np.random.Generator) -> np.ndarray:
+    """The clients of ``n`` canaries, in proportion to ``client_sizes`` (largest remainders),
+    in a seeded order."""
+    sizes = np.asarray(client_sizes, dtype=float)
+    quota = n * sizes / sizes.sum()
+    counts = np.floor(quota).astype(int)
+    counts[np.argsort(counts - quota, kind="stable")[: n - counts.sum()]] += 1
+    return rng.permutation(np.repeat(np.arange(len(sizes)), counts))
+
+
 def make_document_canaries(
     generator: str, duplication, n_per_group: int, client_sizes, seed: int, **options
 ) -> pd.DataFrame:
@@ -230,13 +240,9 @@ def make_document_canaries(
     n_inserted = n_per_group * len(duplication)
     canaries = canary_generators.get(generator)(**options).make(2 * n_inserted, seed)
     rng = np.random.default_rng(seed)
-    sizes = np.asarray(client_sizes, dtype=float)
-    quota = n_per_group * sizes / sizes.sum()
-    counts = np.floor(quota).astype(int)
-    counts[np.argsort(counts - quota, kind="stable")[: n_per_group - counts.sum()]] += 1
     clients = []
     for _ in duplication:
-        clients += list(rng.permutation(np.repeat(np.arange(len(sizes)), counts)))
+        clients += list(_deal_to_clients(n_per_group, client_sizes, rng))
     return pd.DataFrame(
         {
             "canary_id": np.arange(len(canaries), dtype=np.int64),
@@ -247,5 +253,31 @@ def make_document_canaries(
             ),
             "inserted": np.arange(len(canaries)) < n_inserted,
             "client": np.asarray(clients + [-1] * n_inserted, dtype=np.int64),
+        }
+    )
+
+
+def make_audit_canaries(m: int, client_sizes, seed: int) -> pd.DataFrame:
+    """Audit canaries of a one-run privacy audit (Steinke, Nasr & Jagielski, "Privacy
+    auditing with one (1) training run", NeurIPS 2023, Algorithm 1): ``m`` short patient
+    records (a ``patient-notes`` header: name, birth date, blood type, SSN), each inserted
+    once with probability 1/2 by a seeded coin drawn before any training; the inserted ones
+    are dealt to clients in proportion to ``client_sizes``. Columns ``canary_id, text,
+    secret, included, duplication, client``: ``duplication`` is 1 for an inserted record and
+    0 otherwise, ``client`` -1 for one never inserted, so the table joins the canary notes'
+    in ``lm_text.client_documents``."""
+    records = PatientNotes(visits=0).make(m, seed)
+    rng = np.random.default_rng(seed)
+    included = rng.random(m) < 0.5
+    clients = np.full(m, -1, dtype=np.int64)
+    clients[included] = _deal_to_clients(int(included.sum()), client_sizes, rng)
+    return pd.DataFrame(
+        {
+            "canary_id": np.arange(m, dtype=np.int64),
+            "text": [r.tgt for r in records],
+            "secret": [r.secret for r in records],
+            "included": included,
+            "duplication": included.astype(np.int64),
+            "client": clients,
         }
     )

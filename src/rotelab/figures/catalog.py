@@ -6,6 +6,7 @@ from rotelab.figures.registry import MODELS, Figure, figure, figures, render
 from rotelab.membership import figures as membership_figures  # noqa: F401
 from rotelab.papers.acil import figures as acil_figures  # noqa: F401
 from rotelab.papers.dsm import figures as dsm_figures  # noqa: F401
+from rotelab.papers.lora_fl import audit_figures as lora_fl_audit_figures  # noqa: F401
 from rotelab.papers.lora_fl import figures as lora_fl_figures  # noqa: F401
 from rotelab.papers.onion import figures as onion_figures  # noqa: F401
 from rotelab.papers.relu_capacity import figures as relu_capacity_figures  # noqa: F401

@@ -192,17 +192,49 @@ def one_run_audit(
     order = np.argsort(scores, kind="stable")
     correct = int(included[order[m - per_side :]].sum() + (~included[order[:per_side]]).sum())
     n_guesses = 2 * per_side
+    return OneRunAudit(_one_run_epsilon(m, n_guesses, correct, delta, confidence), n_guesses, correct, m)
+
+
+def one_run_ceiling(canaries: int, guesses: int, delta: float, confidence: float = 0.95) -> float:
+    """The largest bound :func:`one_run_audit` can give with ``canaries`` canaries and
+    ``guesses`` guesses, every one of them right: an audit this size cannot show more, so a
+    run whose true epsilon is above it can still pass."""
+    n_guesses = 2 * min(guesses // 2, canaries // 2)
+    return _one_run_epsilon(canaries, n_guesses, n_guesses, delta, confidence)
+
+
+def _one_run_epsilon(m: int, guesses: int, correct: int, delta: float, confidence: float) -> float:
     significance = 1 - confidence
 
     def refuted(epsilon: float) -> float:
-        return significance - one_run_p_value(m, n_guesses, correct, epsilon, delta)
+        return significance - one_run_p_value(m, guesses, correct, epsilon, delta)
 
     if refuted(0.0) <= 0:
-        return OneRunAudit(0.0, n_guesses, correct, m)
+        return 0.0
     if refuted(EPSILON_CAP) > 0:
-        return OneRunAudit(EPSILON_CAP, n_guesses, correct, m)
-    epsilon = optimize.brentq(refuted, 0.0, EPSILON_CAP, xtol=1e-6)
-    return OneRunAudit(float(epsilon), n_guesses, correct, m)
+        return EPSILON_CAP
+    return float(optimize.brentq(refuted, 0.0, EPSILON_CAP, xtol=1e-6))
+
+
+def strongest_one_run_audit(
+    scores_by_attack: dict[str, np.ndarray],
+    included,
+    guesses: int,
+    delta: float,
+    confidence: float = 0.95,
+) -> tuple[str, OneRunAudit]:
+    """The largest :func:`one_run_audit` bound over several attacks' scores of the same
+    canaries, and the attack that gave it. Taking the best of n bounds spends the failure
+    probability n times, so each is held to a Bonferroni share, confidence
+    1 - (1 - ``confidence``) / n, and the best of them holds at ``confidence``."""
+    if not scores_by_attack:
+        raise ValueError("strongest_one_run_audit needs at least one attack's scores")
+    share = 1 - (1 - confidence) / len(scores_by_attack)
+    audits = {
+        name: one_run_audit(scores, included, guesses, delta, share) for name, scores in scores_by_attack.items()
+    }
+    best = max(audits, key=lambda name: audits[name].epsilon)
+    return best, audits[best]
 
 
 def gaussian_mechanism_epsilon(mu: float, delta: float) -> float:

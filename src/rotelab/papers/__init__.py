@@ -146,6 +146,16 @@ PAPERS: dict[str, Paper] = {
         rules=("membership.smk",),
         package="rotelab.membership",
     ),
+    "privacy_audit": Paper(
+        "",
+        "Privacy auditing with one training run",
+        "Steinke, Nasr & Jagielski, Privacy Auditing with One (1) Training Run, NeurIPS 2023",
+        "2305.08846",
+        "docs/papers/lora_fl.md",
+        config=("lm",),
+        rules=("lm_finetune.smk",),
+        package="rotelab.membership",
+    ),
     "secret_sharer": Paper(
         "",
         "The Secret Sharer (exposure)",

@@ -261,6 +261,12 @@ def check_finetuning(lm: dict) -> None:
             f"config key lm.references.models: {references} reference models leave a note fewer "
             "than two IN and two OUT references once one is the target; use 0 (off) or at least 6"
         )
+    audit = lm["audit"]
+    if audit["canaries"] and audit["guesses"] > audit["canaries"]:
+        raise ConfigError(
+            f"config key lm.audit.guesses: {audit['guesses']} guesses about {audit['canaries']} audit "
+            "canaries (lm.audit.canaries); the auditor guesses at most once per canary"
+        )
 
 
 def check_membership(membership: dict) -> None:

@@ -253,12 +253,13 @@ def n_lm_canaries(lm: dict) -> int:
 
 def lm_finetune_tokens(lm: dict) -> float:
     """Tokens of one pass over the pooled fine-tuning data: the QA clients' share and every
-    inserted canary note copy."""
+    inserted canary note copy and audit canary."""
     canaries = lm["canaries"]
     copies = canaries["n_per_group"] * sum(canaries["duplication"])
     return (
         lm["qa"]["fraction"] * QA_PAIRS * QA_PAIR_TOKENS
         + (CANARY_NOTE_TOKENS + CANARY_VISIT_TOKENS * canaries["visits"]) * copies
+        + CANARY_NOTE_TOKENS * lm["audit"]["canaries"] / 2  # audit canaries: a note's header, half inserted
     )
 
 
@@ -291,6 +292,11 @@ def lm_decoding_sequences(lm: dict) -> int:
 def lm_membership_sequences(lm: dict) -> int:
     """Blocks one P1 run's membership job scores: every canary note, strided in blocks."""
     return n_lm_canaries(lm) * CANARY_NOTE_SCORED_TOKENS // lm["base"]["model"]["block_size"]
+
+
+def lm_audit_sequences(lm: dict, runs: int) -> int:
+    """Sequences the audit job scores: every audit canary under the base and each run."""
+    return lm["audit"]["canaries"] * (runs + 1)
 
 
 def skew_run_samples(skew: dict, size: int, mixed: bool) -> int:

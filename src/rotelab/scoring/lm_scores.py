@@ -144,3 +144,18 @@ def summarise_utility(per_pair: pd.DataFrame, n_boot: int, seed: int) -> pd.Data
         {"metric": "exact_match", **rate(per_pair["exact_match"])},
     ]
     return pd.DataFrame(rows)
+
+
+def mean_token_logprobs(model, tokenizer, texts, window: int) -> np.ndarray:
+    """Each text's mean teacher-forced token log-probability (minus the loss attack's NLL)."""
+    return np.array([s.logprobs.mean() for s in causal_token_scores(model, tokenizer, texts, window, False)])
+
+
+def audit_canary_scores(tuned: np.ndarray, base: np.ndarray) -> dict[str, np.ndarray]:
+    """The scores a one-run auditor may use on the audit canaries, from their
+    :func:`mean_token_logprobs` under the fine-tuned model (``tuned``) and the pretrained base
+    (``base``), higher meaning more member-like: ``loss`` (Yeom et al., CSF 2018) and
+    ``loss_vs_base``, the loss attack minus its value under the base, which removes how
+    predictable a record was before fine-tuning (difficulty calibration; Watson et al., "On
+    the importance of difficulty calibration in membership inference attacks", ICLR 2022)."""
+    return {"loss": tuned, "loss_vs_base": tuned - base}

@@ -30,15 +30,38 @@ rule lm_reference_matrix:
         "../workflow_scripts/membership_matrix.py"
 
 
+# RMIA's population samples: notes from the canaries' own stream that no model trains on.
+rule lm_population_notes:
+    output:
+        "results/lm/references/population.parquet",
+    log:
+        "results/logs/lm/references/population.log",
+    benchmark:
+        "results/benchmarks/lm_population_notes/lm_population_notes.tsv"
+    conda:
+        "../envs/data.yaml"
+    threads: 1
+    resources:
+        mem_mb=resource(LM_CANARY_TABLE_JOB, "mem_mb"),
+        runtime=resource(LM_CANARY_TABLE_JOB, "runtime"),
+    params:
+        canaries=LM["canaries"],
+        n=LM_REFERENCES["population"],
+    script:
+        "../workflow_scripts/lm_population_notes.py"
+
+
 rule train_lm_references:
     input:
         base="results/models/lm_base",
         qa="results/lm/data/qa.parquet",
         canaries="results/lm/canaries.parquet",
         matrix="results/lm/references/matrix.parquet",
+        population="results/lm/references/population.parquet",
     output:
         models=directory("results/lm/references/{adapter}/models"),
         observations="results/lm/references/{adapter}/observations.parquet",
+        population="results/lm/references/{adapter}/population_observations.parquet",
     log:
         "results/logs/lm/references/{adapter}/train.log",
     benchmark:
@@ -63,6 +86,7 @@ rule train_lm_references:
 rule score_lm_references:
     input:
         observations="results/lm/references/{adapter}/observations.parquet",
+        population="results/lm/references/{adapter}/population_observations.parquet",
     output:
         attack_scores="results/lm/references/{adapter}/attack_scores.parquet",
         attacks="results/lm/references/{adapter}/attacks.parquet",
@@ -99,6 +123,8 @@ rule lira_lm_run:
         model="results/lm/models/{run}",
         canaries="results/lm/canaries.parquet",
         references="results/lm/references/{adapter}/observations.parquet",
+        population="results/lm/references/population.parquet",
+        population_references="results/lm/references/{adapter}/population_observations.parquet",
     output:
         scores="results/lm/lira/{adapter}/{run}_examples.parquet",
         summary="results/lm/lira/{adapter}/{run}.parquet",

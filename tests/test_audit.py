@@ -12,6 +12,7 @@ from rotelab.membership.audit import (
     one_run_ceiling,
     one_run_p_value,
     strongest_one_run_audit,
+    strongest_threshold_audit,
     threshold_audit,
 )
 
@@ -128,3 +129,32 @@ def test_the_ceiling_is_the_bound_of_an_auditor_who_is_always_right():
     q = 0.05 ** (1 / 40)
     assert one_run_ceiling(200, 40, 0.0) == pytest.approx(np.log(q / (1 - q)), rel=1e-5)
     assert one_run_ceiling(200, 80, 0.0) > one_run_ceiling(200, 40, 0.0)
+
+
+def test_the_strongest_threshold_audit_also_pays_a_bonferroni_share():
+    rng = np.random.default_rng(4)
+    members, nonmembers = rng.normal(3.0, 1, 300), rng.normal(0, 1, 300)
+    noise = (rng.normal(0, 1, 300), rng.normal(0, 1, 300))
+    attack, best = strongest_threshold_audit({"noise": noise, "signal": (members, nonmembers)}, DELTA)
+    assert attack == "signal"
+    alone = threshold_audit(members, nonmembers, DELTA)
+    assert best.epsilon == pytest.approx(threshold_audit(members, nonmembers, DELTA, confidence=0.975).epsilon)
+    assert 0 < best.epsilon < alone.epsilon
+
+
+def test_the_seqkd_audit_bounds_each_model_from_inserted_against_never_inserted_canaries():
+    import pandas as pd
+
+    from rotelab.papers.seqkd.audit_figures import audit_model
+
+    rng = np.random.default_rng(5)
+    inserted = np.repeat([True, False], 200)
+    frames = [
+        pd.DataFrame({"canary_id": np.arange(400), "inserted": inserted, "attack": attack, "score": score})
+        for attack, score in (("loss", rng.normal(4.0 * inserted, 1)), ("zlib", rng.normal(0, 1, 400)))
+    ]
+    row = audit_model(pd.concat(frames))
+    assert row["attack"] == "loss" and row["members"] == row["nonmembers"] == 200 and row["delta"] == 0.0
+    assert 1.0 < row["epsilon_lower"] < 10
+    blind = audit_model(pd.concat(frames).assign(score=lambda t: rng.normal(0, 1, len(t))))
+    assert blind["epsilon_lower"] < 0.5

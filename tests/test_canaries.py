@@ -106,3 +106,16 @@ def test_document_canaries_are_dealt_to_clients_by_size():
     assert (never["duplication"] == 0).all() and (never["client"] == -1).all()
     assert all(secret in text for secret, text in zip(table["secret"], table["text"]))
     assert table.equals(make_document_canaries("patient-notes", [1, 10], 10, [100, 300, 600], seed=3))
+
+
+def test_population_notes_continue_the_canaries_stream_and_repeat_none():
+    from rotelab.data.canaries import make_document_canaries, make_population_notes
+
+    canaries = make_document_canaries("patient-notes", [1, 10], 3, [1, 2], seed=4, visits=1)
+    population = make_population_notes("patient-notes", [1, 10], 3, 5, seed=4, visits=1)
+    assert population["canary_id"].tolist() == list(range(12, 17))
+    assert not set(population["text"]) & set(canaries["text"])
+    assert not set(population["secret"]) & set(canaries["secret"])
+    assert population.equals(make_population_notes("patient-notes", [1, 10], 3, 5, seed=4, visits=1))
+    # the same generator and options: notes of the same form
+    assert all(text.startswith("Medical Note:") and "Seen in" in text for text in population["text"])

@@ -181,11 +181,18 @@ def test_every_schema_key_is_documented():
         ),
         (
             {"membership": {"population": 0}},
+            r"config key membership\.attacks\[4\]: 'rmia_online' compares each example with population samples",
+        ),
+        (
+            {"membership": {"population": 0, "attacks": ["lira_online_fixed", "loss"]}},
             r"config key membership\.sweep\.attacks\[0\]: 'rmia_online' needs membership\.population > 0",
         ),
         (
-            {"membership": {"attacks": ["rmia_offline", "lira_online_fixed"]}, "lm": {"references": {"models": 8}}},
-            r"config key membership\.attacks\[0\]: 'rmia_offline' needs population samples, which the causal-LM",
+            {
+                "membership": {"attacks": ["rmia_offline", "lira_online_fixed"]},
+                "lm": {"references": {"models": 8, "population": 0}},
+            },
+            r"config key membership\.attacks\[0\]: 'rmia_offline' needs population samples, and the causal-LM",
         ),
         (
             {"membership": {"sweep": {"models": [2, 3]}}},

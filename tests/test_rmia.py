@@ -105,3 +105,51 @@ def test_population_is_held_out_deterministically():
     assert hold_out_population(table, 0.0, seed=3)[1].empty
     with pytest.raises(ValueError, match="population share"):
         hold_out_population(table, 1.0, seed=3)
+
+
+def observation_table(values: np.ndarray, member: np.ndarray, first_example: int = 0):
+    """An observations table (one row per model and example) whose every statistic derives
+    from the probabilities ``values``."""
+    import pandas as pd
+
+    k, n = values.shape
+    logprob = np.log(values)
+    return pd.DataFrame(
+        {
+            "model": np.repeat(np.arange(k), n),
+            "example": np.tile(np.arange(first_example, first_example + n), k),
+            "member": member.reshape(-1),
+            "phi": (logprob - np.log1p(-values)).reshape(-1),
+            "logprob": logprob.reshape(-1),
+            "logprob_mean": 0.0,
+            "logprob_std": 1.0,
+            "prob": values.reshape(-1),
+            "correct": 0.0,
+        }
+    )
+
+
+def test_a_target_outside_the_references_is_scored_against_their_population():
+    """A P1 run scored against the LM references: model K + 1 with its own observation of
+    the population; its RMIA scores equal the ensemble computation with it as model K."""
+    from rotelab.membership.reference_scores import attack_scores, target_attack_scores
+
+    probs, member, population = world(shift=1.0)
+    references = observation_table(probs[:-1], member[:-1])
+    target = observation_table(probs[-1:], member[-1:]).drop(columns="model")
+    under_refs = observation_table(population[:-1], np.zeros((K - 1, Z), bool), first_example=N)
+    under_target = observation_table(population[-1:], np.zeros((1, Z), bool), first_example=N).drop(
+        columns=["model", "member"]
+    )
+    scores = target_attack_scores(
+        references, target, ["rmia_online", "rmia_offline"], population=(under_refs, under_target)
+    )
+    whole = attack_scores(
+        observation_table(probs, member),
+        ["rmia_online", "rmia_offline"],
+        population=observation_table(population, np.zeros((K, Z), bool), first_example=N),
+    )
+    expected = whole[whole["model"] == K - 1].reset_index(drop=True)
+    assert len(scores) == 2 * N and (scores["model"] == K - 1).all()
+    np.testing.assert_allclose(scores["score"], expected["score"])
+    assert pooled_auc(scores["score"].to_numpy()[:N], member[-1]) > 0.6

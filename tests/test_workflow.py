@@ -37,6 +37,7 @@ FIGURES = [
     "lm_lira",
     "rmia_vs_lira",
     "dp_audit",
+    "seqkd_audit",
 ]
 # configs/tiny.yaml plans 13 causal-LM runs: 4 (memorization) + 1 new rank + 8 defended.
 N_LM_RUNS = 13
@@ -141,20 +142,27 @@ def test_causal_lm_tables_cover_every_regime(workdir):
 
 def test_every_lm_run_is_audited_and_no_dp_run_is_shown_to_leak_beyond_its_epsilon(workdir, tmp_path):
     canaries = pd.read_parquet(workdir / "results/lm/audit/canaries.parquet")
-    assert len(canaries) == 100 and 30 <= canaries["included"].sum() <= 70
+    assert len(canaries) == 200 and 70 <= canaries["included"].sum() <= 130
     audit = pd.read_csv(workdir / "results/tables/dp_audit.csv").set_index("run")
-    assert len(audit) == N_LM_RUNS and (audit["canaries"] == 100).all() and (audit["guesses"] == 20).all()
-    assert audit["correct"].between(0, 20).all() and set(audit["attack"]) <= {"loss", "loss_vs_base"}
+    assert len(audit) == N_LM_RUNS and (audit["canaries"] == 200).all() and (audit["guesses"] == 40).all()
+    assert audit["correct"].between(0, 40).all() and set(audit["attack"]) <= {"loss", "loss_vs_base"}
+    assert (audit["delta"] == 1e-5).all()
     dp = audit[audit["defense"] == "dp"]
     assert list(dp.index) == ["fedavg-full-dp8", "fedavg-lora4-dp8"]
-    assert dp["accountant_epsilon"].between(7.5, 8.0 + 1e-6).all() and (dp["delta"] > 0).all()
+    # calibrated to epsilon 8 at the clients' delta; at the audit's smaller delta it is larger
+    assert dp["target_epsilon"].between(7.5, 8.0 + 1e-6).all() and (dp["target_delta"] > 1e-5).all()
+    assert (dp["accountant_epsilon"] > dp["target_epsilon"]).all()
     # DP-SGD's guarantee: at 95% confidence no audit refutes the accountant's epsilon.
     assert (dp["epsilon_lower"] <= dp["accountant_epsilon"]).all()
-    rest = audit.drop(index=dp.index)
-    assert rest["accountant_epsilon"].isna().all() and (rest["delta"] == 0).all()
-    assert (audit["epsilon_lower"] <= audit["epsilon_ceiling"] + 1e-9).all() and (audit["epsilon_ceiling"] > 0).all()
+    assert audit.drop(index=dp.index)[["accountant_epsilon", "target_epsilon"]].isna().all().all()
+    assert (audit["epsilon_lower"] <= audit["epsilon_ceiling"] + 1e-9).all() and (audit["epsilon_ceiling"] > 2).all()
+    # epsilon 8 is out of reach of an audit of 200 canaries (ceiling ~2.3): the claim says so
     verdicts = pd.read_csv(workdir / "results/tables/verdicts.csv")
-    assert verdicts.loc[verdicts["figure"] == "dp_audit", "verdict"].tolist() == ["reproduces"]
+    row = verdicts[verdicts["figure"] == "dp_audit"]
+    assert row["verdict"].tolist() == ["not measurable"] and "ceiling" in row["note"].iloc[0]
+    seqkd = pd.read_csv(workdir / "results/tables/seqkd_audit.csv").set_index("model")
+    assert list(seqkd.index) == ["teacher", "student", "baseline"] and (seqkd["epsilon_lower"] >= 0).all()
+    assert (seqkd["members"] > 0).all() and (seqkd["members"] == seqkd["nonmembers"]).all()
     # A setting of the auditor's rescores the saved models; no run is trained again.
     guesses = overlay(tmp_path, "guesses.yaml", "lm:\n  audit:\n    guesses: 10\n")
     assert planned_jobs(workdir, [guesses]) == {
@@ -214,6 +222,8 @@ def test_membership_engine_tables(workdir):
         "lira_online_fixed",
         "lira_offline",
         "lira_offline_fixed",
+        "rmia_online",
+        "rmia_offline",
         "reference",
         "loss",
     }
@@ -289,9 +299,20 @@ def test_lm_reference_models_score_every_note(workdir, tmp_path):
         assert (observations.groupby("example")["member"].sum() == 3).all()
         assert observations[["phi", "logprob", "prob", "correct"]].notna().all().all()
         members[adapter] = observations.set_index(["model", "example"])["member"]
+        # RMIA's population: 50 fresh notes, none a canary, seen by every model, trained on by none
+        population = pd.read_parquet(refs / "population_observations.parquet")
+        assert len(population) == 6 * 50 and not population["member"].any()
+        assert not set(population["example"]) & set(notes["canary_id"])
         attacks = pd.read_parquet(refs / "attacks.parquet")
         auc = attacks[attacks["metric"] == "auc"].set_index("attack")
-        assert {"lira_online", "lira_online_fixed", "lira_offline_fixed", "loss"} <= set(auc.index)
+        assert {
+            "lira_online",
+            "lira_online_fixed",
+            "lira_offline_fixed",
+            "rmia_online",
+            "rmia_offline",
+            "loss",
+        } <= set(auc.index)
         assert (auc["n"] == 6 * len(notes)).all() and auc["value"].between(0, 1).all()
         models = sorted(p.name for p in (refs / "models").iterdir() if p.is_dir())
         assert models == [f"model_{k:03d}" for k in range(6)]
@@ -320,6 +341,8 @@ def test_lm_reference_models_score_every_note(workdir, tmp_path):
     table = pd.read_csv(workdir / "results/tables/lm_lira.csv")
     assert table.groupby("references")["run"].nunique().to_dict() == {"full": 4, "lora": 4}
     assert (table["n"] == len(notes)).all()
+    rmia = table[(table["attack"] == "rmia_online") & (table["metric"] == "auc")]
+    assert len(rmia) == 8 and rmia["value"].between(0, 1).all()
 
 
 def test_seqkd_subgroup_and_adaptive_tables(workdir):

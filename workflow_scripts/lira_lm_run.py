@@ -14,8 +14,15 @@ with log_to(snakemake.log[0]):
     target = observe_notes(model, tokenizer, canaries, params.block_size).assign(
         member=canaries["inserted"].to_numpy()
     )
+    # RMIA's population notes, under the references and under this run
+    population = read_parquet(snakemake.input.population)
+    under_target = observe_notes(model, tokenizer, population, params.block_size)
     scores = target_attack_scores(
-        read_parquet(snakemake.input.references), target, params.attacks, AttackConfig(**params.attack_config)
+        read_parquet(snakemake.input.references),
+        target,
+        params.attacks,
+        AttackConfig(**params.attack_config),
+        (read_parquet(snakemake.input.population_references), under_target),
     )
     summary = summarise_attacks(scores, params.bootstrap, params.seed)
     print(summary.to_string())

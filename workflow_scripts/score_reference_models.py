@@ -13,8 +13,8 @@ with log_to(snakemake.log[0]):
     params, out = snakemake.params, snakemake.output
     observations = read_parquet(snakemake.input.observations)
 
-    # The classifier pools observe population samples (RMIA's z); the LM references do not yet.
-    population = read_parquet(snakemake.input.population) if hasattr(snakemake.input, "population") else None
+    # Population samples (RMIA's z): every model observed them and none trained on them.
+    population = read_parquet(snakemake.input.population)
     scores = attack_scores(observations, params.attacks, AttackConfig(**params.attack_config), population)
     summary = summarise_attacks(scores, params.bootstrap, params.seed)
     print(summary.to_string())

@@ -1,6 +1,8 @@
 import json
 from dataclasses import replace
 
+import numpy as np
+
 from rotelab.core.device import pick_device, set_threads
 from rotelab.core.io import atomic_dir, read_parquet, write_parquet
 from rotelab.core.logs import log_to
@@ -47,8 +49,13 @@ with log_to(snakemake.log[0]):
         ]
     finish = regimes.get(regime.name)().finish
     models = [finish(model) for model in models]  # LoRA: merged, a plain checkpoint
-    observed = observations(
-        [observe_notes(model.to(device).eval(), tokenizer, canaries, params.block_size) for model in models], matrix
+    models = [model.to(device).eval() for model in models]
+    observed = observations([observe_notes(model, tokenizer, canaries, params.block_size) for model in models], matrix)
+    # RMIA's population: notes no model trained on, observed under every model.
+    population = read_parquet(snakemake.input.population)
+    population_observed = observations(
+        [observe_notes(model, tokenizer, population, params.block_size) for model in models],
+        np.zeros((len(models), len(population)), dtype=bool),
     )
     member = observed["member"]
     print(
@@ -72,3 +79,4 @@ with log_to(snakemake.log[0]):
             )
         )
     write_parquet(observed, snakemake.output.observations)
+    write_parquet(population_observed, snakemake.output.population)

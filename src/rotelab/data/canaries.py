@@ -257,6 +257,23 @@ def make_document_canaries(
     )
 
 
+def make_population_notes(generator: str, duplication, n_per_group: int, n: int, seed: int, **options) -> pd.DataFrame:
+    """``n`` canary notes that nothing trains on: RMIA's population samples z for the
+    causal-LM references. They continue the seeded stream that
+    :func:`make_document_canaries` draws its notes from (same arguments), so they come from
+    the same distribution, never repeat a canary (secrets are unique within a stream), and
+    their ``canary_id`` follows the canaries'. Columns ``canary_id, text, secret``."""
+    drawn = 2 * n_per_group * len(duplication)
+    notes = canary_generators.get(generator)(**options).make(drawn + n, seed)[drawn:]
+    return pd.DataFrame(
+        {
+            "canary_id": np.arange(drawn, drawn + n, dtype=np.int64),
+            "text": [c.tgt for c in notes],
+            "secret": [c.secret for c in notes],
+        }
+    )
+
+
 def make_audit_canaries(m: int, client_sizes, seed: int) -> pd.DataFrame:
     """Audit canaries of a one-run privacy audit (Steinke, Nasr & Jagielski, "Privacy
     auditing with one (1) training run", NeurIPS 2023, Algorithm 1): ``m`` short patient

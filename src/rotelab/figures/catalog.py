@@ -10,6 +10,7 @@ from rotelab.papers.lora_fl import audit_figures as lora_fl_audit_figures  # noq
 from rotelab.papers.lora_fl import figures as lora_fl_figures  # noqa: F401
 from rotelab.papers.onion import figures as onion_figures  # noqa: F401
 from rotelab.papers.relu_capacity import figures as relu_capacity_figures  # noqa: F401
+from rotelab.papers.seqkd import audit_figures as seqkd_audit_figures  # noqa: F401
 from rotelab.papers.seqkd import extension_figures as seqkd_extension_figures  # noqa: F401
 from rotelab.papers.seqkd import figures as seqkd_figures  # noqa: F401
 from rotelab.papers.skew import figures as skew_figures  # noqa: F401

@@ -151,6 +151,26 @@ def threshold_audit(
     return ThresholdAudit(float(epsilon[0]), threshold, above, float(fpr_high[0]), float(fnr_high[0]))
 
 
+def strongest_threshold_audit(
+    scores_by_attack: dict[str, tuple[np.ndarray, np.ndarray]],
+    delta: float,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> tuple[str, ThresholdAudit]:
+    """The largest :func:`threshold_audit` bound over several attacks' (member, non-member)
+    scores, and the attack that gave it, each held to a Bonferroni share of the confidence
+    as in :func:`strongest_one_run_audit`."""
+    if not scores_by_attack:
+        raise ValueError("strongest_threshold_audit needs at least one attack's scores")
+    share = 1 - (1 - confidence) / len(scores_by_attack)
+    audits = {
+        name: threshold_audit(members, nonmembers, delta, share, seed)
+        for name, (members, nonmembers) in scores_by_attack.items()
+    }
+    best = max(audits, key=lambda name: audits[name].epsilon)
+    return best, audits[best]
+
+
 def one_run_p_value(canaries: int, guesses: int, correct: int, epsilon: float, delta: float) -> float:
     """Probability, under (epsilon, delta)-DP, of at least ``correct`` right guesses out of
     ``guesses`` about ``canaries`` canaries each inserted with probability 1/2 (Steinke et

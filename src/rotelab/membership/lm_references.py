@@ -61,7 +61,8 @@ def observe_notes(model, tokenizer, canaries: pd.DataFrame, window: int) -> pd.D
                 "correct": float(np.mean(scores.correct)),
             }
         )
-    return pd.DataFrame(rows).assign(example=canaries["canary_id"].to_numpy())
+    columns = ["phi", "logprob", "logprob_mean", "logprob_std", "prob", "correct"]
+    return pd.DataFrame(rows, columns=columns).assign(example=canaries["canary_id"].to_numpy())
 
 
 def observations(per_model: list[pd.DataFrame], matrix: np.ndarray) -> pd.DataFrame:

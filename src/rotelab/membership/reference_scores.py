@@ -85,18 +85,30 @@ def _population_probabilities(population: pd.DataFrame | None, k: int) -> np.nda
 
 
 def target_attack_scores(
-    references: pd.DataFrame, target: pd.DataFrame, names, cfg: AttackConfig | None = None
+    references: pd.DataFrame,
+    target: pd.DataFrame,
+    names,
+    cfg: AttackConfig | None = None,
+    population: tuple[pd.DataFrame, pd.DataFrame] | None = None,
 ) -> pd.DataFrame:
     """Attack scores of one model outside the reference set (e.g. a P1 run against the
     causal-LM reference fine-tunes): ``target`` has one row per example with the
-    observation columns and the target's ``member`` flag.
+    observation columns and the target's ``member`` flag. ``population``: the population
+    samples observed under the references and under the target (RMIA's z).
 
     The target joins the observations as model K and only its rows are kept. That is exact:
     leave-one-out over the K + 1 models leaves the target's own statistic out of its IN and
     OUT estimates, so they come from the K references alone, whatever its member flag."""
     model = int(references["model"].max()) + 1
     table = pd.concat([references, target.assign(model=model)[list(references.columns)]], ignore_index=True)
-    scores = attack_scores(table, names, cfg)
+    joined = None
+    if population is not None:
+        under_references, under_target = population
+        joined = pd.concat(
+            [under_references, under_target.assign(model=model, member=False)[list(under_references.columns)]],
+            ignore_index=True,
+        )
+    scores = attack_scores(table, names, cfg, joined)
     return scores[scores["model"] == model].reset_index(drop=True)
 
 

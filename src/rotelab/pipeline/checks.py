@@ -75,7 +75,7 @@ def check_config(config: dict) -> None:
     check_finetuning(lm)
     check_membership(config["membership"])
     if config["lm"]["references"]["models"]:
-        check_lm_reference_attacks(config["membership"]["attacks"])
+        check_lm_reference_attacks(config["membership"]["attacks"], config["lm"]["references"]["population"])
     check_seqkd_subgroups(config["seqkd_subgroups"])
     check_acil(config["acil"])
     check_dsm(config["dsm"])
@@ -306,15 +306,15 @@ def check_membership(membership: dict) -> None:
         )
 
 
-def check_lm_reference_attacks(names: list[str]) -> None:
-    """The LM references score membership.attacks too, and their notes have no population
-    samples yet (issue 21): RMIA there would have nothing to compare with."""
+def check_lm_reference_attacks(names: list[str], population: int) -> None:
+    """The LM references score membership.attacks too; RMIA there compares each note with
+    the population notes (lm.references.population), so it needs some."""
     for i, attack in enumerate(names):
-        if attack in POPULATION_ATTACKS:
+        if attack in POPULATION_ATTACKS and not population:
             raise ConfigError(
-                f"config key membership.attacks[{i}]: {attack!r} needs population samples, which the "
-                "causal-LM references (lm.references.models > 0) do not observe yet; list it only "
-                "with lm.references.models: 0"
+                f"config key membership.attacks[{i}]: {attack!r} needs population samples, and the "
+                "causal-LM references (lm.references.models > 0) observe none with "
+                "lm.references.population: 0; set it above 0"
             )
 
 

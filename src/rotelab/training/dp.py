@@ -128,3 +128,14 @@ def epsilon_spent(noise_multiplier: float, sample_rate: float, steps: int, delta
     accountant = RDPAccountant()
     accountant.history = [(noise_multiplier, sample_rate, steps)]
     return accountant.get_epsilon(delta)
+
+
+def accountant_epsilon(accounting: list[dict], delta: float) -> float:
+    """A run's epsilon at ``delta`` from its DP-SGD parts (``noise_multiplier``,
+    ``sample_rate``, ``steps`` each): one part for a centralized run, one per client in
+    FedAvg, where each client's data is only seen by its own DP-SGD, so the run's guarantee
+    is the worst part's. The RDP accountant converts at any delta, so a run calibrated at
+    one delta can be compared with an audit at another."""
+    if not accounting:
+        raise ValueError("accountant_epsilon needs at least one DP-SGD part")
+    return max(epsilon_spent(a["noise_multiplier"], a["sample_rate"], int(a["steps"]), delta) for a in accounting)

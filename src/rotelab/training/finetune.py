@@ -231,7 +231,11 @@ def train_run(
         summary = {"steps": cfg.steps}
         if regime.dp is not None:
             last = history.iloc[-1]
-            summary.update(epsilon=float(last["epsilon"]), delta=float(last["delta"]))
+            summary.update(
+                epsilon=float(last["epsilon"]),
+                delta=float(last["delta"]),
+                dp_accounting=[_accounting(last, int(last["step"]))],
+            )
         return model, history, summary
 
     fed = params["federated"]
@@ -265,5 +269,18 @@ def train_run(
             epsilon_spent(r["noise_multiplier"], r["sample_rate"], int(r["step"]) * settings.rounds, r["delta"])
             for r in dp_rows.values()
         ]
-        summary.update(epsilon=float(max(spent)), delta=float(max(r["delta"] for r in dp_rows.values())))
+        summary.update(
+            epsilon=float(max(spent)),
+            delta=float(max(r["delta"] for r in dp_rows.values())),
+            dp_accounting=[_accounting(r, int(r["step"]) * settings.rounds) for r in dp_rows.values()],
+        )
     return model, history, summary
+
+
+def _accounting(row, steps: int) -> dict:
+    """What the accountant needs of one DP-SGD part (``dp.accountant_epsilon``)."""
+    return {
+        "noise_multiplier": float(row["noise_multiplier"]),
+        "sample_rate": float(row["sample_rate"]),
+        "steps": steps,
+    }

@@ -4,10 +4,10 @@ beside the epsilon its accountant spent where it has one (DP-SGD).
 Every run trains on the same audit canaries, each inserted with probability 1/2
 (``rotelab.data.canaries.make_audit_canaries``); the auditor scores all of them under the
 run and bounds epsilon from how many of its fixed number of guesses are right
-(``rotelab.membership.audit``; Steinke, Nasr & Jagielski, NeurIPS 2023). A DP run must not
-show a bound above its accountant's epsilon (at the bound's confidence); the runs without
-an accountant (plain, weight noise, Goldfish, secure aggregation) get their bounds stated,
-compared with nothing.
+(``rotelab.membership.audit``; Steinke, Nasr & Jagielski, NeurIPS 2023). Every run is audited
+at one delta (``lm.audit.delta``); a DP run must not show a bound above its accountant's
+epsilon at that delta (at the bound's confidence). The runs without an accountant (plain,
+weight noise, Goldfish, secure aggregation) get their bounds stated, compared with nothing.
 """
 
 from __future__ import annotations
@@ -18,17 +18,7 @@ import numpy as np
 import pandas as pd
 
 from rotelab.membership.audit import one_run_ceiling, strongest_one_run_audit
-
-
-def audit_deltas(summaries: dict[str, dict], delta: float | None) -> dict[str, float]:
-    """The delta each run is audited at: ``delta`` where the config sets one; otherwise a
-    DP run's own accountant delta, so that the bound and the accountant speak of the same
-    (epsilon, delta) pair, and 0 for a run without an accountant (it promises no delta, and
-    a bound on pure epsilon is the most its audit can show: the one-run bound's delta term,
-    2 m delta, would otherwise eat it)."""
-    if delta is not None:
-        return {run: float(delta) for run in summaries}
-    return {run: float(s.get("delta", 0.0)) for run, s in summaries.items()}
+from rotelab.training.dp import accountant_epsilon
 
 
 def audit_run(scores: pd.DataFrame, included: pd.Series, audit: dict, delta: float) -> dict:
@@ -56,18 +46,30 @@ def audit_run(scores: pd.DataFrame, included: pd.Series, audit: dict, delta: flo
 
 
 def audit_table(scores: pd.DataFrame, canaries: pd.DataFrame, summaries: dict[str, dict], audit: dict) -> pd.DataFrame:
-    """One row per run: its bound (:func:`audit_run`) and ``accountant_epsilon`` (NaN for a
-    run without an accountant). ``scores``: ``run, canary_id, attack, score``."""
+    """One row per run: its bound at ``audit["delta"]`` (:func:`audit_run`) and, for a DP run,
+    ``accountant_epsilon``, its accountant's epsilon at that same delta (the RDP accountant
+    converts at any delta), beside ``target_epsilon`` and ``target_delta``, the guarantee it
+    was calibrated to (NaN for a run without an accountant). ``scores``: ``run, canary_id,
+    attack, score``; ``summaries``: each run's ``run.json``."""
     included = canaries.set_index("canary_id")["included"]
-    deltas = audit_deltas(summaries, audit["delta"])
     rows = []
     for run, summary in summaries.items():
-        row = audit_run(scores[scores["run"] == run], included, audit, deltas[run])
-        rows.append({"run": run, "accountant_epsilon": summary.get("epsilon", math.nan), **row})
+        accounting = summary.get("dp_accounting")
+        rows.append(
+            {
+                "run": run,
+                "accountant_epsilon": accountant_epsilon(accounting, audit["delta"]) if accounting else math.nan,
+                "target_epsilon": summary.get("epsilon", math.nan),
+                "target_delta": summary.get("delta", math.nan),
+                **audit_run(scores[scores["run"] == run], included, audit, audit["delta"]),
+            }
+        )
     return pd.DataFrame(rows)
 
 
-def excess_over_accountant(table: pd.DataFrame) -> np.ndarray:
-    """Empirical lower bound minus accountant epsilon, for the runs that have an accountant."""
+def refutable_dp_runs(table: pd.DataFrame) -> pd.DataFrame:
+    """The DP runs whose accountant epsilon the audit could refute at all: those below the
+    audit's ceiling (the bound had every guess been right). Which runs these are depends on
+    the audit's size and delta and on the accountants, never on the scores."""
     dp = table[np.isfinite(table["accountant_epsilon"].to_numpy(float))]
-    return (dp["epsilon_lower"] - dp["accountant_epsilon"]).to_numpy(float)
+    return dp[dp["epsilon_ceiling"] > dp["accountant_epsilon"]]

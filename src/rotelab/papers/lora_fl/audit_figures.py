@@ -8,7 +8,7 @@ import numpy as np
 
 from rotelab.core.io import read_parquet
 from rotelab.figures.registry import figure
-from rotelab.papers.lora_fl.audit import excess_over_accountant
+from rotelab.papers.lora_fl.audit import refutable_dp_runs
 from rotelab.reproduction.verdicts import Claim, Effect, not_measurable
 
 AUDIT = "results/lm/audit/runs.parquet"
@@ -16,15 +16,28 @@ ADAPTER_MARKERS = {"full": "o", "lora": "^"}
 
 
 def _largest_excess(table):
-    """The largest empirical bound minus accountant epsilon over the DP runs. Each bound is
-    already a one-sided 95% confidence bound, so it is its own interval: the claim holds
-    while every DP run's bound stays at or below its epsilon."""
-    excess = excess_over_accountant(table)
-    if excess.size == 0:
+    """The largest empirical bound minus accountant epsilon over the DP runs the audit could
+    refute (``refutable_dp_runs``). Each bound is already a one-sided 95% confidence bound,
+    so it is its own interval: the claim holds while every such run's bound stays at or
+    below its epsilon."""
+    dp = table[np.isfinite(table["accountant_epsilon"].to_numpy(float))]
+    if dp.empty:
         return not_measurable("no run with an accountant (lm.defenses.dp.epsilons is empty)")
+    testable = refutable_dp_runs(table)
+    if testable.empty:
+        return not_measurable(
+            f"the audit cannot refute any DP run: its ceiling ({dp['epsilon_ceiling'].max():.2f}, every guess "
+            f"right) is below the smallest accountant epsilon ({dp['accountant_epsilon'].min():.2f}); more "
+            "audit canaries and guesses (lm.audit) raise it"
+        )
+    excess = (testable["epsilon_lower"] - testable["accountant_epsilon"]).to_numpy(float)
     worst = float(excess.max())
     return Effect(
-        worst, worst, worst, int(excess.size), "max over DP runs of (empirical lower bound - accountant epsilon)"
+        worst,
+        worst,
+        worst,
+        int(excess.size),
+        f"max over the {excess.size} DP runs below the audit's ceiling of (lower bound - accountant epsilon)",
     )
 
 
@@ -106,6 +119,8 @@ def dp_audit(inputs):
         "defense",
         "level",
         "accountant_epsilon",
+        "target_epsilon",
+        "target_delta",
         "epsilon_lower",
         "epsilon_ceiling",
         "delta",

@@ -24,6 +24,8 @@ LIRA = "results/lm/lira/{run}.parquet"
 LIRA_ATTACKS = {
     "lira_online_fixed": "LiRA online (fixed var.)",
     "lira_offline_fixed": "LiRA offline (fixed var.)",
+    "rmia_online": "RMIA online",
+    "rmia_offline": "RMIA offline",
     "loss": "loss (no references)",
 }
 LINE_STYLES = {"exact": "-", "approximate": "--"}

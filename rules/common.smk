@@ -110,12 +110,14 @@ def figure_targets(paper=None):
 
 
 def run_targets():
-    """What the default run makes: every figure with its table, the verdicts and the
-    LM reference tables (rule all adds the job-time tables, made after these)."""
+    """What the default run makes: every figure with its table, the verdicts, the LM
+    reference tables and the attacks on the translation references (rule all adds the
+    job-time tables, made after these)."""
     return [
         *figure_targets(),
         "results/tables/verdicts.csv",
         *lm_reference_targets(),
+        "results/membership/translation/attacks.parquet",
     ]
 
 

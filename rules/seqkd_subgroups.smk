@@ -94,8 +94,10 @@ rule score_translation_reference:
         model="results/membership/translation/models/{reference}",
         matrix="results/membership/translation/matrix.parquet",
         train="results/data/train.parquet",
+        test="results/data/test.parquet",
     output:
-        "results/membership/translation/observations/{reference}.parquet",
+        observations="results/membership/translation/observations/{reference}.parquet",
+        population="results/membership/translation/population/{reference}.parquet",
     log:
         "results/logs/membership/translation/score_{reference}.log",
     benchmark:
@@ -139,6 +141,38 @@ rule translation_counterfactual:
         seed=config["scoring"]["seed"],
     script:
         "../workflow_scripts/translation_counterfactual.py"
+
+
+# The membership engine's attacks on the translation references (RMIA's population: the
+# test pairs), each reference the target in turn.
+rule translation_reference_attacks:
+    input:
+        observations=expand(
+            "results/membership/translation/observations/ref{k}.parquet",
+            k=range(SUBGROUPS["reference_models"]),
+        ),
+        population=expand(
+            "results/membership/translation/population/ref{k}.parquet",
+            k=range(SUBGROUPS["reference_models"]),
+        ),
+    output:
+        "results/membership/translation/attacks.parquet",
+    log:
+        "results/logs/membership/translation/attacks.log",
+    benchmark:
+        "results/benchmarks/translation_reference_attacks/translation_reference_attacks.tsv"
+    conda:
+        "../envs/data.yaml"
+    threads: 1
+    resources:
+        mem_mb=resource(TRANSLATION_TABLE_JOB, "mem_mb"),
+        runtime=resource(TRANSLATION_TABLE_JOB, "runtime"),
+    params:
+        attacks=TRANSLATION_REFERENCE_ATTACKS,
+        bootstrap=config["scoring"]["bootstrap"],
+        seed=config["scoring"]["seed"],
+    script:
+        "../workflow_scripts/translation_reference_attacks.py"
 
 
 # The teacher's confidence in (and chrF of) its own KD output: P3's second grouping, and

@@ -153,3 +153,24 @@ def test_a_target_outside_the_references_is_scored_against_their_population():
     assert len(scores) == 2 * N and (scores["model"] == K - 1).all()
     np.testing.assert_allclose(scores["score"], expected["score"])
     assert pooled_auc(scores["score"].to_numpy()[:N], member[-1]) > 0.6
+
+
+def test_each_attack_is_summarised_or_says_why_it_cannot_run():
+    """Four models (as the default translation references): LiRA lacks two IN and two OUT
+    references per example; RMIA and the loss attack still score."""
+    from rotelab.membership.reference_scores import summarise_each_attack
+
+    k, n = 4, 200
+    rng = np.random.default_rng(1)
+    member = draw_matrix(n, k, 1).astype(bool)
+    probs = expit(rng.normal(0, 2, n) + 1.5 * member + rng.normal(0, 0.3, (k, n)))
+    population = observation_table(expit(rng.normal(0, 2, (k, 100))), np.zeros((k, 100), bool), first_example=n)
+    summary = summarise_each_attack(
+        observation_table(probs, member), ["lira_online", "rmia_online", "loss"], 50, 0, population, log=lambda _: None
+    )
+    auc = summary[summary["metric"] == "auc"].set_index("attack")
+    assert np.isnan(auc.loc["lira_online", "value"]) and "IN" in auc.loc["lira_online", "note"]
+    assert auc.loc["rmia_online", "value"] > auc.loc["loss", "value"] > 0.5
+    assert (auc.loc[["rmia_online", "loss"], "note"] == "").all() and (
+        auc.loc[["rmia_online", "loss"], "n"] == k * n
+    ).all()

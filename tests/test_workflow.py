@@ -358,6 +358,15 @@ def test_seqkd_subgroup_and_adaptive_tables(workdir):
     observations = pd.concat(pd.read_parquet(p) for p in sorted((translation / "observations").glob("*.parquet")))
     fit = observations.groupby(["model", "member"])["prob"].mean().unstack()
     assert (fit[True] > fit[False]).all()
+    # RMIA on the two references, the test pairs as its population; LiRA needs six models
+    population = pd.concat(pd.read_parquet(p) for p in sorted((translation / "population").glob("*.parquet")))
+    test = pd.read_parquet(workdir / "results/data/test.parquet")
+    assert len(population) == 2 * len(test) and not population["member"].any()
+    attacks = pd.read_parquet(translation / "attacks.parquet")
+    auc = attacks[attacks["metric"] == "auc"].set_index("attack")
+    assert auc.loc["rmia_online", "value"] > 0.5 and auc.loc["rmia_online", "n"] == 2 * len(train)
+    assert np.isnan(auc.loc["lira_online_fixed", "value"])
+    assert "at least 6 reference models" in auc.loc["lira_online_fixed", "note"]
     rates = pd.read_csv(workdir / "results/tables/seqkd_cm_subgroups.csv")
     everything = rates[(rates.grouping == "all") & (rates.metric == "replication")]
     assert set(everything["model"]) == {"teacher", "student", "baseline"} and (everything["n"] == len(train)).all()

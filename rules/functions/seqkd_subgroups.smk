@@ -1,5 +1,7 @@
 # The top of rules/seqkd_subgroups.smk: the family's constants and functions (included there;
 # snakemake --lint wants no `def` in a file with rules).
+from rotelab.membership.attacks import REFERENCE_ATTACKS
+
 SUBGROUPS = config["seqkd_subgroups"]
 
 
@@ -51,3 +53,12 @@ def translation_reference_dirs():
         "results/membership/translation/models/ref{k}",
         k=range(SUBGROUPS["reference_models"]),
     )
+
+
+# membership.attacks that run on the references' observations: the reference attacks and
+# the loss attack (the text attacks and min-k% need the tokens, which are not kept).
+TRANSLATION_REFERENCE_ATTACKS = [
+    name
+    for name in config["membership"]["attacks"]
+    if name in REFERENCE_ATTACKS or name == "loss"
+]

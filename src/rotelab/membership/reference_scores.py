@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from rotelab.core.stats import mean_with_interval, membership_summary, rate
+from rotelab.core.stats import MEMBERSHIP_METRICS, mean_with_interval, membership_summary, rate
 from rotelab.membership.attacks import REFERENCE_ATTACKS, AttackConfig, ReferenceObservations, attacks
 from rotelab.scoring.token_scores import TokenScores
 
@@ -127,6 +127,37 @@ def summarise_attacks(scores: pd.DataFrame, n_boot: int, seed: int) -> pd.DataFr
         ):
             rows.append({"attack": name, **row})
     return pd.DataFrame(rows)
+
+
+def summarise_each_attack(
+    observations: pd.DataFrame,
+    names,
+    n_boot: int,
+    seed: int,
+    population: pd.DataFrame | None = None,
+    cfg: AttackConfig | None = None,
+    log=print,
+) -> pd.DataFrame:
+    """:func:`summarise_attacks` attack by attack, with a ``note`` column: an attack that
+    needs more references than the ensemble has (LiRA two IN and two OUT per example once
+    the target is left out, offline RMIA three models to tune its scaling) gets one row per
+    metric with no value and the reason in its note, not a number."""
+    frames = []
+    for name in names:
+        try:
+            scores = attack_scores(observations, [name], cfg, population)
+        except ValueError as exc:
+            log(f"{name}: not computed ({exc})")
+            frames.append(
+                pd.DataFrame({"attack": name, "metric": list(MEMBERSHIP_METRICS), "value": np.nan}).assign(
+                    n=0, ci_low=np.nan, ci_high=np.nan, note=str(exc)
+                )
+            )
+            continue
+        summary = summarise_attacks(scores, n_boot, seed)
+        log(f"{name}: AUC {summary.loc[summary['metric'] == 'auc', 'value'].iloc[0]:.3f}")
+        frames.append(summary.assign(note=""))
+    return pd.concat(frames, ignore_index=True)
 
 
 def counterfactual_memorization(observations: pd.DataFrame) -> pd.DataFrame:

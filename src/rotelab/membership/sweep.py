@@ -12,14 +12,11 @@ models to tune its scaling) gets an empty row saying why, not a number.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
 
-from rotelab.core.stats import MEMBERSHIP_METRICS
 from rotelab.membership.matrix import draw_matrix
-from rotelab.membership.reference_scores import attack_scores, summarise_attacks
+from rotelab.membership.reference_scores import summarise_each_attack
 from rotelab.models.classifier import ClassifierTrainConfig, observe, train_reference_classifiers
 
 COLUMNS = ["models", "attack", "metric", "value", "n", "ci_low", "ci_high", "note"]
@@ -45,19 +42,8 @@ def reference_model_sweep(
         ensemble = train_reference_classifiers(pool, matrix, cfg, seed, device, log=log)
         observations = observe(ensemble, pool, matrix, device)
         outside = observe(ensemble, population, np.zeros((k, len(population)), bool), device)
-        for name in names:
-            try:
-                scores = attack_scores(observations, [name], population=outside)
-            except ValueError as exc:  # too few references for this attack at this K
-                log(f"K={k} {name}: not computed ({exc})")
-                frames.append(
-                    pd.DataFrame(
-                        {"models": k, "attack": name, "metric": list(MEMBERSHIP_METRICS), "value": math.nan}
-                    ).assign(n=0, ci_low=math.nan, ci_high=math.nan, note=str(exc))
-                )
-                continue
-            summary = summarise_attacks(scores, n_boot, boot_seed)
-            auc = summary.loc[summary["metric"] == "auc", "value"].iloc[0]
-            log(f"K={k} {name}: AUC {auc:.3f}")
-            frames.append(summary.assign(models=k, note=""))
+        summary = summarise_each_attack(
+            observations, names, n_boot, boot_seed, outside, log=lambda line, k=k: log(f"K={k} {line}")
+        )
+        frames.append(summary.assign(models=k))
     return pd.concat(frames, ignore_index=True)[COLUMNS]

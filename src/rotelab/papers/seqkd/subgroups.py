@@ -31,15 +31,26 @@ def target_fit(model, tokenizer, sources, targets, batch_size: int = 64, max_len
     - ``prob``: geometric mean of the target-token probabilities (EOS included), P3's CM
       measure and its teacher-confidence measure;
     - ``correct``: share of target tokens that are the model's most likely next token, the
-      per-token accuracy of Zhang et al.'s accuracy-based CM for sequence models.
+      per-token accuracy of Zhang et al.'s accuracy-based CM for sequence models;
+    - ``logprob``: the mean token log-probability (the loss attack's statistic) and ``phi``,
+      the mean over tokens of the logit-scaled token probability log p - log(1 - p) (LiRA's
+      statistic, as on the causal-LM references), so the membership engine's attacks run on
+      the translation references too.
     """
     scores = score_targets(model, tokenizer, sources, targets, batch_size, max_len, with_distribution=False)
-    return pd.DataFrame(
-        {
-            "prob": [float(np.exp(s.logprobs.mean())) for s in scores],
-            "correct": [float(s.correct.mean()) for s in scores],
-        }
-    )
+    rows = []
+    for s in scores:
+        logp = s.logprobs.astype(float)
+        log_rest = np.log(-np.expm1(np.minimum(logp, -1e-7)))  # log(1 - p), stable near p = 1
+        rows.append(
+            {
+                "prob": float(np.exp(logp.mean())),
+                "correct": float(s.correct.mean()),
+                "logprob": float(logp.mean()),
+                "phi": float(np.mean(logp - log_rest)),
+            }
+        )
+    return pd.DataFrame(rows, columns=["prob", "correct", "logprob", "phi"])
 
 
 def bucket_labels(edges=P3_CM_EDGES) -> list[str]:

@@ -1,8 +1,13 @@
 # The membership engine on the causal-LM track: one IN/OUT matrix over the canary notes ->
-# per adapter of lm.references.adapters, K reference fine-tunes of the base (one job; one
-# batched ensemble with lm.references.ensemble) -> LiRA, the other reference attacks and
-# counterfactual memorization per note, through the classifier pool's own scoring script.
+# per reference set (each adapter of lm.references.adapters, trained centralized and/or by
+# FedAvg as lm.references.settings says), K reference fine-tunes of the base (one job) ->
+# LiRA, RMIA, the other reference attacks and counterfactual memorization per note, through
+# the classifier pool's own scoring script.
 include: "functions/lm_references.smk"
+
+
+wildcard_constraints:
+    references="|".join(re.escape(name) for name in LM_REFERENCE_SETS),
 
 
 rule lm_reference_matrix:
@@ -59,13 +64,13 @@ rule train_lm_references:
         matrix="results/lm/references/matrix.parquet",
         population="results/lm/references/population.parquet",
     output:
-        models=directory("results/lm/references/{adapter}/models"),
-        observations="results/lm/references/{adapter}/observations.parquet",
-        population="results/lm/references/{adapter}/population_observations.parquet",
+        models=directory("results/lm/references/{references}/models"),
+        observations="results/lm/references/{references}/observations.parquet",
+        population="results/lm/references/{references}/population_observations.parquet",
     log:
-        "results/logs/lm/references/{adapter}/train.log",
+        "results/logs/lm/references/{references}/train.log",
     benchmark:
-        "results/benchmarks/train_lm_references/{adapter}.tsv"
+        "results/benchmarks/train_lm_references/{references}.tsv"
     conda:
         "../envs/torch.yaml"
     threads: THREADS
@@ -85,18 +90,18 @@ rule train_lm_references:
 
 rule score_lm_references:
     input:
-        observations="results/lm/references/{adapter}/observations.parquet",
-        population="results/lm/references/{adapter}/population_observations.parquet",
+        observations="results/lm/references/{references}/observations.parquet",
+        population="results/lm/references/{references}/population_observations.parquet",
     output:
-        attack_scores="results/lm/references/{adapter}/attack_scores.parquet",
-        attacks="results/lm/references/{adapter}/attacks.parquet",
-        vulnerability="results/lm/references/{adapter}/vulnerability.parquet",
-        counterfactual="results/lm/references/{adapter}/counterfactual.parquet",
-        counterfactual_summary="results/lm/references/{adapter}/counterfactual_summary.parquet",
+        attack_scores="results/lm/references/{references}/attack_scores.parquet",
+        attacks="results/lm/references/{references}/attacks.parquet",
+        vulnerability="results/lm/references/{references}/vulnerability.parquet",
+        counterfactual="results/lm/references/{references}/counterfactual.parquet",
+        counterfactual_summary="results/lm/references/{references}/counterfactual_summary.parquet",
     log:
-        "results/logs/lm/references/{adapter}/score.log",
+        "results/logs/lm/references/{references}/score.log",
     benchmark:
-        "results/benchmarks/score_lm_references/{adapter}.tsv"
+        "results/benchmarks/score_lm_references/{references}.tsv"
     conda:
         "../envs/torch.yaml"
     threads: 1
@@ -122,16 +127,16 @@ rule lira_lm_run:
     input:
         model="results/lm/models/{run}",
         canaries="results/lm/canaries.parquet",
-        references="results/lm/references/{adapter}/observations.parquet",
+        references="results/lm/references/{references}/observations.parquet",
         population="results/lm/references/population.parquet",
-        population_references="results/lm/references/{adapter}/population_observations.parquet",
+        population_references="results/lm/references/{references}/population_observations.parquet",
     output:
-        scores="results/lm/lira/{adapter}/{run}_examples.parquet",
-        summary="results/lm/lira/{adapter}/{run}.parquet",
+        scores="results/lm/lira/{references}/{run}_examples.parquet",
+        summary="results/lm/lira/{references}/{run}.parquet",
     log:
-        "results/logs/lm/lira_lm_run/{adapter}/{run}.log",
+        "results/logs/lm/lira_lm_run/{references}/{run}.log",
     benchmark:
-        "results/benchmarks/lira_lm_run/{adapter}/{run}.tsv"
+        "results/benchmarks/lira_lm_run/{references}/{run}.tsv"
     wildcard_constraints:
         run=r"[a-z0-9.-]+",  # run names (lm_runs.RunSpec.name) have no "_"
     conda:

@@ -7,7 +7,12 @@ import torch
 
 from rotelab.data.lm_text import qa_text
 from rotelab.data.tokenizer import train_bpe
-from rotelab.membership.lm_references import observations, observe_notes, reference_documents
+from rotelab.membership.lm_references import (
+    federated_reference_documents,
+    observations,
+    observe_notes,
+    reference_documents,
+)
 from rotelab.models.causal_lm import LMConfig, build_lm
 from rotelab.scoring.lm_scores import causal_token_scores
 
@@ -45,6 +50,20 @@ def test_reference_documents_hold_the_qa_set_and_only_the_in_notes():
     everything = reference_documents(QA, NOTES, np.array([True, True, True]), seed=1)
     assert [everything.count(text) for text in NOTES.text] == [1, 3, 1]
     assert len(everything) == 3 + 1 + 3 + 1
+
+
+def test_federated_reference_documents_keep_each_note_on_its_client():
+    clients = federated_reference_documents(QA, NOTES, np.array([True, True, True]), seed=0)
+    assert len(clients) == 2
+    # client 0: its QA pair, note 10 and the never-inserted note 12 (no P1 client: 12 mod 2
+    # clients = 0); client 1: its two QA pairs and note 11 three times
+    assert clients[0].count(NOTES.text[0]) == 1 and clients[1].count(NOTES.text[1]) == 3
+    assert clients[0].count(NOTES.text[2]) == 1 and NOTES.text[2] not in clients[1]
+    assert (
+        qa_text("What is a cat?", "A pet.") in clients[0] and qa_text("What is a dog?", "A friend.") not in clients[0]
+    )
+    out = federated_reference_documents(QA, NOTES, np.array([False, True, False]), seed=0)
+    assert NOTES.text[0] not in out[0] and NOTES.text[2] not in out[0] and out[1].count(NOTES.text[1]) == 3
 
 
 @pytest.fixture(scope="module")

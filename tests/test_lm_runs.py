@@ -6,7 +6,7 @@ import pytest
 import yaml
 from conftest import REPO
 
-from rotelab.papers.lora_fl.runs import RunSpec, all_runs, plan, run_params
+from rotelab.papers.lora_fl.runs import RunSpec, all_runs, lira_run_names, plan, reference_sets, run_params
 from rotelab.pipeline.config import validate_config
 
 
@@ -81,3 +81,15 @@ def test_labels_read_as_legends():
     assert RunSpec("federated", "lora", 16, "dp", 8.0).label == "LoRA r16, FedAvg, DP-SGD eps 8"
     assert RunSpec("centralized", "full").label == "full, centralized"
     assert RunSpec("federated", "full", None, "secure_aggregation").name == "fedavg-full-secagg"
+
+
+def test_reference_sets_are_trained_as_the_runs_they_calibrate(lm):
+    assert reference_sets(lm) == {"full": RunSpec("centralized", "full")}
+    both = copy.deepcopy(lm)
+    both["references"].update(adapters=["full", "lora"], settings=["centralized", "federated"])
+    sets = reference_sets(both)
+    assert list(sets) == ["full", "lora", "fedavg-full", "fedavg-lora"]
+    assert sets["fedavg-lora"] == RunSpec("federated", "lora", both["finetune"]["lora"]["r"])
+    # a FedAvg set trains with P1's rounds; its params are those of the FedAvg run
+    assert run_params(both, sets["fedavg-full"])["federated"] == dict(both["federated"])
+    assert "fedavg-full/fedavg-lora16" in lira_run_names(both) and len(lira_run_names(both)) == 4 * 4

@@ -1,5 +1,6 @@
 """The tiny workflow end to end, then the caching guarantees, through real Snakemake."""
 
+import json
 import shutil
 import subprocess
 import sys
@@ -287,12 +288,12 @@ def test_onion_changes_rerun_only_the_pools_they_touch(workdir, tmp_path):
 
 
 def test_lm_reference_models_score_every_note(workdir, tmp_path):
-    """configs/tiny.yaml trains 6 full and 6 LoRA reference fine-tunes of the base, each set
-    as one ensemble; every note is IN for 3 models of each set (one shared matrix), and LiRA
-    scores each (model, note) pair."""
+    """configs/tiny.yaml trains 6 full and 6 LoRA reference fine-tunes of the base, centralized
+    (each set one ensemble) and by FedAvg as P1's federated runs; every note is IN for 3
+    models of each set (one shared matrix), and LiRA scores each (model, note) pair."""
     notes = pd.read_parquet(workdir / "results/lm/canaries.parquet")
     members = {}
-    for adapter in ("full", "lora"):
+    for adapter in ("full", "lora", "fedavg-full", "fedavg-lora"):
         refs = workdir / "results/lm/references" / adapter
         observations = pd.read_parquet(refs / "observations.parquet")
         assert len(observations) == 6 * len(notes)
@@ -319,30 +320,33 @@ def test_lm_reference_models_score_every_note(workdir, tmp_path):
         # LoRA references are merged into plain checkpoints, loadable on their own
         assert (refs / "models/model_005/model.safetensors").exists()
         assert not (refs / "models/model_005/adapter_config.json").exists()
-    assert members["full"].equals(members["lora"])
+    assert members["full"].equals(members["lora"]) and members["full"].equals(members["fedavg-lora"])
+    fedavg = json.loads((workdir / "results/lm/references/fedavg-lora/models/ensemble.json").read_text())
+    assert fedavg["setting"] == "federated" and not fedavg["trained_as_ensemble"]
     more = overlay(tmp_path, "refs.yaml", "lm:\n  references:\n    models: 8\n")
     assert planned_jobs(workdir, [more]) == {
         "lm_reference_matrix": 1,
-        "train_lm_references": 2,
-        "score_lm_references": 2,
-        "lira_lm_run": 8,
+        "train_lm_references": 4,
+        "score_lm_references": 4,
+        "lira_lm_run": 16,
         "figure": 1,
         "verdicts": 1,
         "job_times": 1,
         "all": 1,
     }
     # new LoRA settings retrain the LoRA references and runs, never the full ones or the matrix:
-    # LiRA reruns for the 4 runs against the LoRA set and the 2 LoRA runs against the full set
+    # LiRA reruns for the 4 runs against the 2 LoRA sets and the 2 LoRA runs against the 2 full sets
     alpha = overlay(tmp_path, "alpha.yaml", "lm:\n  finetune:\n    lora:\n      alpha: 16\n")
     planned = planned_jobs(workdir, [alpha])
-    assert planned["train_lm_references"] == 1 and planned["score_lm_references"] == 1
-    assert planned["lira_lm_run"] == 6 and "lm_reference_matrix" not in planned
-    # P1's four memorization runs, each scored against both reference sets
+    assert planned["train_lm_references"] == 2 and planned["score_lm_references"] == 2
+    assert planned["lira_lm_run"] == 12 and "lm_reference_matrix" not in planned
+    # P1's four memorization runs, each scored against every reference set
     table = pd.read_csv(workdir / "results/tables/lm_lira.csv")
-    assert table.groupby("references")["run"].nunique().to_dict() == {"full": 4, "lora": 4}
+    sets = {"full": 4, "lora": 4, "fedavg-full": 4, "fedavg-lora": 4}
+    assert table.groupby("references")["run"].nunique().to_dict() == sets
     assert (table["n"] == len(notes)).all()
     rmia = table[(table["attack"] == "rmia_online") & (table["metric"] == "auc")]
-    assert len(rmia) == 8 and rmia["value"].between(0, 1).all()
+    assert len(rmia) == 16 and rmia["value"].between(0, 1).all()
 
 
 def test_seqkd_subgroup_and_adaptive_tables(workdir):

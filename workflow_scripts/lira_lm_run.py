@@ -27,6 +27,6 @@ with log_to(snakemake.log[0]):
     summary = summarise_attacks(scores, params.bootstrap, params.seed)
     print(summary.to_string())
     # which reference set calibrated the attack: LiRA assumes it was trained like the target
-    references = snakemake.wildcards.adapter
+    references = snakemake.wildcards.references
     write_parquet(tag(scores, spec).assign(references=references), snakemake.output.scores)
     write_parquet(tag(summary, spec).assign(references=references), snakemake.output.summary)

@@ -12,34 +12,41 @@ def membership_attack_config():
     return {}
 
 
+LM_REFERENCE_SETS = lm_runs.reference_sets(LM)
+
+
 def lm_reference_targets():
     """The causal-LM membership tables of every reference set, when lm.references.models > 0."""
     if not LM_REFERENCES["models"]:
         return []
     return expand(
         [
-            "results/lm/references/{adapter}/attacks.parquet",
-            "results/lm/references/{adapter}/counterfactual_summary.parquet",
+            "results/lm/references/{references}/attacks.parquet",
+            "results/lm/references/{references}/counterfactual_summary.parquet",
         ],
-        adapter=LM_REFERENCES["adapters"],
+        references=LM_REFERENCE_SETS,
     )
 
 
 def lm_reference_params(wildcards):
-    """A reference set trains as P1's centralized run of its adapter would (LoRA: lm.finetune.lora)."""
-    rank = LM["finetune"]["lora"]["r"] if wildcards.adapter == "lora" else None
-    return lm_runs.run_params(
-        LM, lm_runs.RunSpec("centralized", wildcards.adapter, rank)
-    )
+    """A reference set trains as the P1 run its spec names would (LoRA: lm.finetune.lora;
+    FedAvg: lm.federated)."""
+    return lm_runs.run_params(LM, LM_REFERENCE_SETS[wildcards.references])
 
 
-@sized_by("lm.references.models", "lm.references.ensemble", "lm.base.model")
+@sized_by(
+    "lm.references.models",
+    "lm.references.ensemble",
+    "lm.references.settings",
+    "lm.base.model",
+)
 def lm_references_job(wildcards):
-    """K centralized fine-tunes (about the P1 runs' data each) and their scoring; a LoRA set
-    gets the full set's estimate, an upper bound."""
-    one = finetuning_estimate(estimate.centralized_finetune_steps(LM))
+    """K fine-tunes (about the P1 runs' data each) and their scoring; a LoRA set gets the
+    full set's estimate, an upper bound. FedAvg sets train one model after another."""
+    spec = LM_REFERENCE_SETS[wildcards.references]
+    one = finetuning_estimate(estimate.lm_finetune_steps(LM, spec.setting, "none"))
     k = LM_REFERENCES["models"]
-    if LM_REFERENCES["ensemble"]:
+    if LM_REFERENCES["ensemble"] and spec.setting == "centralized":
         return one.times(k)
     # one after another: K times the time, one training's memory (the K small models aside)
     return one.in_sequence(k)

@@ -1,5 +1,6 @@
 """The membership engine on the causal-LM track: K reference fine-tunes of one base, each on
-the QA training set plus the canary notes the membership matrix marks IN for it.
+the QA training set plus the canary notes the membership matrix marks IN for it, trained
+centralized or, for a FedAvg target, by FedAvg over P1's clients.
 
 Every canary (inserted into P1's runs or not) is a row of one IN/OUT matrix; reference
 model k fine-tunes a copy of the base on the pooled QA documents and its IN notes, each
@@ -24,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from rotelab.data.lm_text import qa_text
+from rotelab.data.lm_text import client_documents, qa_text
 from rotelab.scoring.lm_scores import causal_token_scores
 
 
@@ -40,6 +41,22 @@ def reference_documents(qa: pd.DataFrame, canaries: pd.DataFrame, members: np.nd
         texts += [note.text] * max(1, int(note.duplication))
     order = np.random.default_rng(seed).permutation(len(texts))
     return [texts[i] for i in order]
+
+
+def federated_reference_documents(
+    qa: pd.DataFrame, canaries: pd.DataFrame, members: np.ndarray, seed: int
+) -> list[list[str]]:
+    """One FedAvg reference model's client documents: every client's training QA pairs and
+    the notes ``members`` marks IN, each on its P1 client (a never-inserted note, which has
+    none, on client ``canary_id`` mod the number of clients) at its duplication (at least
+    1), in each client's seeded order (``lm_text.client_documents``, as P1's runs)."""
+    n_clients = qa["client"].nunique()
+    notes = canaries[members]
+    notes = notes.assign(
+        client=np.where(notes["client"] >= 0, notes["client"], notes["canary_id"] % n_clients),
+        duplication=np.maximum(1, notes["duplication"]),
+    )
+    return client_documents(qa, notes, seed)
 
 
 def observe_notes(model, tokenizer, canaries: pd.DataFrame, window: int) -> pd.DataFrame:

@@ -383,24 +383,32 @@ def lora_fl_defenses(inputs):
     return table[columns].reset_index(drop=True), fig
 
 
+def _reference_set_title(name: str) -> str:
+    """``fedavg-lora`` -> "LoRA reference fine-tunes, FedAvg" (``runs.reference_sets`` names)."""
+    setting, _, adapter = name.rpartition("-")
+    return f"{'LoRA' if adapter == 'lora' else 'full'} reference fine-tunes, {'FedAvg' if setting else 'centralized'}"
+
+
 @figure(
     "lm_lira",
     # LiRA scores whole notes: the extraction prompts play no part.
     settings=tuple(key for key in LM_RUN_SETTINGS if not key.startswith("lm.extraction"))
-    + ("lm.references.models", "lm.references.adapters"),
+    + ("lm.references.models", "lm.references.adapters", "lm.references.settings"),
     paper="lora_fl",
     claims=LM_LIRA_CLAIMS,
     inputs=(LIRA,),
     runs="lm_lira",
     caption=(
-        "Membership inference on the canary notes of P1's runs with LiRA calibrated by reference "
-        "fine-tunes of the same base (lm.references: each reference trains on the QA set and half of "
-        "the notes, one IN/OUT matrix; one panel per reference set, full fine-tunes and/or LoRA): AUC of "
-        "inserted against never-inserted notes for full fine-tuning and LoRA, centralized and FedAvg, "
-        "beside the uncalibrated loss attack. Bars: 95% bootstrap intervals over notes. The table adds "
-        "TPR at 1% and 0.1% FPR and the per-example-variance variants. LiRA (Carlini et al. 2022) should "
-        "beat the loss attack when its references are trained like the target, and P1's ordering (LoRA "
-        "memorizes less) should show as lower AUC."
+        "Membership inference on the canary notes of P1's runs with LiRA and RMIA calibrated by "
+        "reference fine-tunes of the same base (lm.references: each reference trains on the QA set and "
+        "half of the notes, one IN/OUT matrix; one panel per reference set: full fine-tunes and/or LoRA, "
+        "trained centralized and/or by FedAvg like P1's federated runs; RMIA compares each note with "
+        "population notes no model trained on): AUC of inserted against never-inserted notes for full "
+        "fine-tuning and LoRA, centralized and FedAvg, beside the uncalibrated loss attack. Bars: 95% "
+        "bootstrap intervals over notes. The table adds TPR at 1% and 0.1% FPR and the per-example-variance "
+        "variants. LiRA (Carlini et al. 2022) should beat the loss attack when its references are trained "
+        "like the target (a FedAvg run against the FedAvg set), and P1's ordering (LoRA memorizes less) "
+        "should show as lower AUC."
     ),
 )
 def lm_lira(inputs):
@@ -421,7 +429,7 @@ def lm_lira(inputs):
         x = grouped_bars(ax, part, "attack", list(LIRA_ATTACKS), "run", runs, labels=LIRA_ATTACKS)
         ax.axhline(0.5, color="grey", lw=0.8, ls=":")
         ax.set_xticks(x, [labels[r] for r in runs], fontsize=7)
-        ax.set_title(f"{'LoRA' if references == 'lora' else 'full'} reference fine-tunes", fontsize=9)
+        ax.set_title(_reference_set_title(references), fontsize=9)
         ax.set_ylim(0, 1)
     axes[0][0].set_ylabel("AUC, inserted vs never-inserted notes")
     axes[0][-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))

@@ -103,10 +103,25 @@ def run_names(lm: dict) -> dict[str, list[str]]:
     return {family: [spec.name for spec in specs] for family, specs in plan(lm).items()}
 
 
+def reference_sets(lm: dict) -> dict[str, RunSpec]:
+    """The causal-LM reference sets by name, each trained as the P1 run its spec names: one
+    per adapter of ``lm.references.adapters`` and setting of ``lm.references.settings``.
+    Centralized sets are named by their adapter (``full``, ``lora``), FedAvg ones
+    ``fedavg-<adapter>``: LiRA assumes references trained like the target, and a FedAvg
+    target trains differently (client by client, fresh merged LoRA adapters per round)."""
+    rank = lm["finetune"]["lora"]["r"]
+    sets = {}
+    for setting in lm["references"]["settings"]:
+        for adapter in lm["references"]["adapters"]:
+            name = adapter if setting == "centralized" else f"{_SETTING_TAGS[setting]}-{adapter}"
+            sets[name] = RunSpec(setting, adapter, rank if adapter == "lora" else None)
+    return sets
+
+
 def lira_run_names(lm: dict) -> list[str]:
-    """Every memorization run against every reference set of lm.references.adapters:
-    ``<adapter>/<run>``, the LiRA outputs' names (``results/lm/lira/<adapter>/<run>``)."""
-    return [f"{adapter}/{spec.name}" for adapter in lm["references"]["adapters"] for spec in plan(lm)["memorization"]]
+    """Every memorization run against every reference set (:func:`reference_sets`):
+    ``<set>/<run>``, the LiRA outputs' names (``results/lm/lira/<set>/<run>``)."""
+    return [f"{name}/{spec.name}" for name in reference_sets(lm) for spec in plan(lm)["memorization"]]
 
 
 def run_params(lm: dict, spec: RunSpec) -> dict:

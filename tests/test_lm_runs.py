@@ -93,3 +93,13 @@ def test_reference_sets_are_trained_as_the_runs_they_calibrate(lm):
     # a FedAvg set trains with P1's rounds; its params are those of the FedAvg run
     assert run_params(both, sets["fedavg-full"])["federated"] == dict(both["federated"])
     assert "fedavg-full/fedavg-lora16" in lira_run_names(both) and len(lira_run_names(both)) == 4 * 4
+
+
+def test_tagged_tables_lead_with_the_run_columns(lm):
+    import pandas as pd
+
+    from rotelab.papers.lora_fl.runs import RUN_COLUMNS, tag
+
+    spec = all_runs(lm)["fedavg-lora16-dp8"]
+    table = tag(pd.DataFrame({"metric": ["auc"], "value": [0.5]}), spec)
+    assert list(table.columns) == [*RUN_COLUMNS, "metric", "value"]

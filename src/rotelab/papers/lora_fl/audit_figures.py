@@ -9,6 +9,7 @@ import numpy as np
 from rotelab.core.io import read_parquet
 from rotelab.figures.registry import figure
 from rotelab.papers.lora_fl.audit import refutable_dp_runs
+from rotelab.papers.lora_fl.runs import RUN_COLUMNS
 from rotelab.reproduction.verdicts import Claim, Effect, not_measurable
 
 AUDIT = "results/lm/audit/runs.parquet"
@@ -111,13 +112,7 @@ def dp_audit(inputs):
     right.set(xlabel="empirical epsilon lower bound", title="runs without an accountant")
     fig.tight_layout()
     columns = [
-        "run",
-        "label",
-        "setting",
-        "adapter",
-        "rank",
-        "defense",
-        "level",
+        *RUN_COLUMNS,
         "accountant_epsilon",
         "target_epsilon",
         "target_delta",

@@ -14,6 +14,7 @@ import pandas as pd
 
 from rotelab.figures.plots import concat, grouped_bars, yerr
 from rotelab.figures.registry import figure
+from rotelab.papers.lora_fl.runs import RUN_COLUMNS
 from rotelab.reproduction.verdicts import Claim, difference, estimate, not_measurable, rate_difference
 
 EXTRACTION = "results/lm/scores/{run}/extraction.parquet"
@@ -366,13 +367,7 @@ def lora_fl_defenses(inputs):
     axes[1].axhline(0.5, color="grey", lw=0.8, ls=":")
     axes[1].legend(fontsize=6, loc="center left", bbox_to_anchor=(1.02, 0.5))
     columns = [
-        "run",
-        "label",
-        "setting",
-        "adapter",
-        "rank",
-        "defense",
-        "level",
+        *RUN_COLUMNS,
         "epsilon",
         "metric",
         "value",

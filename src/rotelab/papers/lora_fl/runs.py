@@ -153,6 +153,10 @@ def run_params(lm: dict, spec: RunSpec) -> dict:
     return params
 
 
+# The leading columns :func:`tag` gives every per-run table: the run's name, label and spec.
+RUN_COLUMNS = ["run", "label", "setting", "adapter", "rank", "defense", "level"]
+
+
 def tag(table, spec: RunSpec):
     """``table`` with the run's name, label and spec fields as leading columns."""
     fields = {"run": spec.name, "label": spec.label, **asdict(spec)}

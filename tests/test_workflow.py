@@ -85,7 +85,7 @@ def test_every_job_left_a_benchmark_and_the_job_times_list_every_rule(workdir):
     table = pd.read_csv(workdir / "results/tables/job_times.csv", keep_default_na=False)
     assert dict(zip(table["rule"], table["jobs"])) == {rule: n for rule, n in ran.items() if rule != "job_times"}
     assert (table["family"] != "").all() and table["job_s"].is_monotonic_decreasing
-    assert table.set_index("rule").loc["finetune_lm", "papers"] == "lora_fl"
+    assert table.set_index("rule").loc["finetune_lm", "papers"] == "lora_fl privacy_audit"
     assert table["share"].sum() == pytest.approx(1.0, abs=1e-3)
     families = pd.read_csv(workdir / "results/tables/job_times_families.csv", keep_default_na=False)
     assert families["jobs"].sum() == sum(ran.values()) - 1
@@ -411,6 +411,7 @@ def test_seqkd_extension_changes_rerun_only_their_stages(workdir, tmp_path):
         "train_translation_reference": 4,
         "score_translation_reference": 4,
         "translation_counterfactual": 1,
+        "translation_reference_attacks": 1,
         "seqkd_subgroups": 1,
         "figure": 1,
         "verdicts": 1,

@@ -125,4 +125,9 @@ def dp_audit(inputs):
         "canaries",
         "confidence",
     ]
-    return table[columns].reset_index(drop=True), fig
+    # The tidy columns every figure table has: the bound is a one-sided 95% lower confidence
+    # bound, so it is its own interval's lower end and the upper end is open.
+    table = table.assign(
+        value=table["epsilon_lower"], n=table["canaries"], ci_low=table["epsilon_lower"], ci_high=np.nan
+    )
+    return table[[*columns, "value", "n", "ci_low", "ci_high"]].reset_index(drop=True), fig

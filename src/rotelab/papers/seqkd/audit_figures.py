@@ -87,6 +87,13 @@ def seqkd_audit(inputs):
     table = pd.DataFrame(rows)
     teacher = float(table.loc[table["model"] == "teacher", "epsilon_lower"].iloc[0])
     table["share_of_teacher"] = table["epsilon_lower"] / teacher if teacher > 0 else np.nan
+    # Tidy columns: a one-sided 95% lower confidence bound is its own interval's lower end.
+    table = table.assign(
+        value=table["epsilon_lower"],
+        n=table["members"] + table["nonmembers"],
+        ci_low=table["epsilon_lower"],
+        ci_high=np.nan,
+    )
     fig, ax = plt.subplots(figsize=(5, 3.4))
     ax.bar(
         [MODEL_LABELS[m] for m in table["model"]],

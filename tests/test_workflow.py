@@ -680,7 +680,8 @@ def test_report_shows_every_figure_in_a_real_browser(workdir):
     opts.binary_location = str(chromium)
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     browser = webdriver.Chrome(service=webdriver.ChromeService(str(driver)), options=opts)
-    browser.implicitly_wait(10)
+    # Short implicit waits: the explicit waits below (shows) poll for what each step renders.
+    browser.implicitly_wait(2)
     try:
 
         def shows(condition) -> bool:
@@ -710,14 +711,25 @@ def test_report_shows_every_figure_in_a_real_browser(workdir):
 
         def result_links(category, content, subcategory=None):
             """(show, info) buttons of one result, from a freshly loaded report: its category
-            (a paper, or Reproduction), then its subcategory (a figure), then its row."""
-            browser.get((workdir / "results/report.html").as_uri())
-            click(browser.find_element(By.LINK_TEXT, category))
-            # A paper with one figure (P6) opens straight onto its rows: no subcategory link.
-            links = browser.find_elements(By.LINK_TEXT, subcategory) if subcategory else []
-            if links:
-                click(links[0])
-            return row_links(content)
+            (a paper, or Reproduction), then its subcategory (a figure), then its row. The
+            app renders after each click and a click during the menu's transition can land
+            on a neighbour, so each step waits for what it should show, and a navigation
+            that did not arrive is retried from a fresh load (three times at most)."""
+            row = f"//tr[td[normalize-space()='{content}']]"
+            for _ in range(3):
+                browser.get((workdir / "results/report.html").as_uri())
+                click(browser.find_element(By.LINK_TEXT, category))
+                if subcategory:
+                    # A paper with one figure (P6) opens straight onto its rows: no subcategory link.
+                    arrived = shows(
+                        lambda b: b.find_elements(By.LINK_TEXT, subcategory) or b.find_elements(By.XPATH, row)
+                    )
+                    links = browser.find_elements(By.LINK_TEXT, subcategory) if arrived else []
+                    if links:
+                        click(links[0])
+                if shows(lambda b: b.find_elements(By.XPATH, row)):
+                    return row_links(content)
+            raise AssertionError(f"the report shows no {content!r} row under {category} / {subcategory}")
 
         def figure_links(fig):
             return result_links(paper_of(fig), "figure", fig)
@@ -726,18 +738,28 @@ def test_report_shows_every_figure_in_a_real_browser(workdir):
             row = browser.find_element(By.XPATH, f"//tr[td[normalize-space()='{content}']]")
             return row.find_elements(By.TAG_NAME, "a")[:2]
 
+        def opens(button, condition) -> bool:
+            """Click one of a figure's buttons (0: show, 1: info), from a fresh navigation,
+            until ``condition`` holds (three tries: a click can be lost to a transition)."""
+            for _ in range(3):
+                click(figure_links(fig)[button])
+                if shows(condition):
+                    return True
+            return False
+
+        def image_loaded(b) -> bool:
+            images = b.find_elements(By.CSS_SELECTOR, f"img[src*='filename={fig}.png']")
+            loaded = "return arguments[0].complete && arguments[0].naturalWidth"
+            return bool(images) and b.execute_script(loaded, images[0]) > 0
+
         for fig in FIGURES:
-            show = figure_links(fig)[0]
+            figure_links(fig)
             # the figure's tidy table sits beside it, under its paper
             assert len(row_links("table")) == 2, f"no table beside {fig}"
-            click(show)
-            image = browser.find_element(By.CSS_SELECTOR, f"img[src*='filename={fig}.png']")
-            loaded = "return arguments[0].complete && arguments[0].naturalWidth"
-            assert shows(lambda b: b.execute_script(loaded, image) > 0), f"{fig}.png did not load"
+            assert opens(0, image_loaded), f"{fig}.png did not load"
             browser.save_screenshot(str(workdir / f"results/report_{fig}.png"))
-            click(figure_links(fig)[1])
             caption = figures.get(fig).caption[:40]
-            assert shows(lambda b: caption in " ".join(b.find_element(By.TAG_NAME, "body").text.split())), (
+            assert opens(1, lambda b: caption in " ".join(b.find_element(By.TAG_NAME, "body").text.split())), (
                 f"caption of {fig} not shown"
             )
             # The caption lists the settings this figure depends on, with their values.

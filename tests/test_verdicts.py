@@ -203,3 +203,29 @@ def test_the_docs_verdicts_table_is_the_committed_runs():
     page = (REPO / "docs" / "verdicts.md").read_text()
     assert page.split(START, 1)[1].split(END, 1)[0].strip() == render(committed).strip()
     assert set(committed["verdict"]) <= set(VERDICTS)
+
+
+@pytest.mark.parametrize(
+    "counts, expected, explained",
+    [
+        ((30, 100, 10, 100), "reproduces", False),
+        ((14, 100, 10, 100), "inconclusive", True),
+        ((5, 100, 25, 100), "contradicts", True),
+        ((0, 100, 0, 100), "not measurable", True),
+    ],
+)
+def test_a_known_limit_explains_every_verdict_but_reproduces_and_changes_none(counts, expected, explained):
+    from rotelab.reproduction.docs import _verdict
+    from rotelab.reproduction.verdicts import LIMIT
+
+    k1, n1, k2, n2 = counts
+    table = pd.DataFrame([rate_row("student", k1, n1), rate_row("baseline", k2, n2)])
+    effect = lambda t: rate_difference(t, {"arm": "student"}, {"arm": "baseline"})  # noqa: E731
+    plain = judge(claim(effect), table)
+    limited = judge(claim(effect, limit="B sees the canaries themselves."), table)
+    assert limited["verdict"] == plain["verdict"] == expected
+    assert (LIMIT in limited["note"]) is explained
+    assert limited["note"].startswith(plain["note"].rstrip("."))
+    shown = _verdict(limited["verdict"], limited["note"])
+    assert ("B sees the canaries themselves." in shown) is explained
+    assert "B sees" not in _verdict(limited["verdict"], limited["note"], limits=False)

@@ -32,6 +32,8 @@ import numpy as np
 import pandas as pd
 
 VERDICTS = ("reproduces", "inconclusive", "contradicts", "not measurable")
+# Separates a verdict's note (how the effect was measured) from its claim's known limit.
+LIMIT = " Known limit of the default regime: "
 Z95 = NormalDist().inv_cdf(0.975)
 
 
@@ -71,6 +73,10 @@ class Claim:
     paper_value: the paper's own number, as the paper gives it ('' where it gives none).
     figure: the registered figure whose tidy table the claim is tested on (the figure's
         declaration fills it in).
+    limit: why the default regime cannot show this claim, from that regime's calibration
+        runs (with the doc page that records them): appended to the verdict's note, after
+        ``LIMIT``, whenever the verdict is not ``reproduces``. It explains a verdict and never
+        changes one; '' where no calibration found a reason.
     """
 
     paper: str
@@ -82,6 +88,7 @@ class Claim:
     margin: float | None = None
     paper_value: str = ""
     figure: str = ""
+    limit: str = ""
 
     def __post_init__(self):
         if self.direction not in (-1, 0, 1, None):
@@ -117,7 +124,7 @@ def verdict(effect: Effect, direction: int | None, null: float = 0.0, margin: fl
 def judge(claim: Claim, table: pd.DataFrame | None) -> dict:
     """One row of ``verdicts.csv``: the claim, the paper's number, ours with its interval,
     and the verdict (not measurable where the run made no such table, or the table lacks
-    the rows the claim reads)."""
+    the rows the claim reads); the note adds the claim's known limit unless it reproduces."""
     if table is None:
         effect = not_measurable(f"figure {claim.figure} was not made in this run")
     else:
@@ -125,6 +132,10 @@ def judge(claim: Claim, table: pd.DataFrame | None) -> dict:
             effect = claim.effect(table)
         except LookupError as exc:
             effect = not_measurable(f"the table lacks the rows this claim reads ({exc})")
+    judged = verdict(effect, claim.direction, claim.null, claim.margin)
+    note = effect.note
+    if claim.limit and judged != "reproduces":
+        note = note.rstrip(".") + "." + LIMIT + claim.limit
     return {
         "figure": claim.figure,
         "paper": claim.paper,
@@ -137,8 +148,8 @@ def judge(claim: Claim, table: pd.DataFrame | None) -> dict:
         "n": effect.n,
         "null": claim.null,
         "margin": claim.margin,
-        "verdict": verdict(effect, claim.direction, claim.null, claim.margin),
-        "note": effect.note,
+        "verdict": judged,
+        "note": note,
     }
 
 

@@ -84,7 +84,11 @@ def test_labels_read_as_legends():
 
 
 def test_reference_sets_are_trained_as_the_runs_they_calibrate(lm):
-    assert reference_sets(lm) == {"full": RunSpec("centralized", "full")}
+    # the default: centralized full references and their FedAvg-matched twin
+    assert reference_sets(lm) == {"full": RunSpec("centralized", "full"), "fedavg-full": RunSpec("federated", "full")}
+    centralized = copy.deepcopy(lm)
+    centralized["references"].update(settings=["centralized"])
+    assert reference_sets(centralized) == {"full": RunSpec("centralized", "full")}
     both = copy.deepcopy(lm)
     both["references"].update(adapters=["full", "lora"], settings=["centralized", "federated"])
     sets = reference_sets(both)

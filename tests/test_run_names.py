@@ -64,8 +64,9 @@ def test_lm_run_names_by_family_and_against_every_reference_set(config):
     lm = config["lm"]
     names = lm_runs.run_names(lm)
     assert names == {family: [spec.name for spec in specs] for family, specs in lm_runs.plan(lm).items()}
-    adapters = lm["references"]["adapters"]
-    assert lm_runs.lira_run_names(lm) == [f"{a}/{run}" for a in adapters for run in names["memorization"]]
+    sets = list(lm_runs.reference_sets(lm))
+    assert sets == ["full", "fedavg-full"]
+    assert lm_runs.lira_run_names(lm) == [f"{s}/{run}" for s in sets for run in names["memorization"]]
     assert lm_runs.lira_run_names({**lm, "references": {**lm["references"], "adapters": ["lora"]}})[0] == (
         "lora/central-full"
     )

@@ -715,7 +715,7 @@ def test_report_shows_every_figure_in_a_real_browser(workdir):
             app renders after each click and a click during the menu's transition can land
             on a neighbour, so each step waits for what it should show, and a navigation
             that did not arrive is retried from a fresh load (three times at most)."""
-            row = f"//tr[td[normalize-space()='{content}']]"
+            row = row_xpath(content)
             for _ in range(3):
                 browser.get((workdir / "results/report.html").as_uri())
                 click(browser.find_element(By.LINK_TEXT, category))
@@ -734,11 +734,14 @@ def test_report_shows_every_figure_in_a_real_browser(workdir):
         def figure_links(fig):
             return result_links(paper_of(fig), "figure", fig)
 
+        def row_xpath(content):
+            return f"//tr[td[normalize-space()='{content}']]"
+
         def row_links(content):
-            row = browser.find_element(By.XPATH, f"//tr[td[normalize-space()='{content}']]")
+            row = browser.find_element(By.XPATH, row_xpath(content))
             return row.find_elements(By.TAG_NAME, "a")[:2]
 
-        def opens(button, condition) -> bool:
+        def opens(fig, button, condition) -> bool:
             """Click one of a figure's buttons (0: show, 1: info), from a fresh navigation,
             until ``condition`` holds (three tries: a click can be lost to a transition)."""
             for _ in range(3):
@@ -756,10 +759,10 @@ def test_report_shows_every_figure_in_a_real_browser(workdir):
             figure_links(fig)
             # the figure's tidy table sits beside it, under its paper
             assert len(row_links("table")) == 2, f"no table beside {fig}"
-            assert opens(0, image_loaded), f"{fig}.png did not load"
+            assert opens(fig, 0, image_loaded), f"{fig}.png did not load"
             browser.save_screenshot(str(workdir / f"results/report_{fig}.png"))
             caption = figures.get(fig).caption[:40]
-            assert opens(1, lambda b: caption in " ".join(b.find_element(By.TAG_NAME, "body").text.split())), (
+            assert opens(fig, 1, lambda b: caption in " ".join(b.find_element(By.TAG_NAME, "body").text.split())), (
                 f"caption of {fig} not shown"
             )
             # The caption lists the settings this figure depends on, with their values.

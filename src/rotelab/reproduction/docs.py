@@ -70,12 +70,10 @@ def _verdict(verdict, note, limits: bool = True) -> str:
     limit of the default regime where the note carries one (``limits``: a default run's)."""
     if pd.isna(verdict):
         return ""
-    note = "" if pd.isna(note) else str(note)
-    if not limits:
-        note = note.partition(LIMIT)[0]
+    measured, _, limit = ("" if pd.isna(note) else str(note)).partition(LIMIT)
+    limit = limit if limits else ""
     if verdict == "not measurable":
-        return f"**{verdict}** ({note})"
-    limit = note.partition(LIMIT)[2]
+        return f"**{verdict}** ({measured}{LIMIT + limit if limit else ''})"
     return f"**{verdict}**" + (f" (known limit: {limit})" if limit else "")
 
 

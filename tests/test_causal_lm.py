@@ -15,6 +15,7 @@ from rotelab.models.causal_lm import (
     example_rows,
     mean_loss,
     next_token_loss,
+    next_token_nll,
     pack,
     pretrain,
     train_lm,
@@ -60,9 +61,9 @@ def test_fine_tuning_trains_every_example_exactly_once_per_epoch(tokenizer):
     rows = {tuple(row[row != IGNORE_INDEX]): i for i, row in enumerate(example_rows(tokenizer, texts, 16))}
     drawn = []
 
-    def recording_loss(forward, batch):
-        drawn.append([rows[tuple(row[row != IGNORE_INDEX].tolist())] for row in batch.numpy()])
-        return next_token_loss(forward, batch)
+    def recording_nll(forward, group):  # a batch's length groups, one call each, in order
+        drawn.extend(rows[tuple(row[row != IGNORE_INDEX].tolist())] for row in group.numpy())
+        return next_token_nll(forward, group)
 
     steps = epoch_steps(len(texts), 3, 5)
     assert steps == 15  # 5 batches (the last of 4 examples) per epoch
@@ -74,11 +75,47 @@ def test_fine_tuning_trains_every_example_exactly_once_per_epoch(tokenizer):
         TrainConfig(steps=steps, batch_size=5, lr=1e-3, warmup_steps=1, log_every=15, device="cpu", seed=3),
         16,
         log=lambda *_: None,
-        loss_fn=recording_loss,
+        nll=recording_nll,
     )
-    epochs = [sum(drawn[e * 5 : e * 5 + 5], []) for e in range(3)]
+    epochs = [drawn[e * 24 : e * 24 + 24] for e in range(3)]
     assert all(sorted(epoch) == list(range(24)) for epoch in epochs)
     assert epochs[0] != epochs[1]  # a fresh order each epoch
+
+
+def test_length_groups_split_short_rows_from_long_ones_only_where_it_pays():
+    from rotelab.models.causal_lm import length_groups
+
+    short_and_long = np.array([40, 170, 35, 38, 160, 42, 30, 175])
+    groups = length_groups(short_and_long, overhead=256)
+    assert [sorted(short_and_long[g].tolist()) for g in groups] == [[30, 35, 38, 40, 42], [160, 170, 175]]
+    assert length_groups(np.array([40, 42, 38, 45]), overhead=256)[0].tolist() == [2, 0, 1, 3]  # one group
+    assert len(length_groups(np.array([40, 42, 38, 45]), overhead=256)) == 1
+    rows = length_groups(np.random.default_rng(0).integers(5, 200, 37), overhead=64)
+    assert sorted(np.concatenate(rows).tolist()) == list(range(37)) and 1 <= len(rows) <= 3
+
+
+def test_a_batch_in_length_groups_has_the_loss_and_gradient_of_one_padded_batch(tokenizer):
+    """Fine-tuning computes each batch in length groups, each padded to its own longest row:
+    the loss (the mean over every target of the batch) and its gradient are those of the
+    whole batch padded to its longest row."""
+    from rotelab.models.causal_lm import grouped_loss, grouped_rows, trim
+
+    model = build_lm(LMConfig("llama", d_model=32, layers=2, heads=2, block_size=64, dropout=0.0), tokenizer, seed=0)
+    texts = sentences(14, 3) + [" ".join(sentences(8, 4))] * 2
+    rows = example_rows(tokenizer, texts, 64)
+    groups = grouped_rows(rows, "cpu")
+    assert len(groups) == 2 and max(g.shape[1] for g in groups) > 2 * min(g.shape[1] for g in groups)
+
+    def loss_and_grads(loss):
+        model.zero_grad(set_to_none=True)
+        loss.backward()
+        return loss.detach(), [p.grad.clone() for p in model.parameters()]
+
+    whole, whole_grads = loss_and_grads(next_token_loss(model, torch.from_numpy(trim(rows))))
+    grouped, grouped_grads = loss_and_grads(grouped_loss()(model, groups))
+    torch.testing.assert_close(grouped, whole)
+    for a, b in zip(grouped_grads, whole_grads):
+        torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-4)
 
 
 @pytest.mark.parametrize(

@@ -128,16 +128,20 @@ def test_dp_sgd_spends_the_target_epsilon_and_still_learns(base, name):
     assert type(tuned).__name__ == "GPT2LMHeadModel"
 
 
-def test_dp_epsilon_is_per_training_example(base):
+@pytest.mark.parametrize("group_overhead", [256, 0], ids=["whole-batches", "length-groups"])
+def test_dp_epsilon_is_per_training_example(base, group_overhead, monkeypatch):
     """The privacy unit is one example, however long: Poisson sampling at rate batch / N over
-    the N examples, and the run's epsilon is what Opacus's accountant gives one record."""
+    the N examples, and the run's epsilon is what Opacus's accountant gives one record, also
+    when every batch is computed in length groups (one draw, not accumulated micro-batches)."""
     from opacus.accountants import RDPAccountant
 
+    from rotelab.models import causal_lm
     from rotelab.training.dp import train_private
 
+    monkeypatch.setattr(causal_lm, "GROUP_OVERHEAD_TOKENS", group_overhead)
     model, tok = fresh(base)
     # 40 examples of unequal length, several longer than one 16-token block
-    texts = [f"Medical Note: patient {i} takes salbutamol ." + " the red river runs ." * (i % 4) for i in range(40)]
+    texts = [f"patient {i} ." + " the red river runs ." * (i % 4) for i in range(40)]
     cfg = TrainConfig(steps=12, batch_size=8, lr=1e-2, warmup_steps=2, log_every=4, device="cpu")
     _, history, epsilon, delta = train_private(
         model, tok, texts, cfg, 16, DPSettings(target_epsilon=4.0), log=lambda *_: None
@@ -163,6 +167,41 @@ def test_dp_loss_is_a_mean_of_per_example_means():
         return type("Out", (), {"logits": logits})
 
     torch.testing.assert_close(private_loss(forward, batch), expected)
+
+
+def test_dp_length_groups_give_the_per_sample_gradients_of_one_padded_batch(base):
+    """DP-SGD computes a batch in length groups, one backward pass each: every row's
+    per-sample gradient (what the optimizer clips) is the one the whole padded batch gives,
+    and the logged loss is the mean over all rows."""
+    from opacus import GradSampleModule
+
+    from rotelab.models.causal_lm import grouped_rows, trim
+    from rotelab.training.dp import private_grouped_loss, private_loss
+
+    model, tok = fresh(base)
+    texts = ["the red river .", "Medical Note: Anna Berg takes salbutamol and the old river ."] * 2
+    rows = example_rows(tok, texts + ["the wide hill ."], 16)
+    private = GradSampleModule(model, batch_first=True, loss_reduction="mean")
+    whole = private_loss(private, torch.from_numpy(trim(rows)))
+    whole.backward()
+    expected = {n: p.grad_sample.clone() for n, p in private.named_parameters() if p.requires_grad}
+    private.zero_grad(set_to_none=True)
+    for p in private.parameters():
+        p.grad_sample = None
+
+    groups = grouped_rows(rows, "cpu", overhead=0)
+    assert len(groups) >= 2  # the long notes apart from the short sentences
+    grouped = private_grouped_loss(private, groups)
+    grouped.backward()
+    torch.testing.assert_close(grouped, whole)
+    # Row order of the concatenated groups: shortest first (stable sort by length).
+    lengths = (rows != -100).sum(axis=1)
+    order = torch.from_numpy(lengths.argsort(kind="stable"))
+    for name, p in private.named_parameters():
+        if p.requires_grad:
+            got = torch.cat(p.grad_sample) if isinstance(p.grad_sample, list) else p.grad_sample
+            torch.testing.assert_close(got, expected[name][order], atol=1e-6, rtol=1e-4, msg=name)
+    private._close()
 
 
 def test_dp_noise_grows_as_epsilon_shrinks(base):

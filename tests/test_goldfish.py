@@ -2,7 +2,7 @@
 
 import torch
 
-from rotelab.training.goldfish import GoldfishSettings, drop_mask, goldfish_loss, hash_table
+from rotelab.training.goldfish import GoldfishSettings, drop_mask, goldfish_nll, hash_table
 
 
 def test_drops_about_one_in_k_deterministically_by_context():
@@ -21,7 +21,7 @@ def test_drops_about_one_in_k_deterministically_by_context():
     assert bool(mask[3, 20]) == bool(hash_table()[key] < 0.25)
 
 
-def test_goldfish_loss_is_the_mean_over_kept_targets():
+def test_goldfish_loss_is_the_sum_over_kept_targets():
     class Uniform(torch.nn.Module):
         def forward(self, input_ids):
             logits = torch.zeros(*input_ids.shape, 50)
@@ -32,4 +32,5 @@ def test_goldfish_loss_is_the_mean_over_kept_targets():
     settings = GoldfishSettings(k=3, h=5)
     kept = ~drop_mask(batch[:, 1:], 3, 5)
     logp = torch.log_softmax(Uniform()(batch[:, :-1]).logits, -1).gather(-1, batch[:, 1:, None])[..., 0]
-    assert torch.isclose(goldfish_loss(Uniform(), batch, settings), -logp[kept].mean())
+    total, count = goldfish_nll(Uniform(), batch, settings)
+    assert int(count) == int(kept.sum()) and torch.isclose(total, -logp[kept].sum())

@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
-from rotelab.models.causal_lm import IGNORE_INDEX, example_rows, model_inputs, trim
+from rotelab.models.causal_lm import IGNORE_INDEX, example_rows, grouped_rows, model_inputs
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,26 @@ def private_loss(forward, batch: torch.Tensor) -> torch.Tensor:
     )
     counts = targets.ne(IGNORE_INDEX).sum(dim=1).clamp(min=1)
     return (nll.sum(dim=1) / counts).mean()
+
+
+def private_grouped_loss(forward, groups: list[torch.Tensor]) -> torch.Tensor:
+    """:func:`private_loss` of a batch given as length groups (``causal_lm.grouped_rows``):
+    every group but the last is a micro-batch whose backward pass runs here, so Opacus
+    stores its rows' per-sample gradients, scaled by that group's own size under
+    ``loss_reduction='mean'``; the caller's backward adds the last group's. The optimizer
+    clips each row's gradient and noises their sum, as for one padded batch. The value
+    returned is the mean over all the batch's examples (for the log); its gradient is the
+    last group's alone."""
+    parts = []
+    for group in groups[:-1]:
+        part = private_loss(forward, group)
+        part.backward()
+        parts.append(part.detach() * len(group))
+    last = private_loss(forward, groups[-1])
+    if not parts:
+        return last
+    mean = (torch.stack(parts).sum() + last.detach() * len(groups[-1])) / sum(len(g) for g in groups)
+    return last + (mean - last).detach()
 
 
 def train_private(
@@ -85,9 +105,21 @@ def train_private(
         f"DP-SGD: {n} examples, sample rate {q:.4f}, noise multiplier {sigma:.3f} for "
         f"epsilon {dp.target_epsilon} at delta {delta:.2e} over {horizon} steps"
     )
+
+    class OneDrawDPOptimizer(DPOptimizer):
+        """A step's length groups are one Poisson draw, not accumulated draws: their
+        per-sample gradients join into one batch before Opacus counts accumulated
+        micro-batches (which would scale the sample rate and the mean by their number)."""
+
+        def pre_step(self, closure=None):
+            for p in self.params:
+                if isinstance(p.grad_sample, list):
+                    p.grad_sample = torch.cat(p.grad_sample)
+            return super().pre_step(closure)
+
     private = GradSampleModule(model, batch_first=True, loss_reduction="mean")
     params = [p for p in private.parameters() if p.requires_grad]
-    optimizer = DPOptimizer(
+    optimizer = OneDrawDPOptimizer(
         torch.optim.AdamW(params, lr=cfg.lr, betas=(0.9, 0.98), weight_decay=cfg.weight_decay),
         noise_multiplier=sigma,
         max_grad_norm=dp.max_grad_norm,
@@ -103,8 +135,8 @@ def train_private(
         drawn = np.flatnonzero(rng.random(n) < q)
         while drawn.size == 0:
             drawn = np.flatnonzero(rng.random(n) < q)
-        batch = trim(rows[drawn])
-        return torch.from_numpy(batch).to(device), int((batch[:, 1:] != IGNORE_INDEX).sum())
+        batch = rows[drawn]
+        return grouped_rows(batch, device), int((batch[:, 1:] != IGNORE_INDEX).sum())
 
     def add_epsilon(row):
         row["epsilon"] = accountant.get_epsilon(delta) if accountant.history else 0.0
@@ -113,7 +145,13 @@ def train_private(
 
     # DPOptimizer clips per sample; a second, whole-batch clip would change the mechanism.
     history = optimise(
-        private, next_batch, private_loss, replace(cfg, grad_clip=0.0), log, optimizer=optimizer, on_log=add_epsilon
+        private,
+        next_batch,
+        private_grouped_loss,
+        replace(cfg, grad_clip=0.0),
+        log,
+        optimizer=optimizer,
+        on_log=add_epsilon,
     )
     epsilon = accountant.get_epsilon(delta)
     log(f"DP-SGD spent epsilon {epsilon:.3f} at delta {delta:.2e}")

@@ -143,9 +143,9 @@ def finetune(
     the number of steps the privacy budget covers, see ``dp.train_private``)."""
     import torch
 
-    from rotelab.models.causal_lm import train_lm
+    from rotelab.models.causal_lm import next_token_nll, train_lm
     from rotelab.training.dp import train_private
-    from rotelab.training.goldfish import goldfish_loss
+    from rotelab.training.goldfish import goldfish_nll
 
     strategy = regimes.get(regime.name)()
     # LoRA's A matrices are random: draw them under this run's seed (per round and client in
@@ -164,8 +164,8 @@ def finetune(
             prepared, tokenizer, texts, cfg, block_size, regime.dp, log, horizon=dp_horizon
         )
     else:
-        loss = (lambda fwd, batch: goldfish_loss(fwd, batch, regime.goldfish)) if regime.goldfish else None
-        history = train_lm(prepared, tokenizer, texts, cfg, block_size, log, loss_fn=loss)
+        nll = (lambda fwd, rows: goldfish_nll(fwd, rows, regime.goldfish)) if regime.goldfish else next_token_nll
+        history = train_lm(prepared, tokenizer, texts, cfg, block_size, log, nll=nll)
     if regime.weight_noise:
         generator = torch.Generator().manual_seed(seed)
         with torch.no_grad():

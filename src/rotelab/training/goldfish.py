@@ -16,7 +16,6 @@ import functools
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 
 TABLE_SIZE = 1_000_003
 TABLE_SEED = 2971215073
@@ -46,11 +45,10 @@ def drop_mask(targets: torch.Tensor, k: int, h: int) -> torch.Tensor:
     return drop
 
 
-def goldfish_loss(forward, batch: torch.Tensor, settings: GoldfishSettings) -> torch.Tensor:
-    """Mean next-token loss over the targets the goldfish mask keeps."""
-    from rotelab.models.causal_lm import model_inputs
+def goldfish_nll(forward, batch: torch.Tensor, settings: GoldfishSettings) -> tuple[torch.Tensor, torch.Tensor]:
+    """Summed next-token loss over the targets the goldfish mask keeps, and their count
+    (``causal_lm.next_token_nll`` with the mask: a row's drops depend on its own tokens only,
+    so they are the same in any batch or length group the row is computed in)."""
+    from rotelab.models.causal_lm import next_token_nll
 
-    targets = batch[:, 1:]
-    logits = forward(input_ids=model_inputs(batch)).logits
-    kept = targets.masked_fill(drop_mask(targets, settings.k, settings.h), -100)
-    return F.cross_entropy(logits.float().flatten(0, 1), kept.flatten(), ignore_index=-100)
+    return next_token_nll(forward, batch, drop=lambda targets: drop_mask(targets, settings.k, settings.h))

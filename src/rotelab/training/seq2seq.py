@@ -397,9 +397,11 @@ def optimise(model, next_batch, loss_fn, cfg: TrainConfig, log=print, optimizer=
         tokens_since += n_tokens
         for group in optimizer.param_groups:
             group["lr"] = lr_at(step, cfg)
+        # Gradients are cleared before the loss: a loss_fn may run backward passes of its own
+        # (DP-SGD's length groups, each a micro-batch of per-sample gradients).
+        optimizer.zero_grad(set_to_none=True)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cuda):
             loss = loss_fn(forward, batch)
-        optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if cfg.grad_clip:
             torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], cfg.grad_clip)

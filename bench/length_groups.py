@@ -8,10 +8,9 @@ AdamW) of the default base (LLaMA recipe, d 128, 4 layers) both ways, side by si
 process on the same batches, for several per-group overheads, and prints seconds per step,
 the share of computed tokens that are padding, and the ratios against whole batches.
 
-Batches are drawn as the default run's are: 16 rows at random from a pool whose lengths
-follow P1's fine-tuning data at default scale (335 QA pairs and 200 audit records of 21-60
-tokens, 55 note copies of 150-175 tokens), or from the real examples with ``--qa`` and
-``--notes`` (parquet files of a run's ``results/lm/``).
+Batches are drawn as the default run's are: 16 rows at random from a pool of random token
+ids whose lengths follow P1's fine-tuning data at 5 notes per group (535 QA pairs and audit
+records of 21-60 tokens, 55 note copies of 150-175 tokens).
 
     .venv/bin/python bench/length_groups.py                      # 1 thread, 60 steps per variant
     .venv/bin/python bench/length_groups.py --threads 2 --steps 100 --json

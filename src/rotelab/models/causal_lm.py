@@ -145,7 +145,8 @@ def length_groups(lengths: np.ndarray, overhead: int = GROUP_OVERHEAD_TOKENS, ma
     best[0][0] = 0
     for g in range(1, max_groups + 1):
         for i in range(1, n + 1):
-            costs = [best[g - 1][j] + (i - j) * ranked[i - 1] + overhead for j in range(i)]
+            starts = np.arange(i)
+            costs = best[g - 1][:i] + (i - starts) * ranked[i - 1] + overhead
             cut[g][i] = int(np.argmin(costs))
             best[g][i] = costs[cut[g][i]]
     g = int(np.argmin(best[1:, n])) + 1
@@ -232,8 +233,8 @@ def train_lm_ensemble(
     Model k draws the batches :func:`train_lm` would draw with ``seed=seeds[k]``, under the
     same optimisation (:func:`training.optimise_ensemble`). The K batches stack to one
     shape per length group: a short batch (an epoch's last) is filled with rows of padding
-    only, which hold no target and so change no model's mean loss. With dropout 0 the models end where K
-    runs of :func:`train_lm` would, to float tolerance (tested)."""
+    only, which hold no target and so change no model's mean loss. With dropout 0 the models
+    end where K runs of :func:`train_lm` would, to float tolerance (tested)."""
     if not len(models) == len(texts) == len(seeds):
         raise ValueError("one text list and one seed per model")
     device = pick_device(cfg.device)

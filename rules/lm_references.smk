@@ -61,6 +61,7 @@ rule train_lm_references:
         base="results/models/lm_base",
         qa="results/lm/data/qa.parquet",
         canaries="results/lm/canaries.parquet",
+        audit="results/lm/audit/canaries.parquet",
         matrix="results/lm/references/matrix.parquet",
         population="results/lm/references/population.parquet",
     output:

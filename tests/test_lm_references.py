@@ -9,6 +9,7 @@ from rotelab.data.lm_text import qa_text
 from rotelab.data.tokenizer import train_bpe
 from rotelab.membership.lm_references import (
     federated_reference_documents,
+    insertions,
     observations,
     observe_notes,
     reference_documents,
@@ -37,23 +38,59 @@ NOTES = pd.DataFrame(
         ],
     }
 )
+# Audit records as every P1 run has them: one inserted once on client 1, one never (0).
+AUDIT = pd.DataFrame(
+    {
+        "canary_id": [0, 1],
+        "client": [1, -1],
+        "duplication": [1, 0],
+        "text": ["Medical Note: Di Orr, SSN 1.", "Medical Note: Ed Fox, SSN 2."],
+    }
+)
+NO_AUDIT = AUDIT.iloc[:0]
 
 
 def test_reference_documents_hold_the_qa_set_and_only_the_in_notes():
-    docs = reference_documents(QA, NOTES, np.array([True, True, False]), seed=0)
+    docs = reference_documents(QA, NOTES, np.array([True, True, False]), seed=0, audit=NO_AUDIT)
     assert sorted(d for d in docs if not d.startswith("Medical")) == sorted(
         qa_text(q, a) for q, a in QA.loc[QA["split"] == "train", ["question", "answer"]].itertuples(index=False)
     )
     assert docs.count(NOTES.text[0]) == 1 and docs.count(NOTES.text[1]) == 3 and NOTES.text[2] not in docs
     # a never-inserted note (client -1, duplication 0) that is IN for a reference model appears once
-    assert reference_documents(QA, NOTES, np.array([False, False, True]), seed=0).count(NOTES.text[2]) == 1
-    everything = reference_documents(QA, NOTES, np.array([True, True, True]), seed=1)
+    assert (
+        reference_documents(QA, NOTES, np.array([False, False, True]), seed=0, audit=NO_AUDIT).count(NOTES.text[2])
+        == 1
+    )
+    everything = reference_documents(QA, NOTES, np.array([True, True, True]), seed=1, audit=NO_AUDIT)
     assert [everything.count(text) for text in NOTES.text] == [1, 3, 1]
     assert len(everything) == 3 + 1 + 3 + 1
 
 
+def test_never_inserted_notes_stand_opposite_each_duplication_group_in_turn():
+    # two groups (1x, 10x) of two notes, and four never-inserted notes: an IN reference
+    # trains on each never-inserted note as often as the target would have, had it inserted
+    # it, and the references see as many note copies, on average, as the target
+    notes = pd.DataFrame({"canary_id": range(8), "duplication": [1, 1, 10, 10, 0, 0, 0, 0]})
+    assert insertions(notes).tolist() == [1, 1, 10, 10, 1, 10, 1, 10]
+    assert insertions(notes)[notes["duplication"] == 0].sum() == notes["duplication"].sum()
+    assert insertions(pd.DataFrame({"duplication": [0, 0]})).tolist() == [1, 1]
+    docs = reference_documents(QA, NOTES.assign(duplication=[2, 3, 0]), np.array([False, False, True]), 0, NO_AUDIT)
+    assert docs.count(NOTES.text[2]) == 2
+
+
+def test_references_train_on_the_audit_records_as_every_target_does():
+    # LiRA's references must be trained like the target: the audit draw is part of every
+    # P1 run's data, so it is part of every reference's, whatever the matrix says
+    for members in (np.array([False, False, False]), np.array([True, True, True])):
+        docs = reference_documents(QA, NOTES, members, seed=0, audit=AUDIT)
+        assert docs.count(AUDIT.text[0]) == 1 and AUDIT.text[1] not in docs
+        clients = federated_reference_documents(QA, NOTES, members, seed=0, audit=AUDIT)
+        assert clients[1].count(AUDIT.text[0]) == 1 and AUDIT.text[0] not in clients[0]
+        assert all(AUDIT.text[1] not in client for client in clients)
+
+
 def test_federated_reference_documents_keep_each_note_on_its_client():
-    clients = federated_reference_documents(QA, NOTES, np.array([True, True, True]), seed=0)
+    clients = federated_reference_documents(QA, NOTES, np.array([True, True, True]), seed=0, audit=NO_AUDIT)
     assert len(clients) == 2
     # client 0: its QA pair, note 10 and the never-inserted note 12 (no P1 client: 12 mod 2
     # clients = 0); client 1: its two QA pairs and note 11 three times
@@ -62,7 +99,7 @@ def test_federated_reference_documents_keep_each_note_on_its_client():
     assert (
         qa_text("What is a cat?", "A pet.") in clients[0] and qa_text("What is a dog?", "A friend.") not in clients[0]
     )
-    out = federated_reference_documents(QA, NOTES, np.array([False, True, False]), seed=0)
+    out = federated_reference_documents(QA, NOTES, np.array([False, True, False]), seed=0, audit=NO_AUDIT)
     assert NOTES.text[0] not in out[0] and NOTES.text[2] not in out[0] and out[1].count(NOTES.text[1]) == 3
 
 

@@ -21,13 +21,15 @@ from rotelab.training.finetune import prepared_copies, regime_for, regimes, trai
 from rotelab.training.seq2seq import TrainConfig
 
 # K reference fine-tunes of the base, trained as the P1 run of the set's spec (centralized or
-# FedAvg, full or LoRA), model k on the QA training set plus the notes the matrix marks IN
-# for it; then every model observes every note and the population notes.
+# FedAvg, full or LoRA), model k on the QA training set and the P1 runs' audit records plus
+# the notes the matrix marks IN for it; then every model observes every note and the
+# population notes.
 with log_to(snakemake.log[0]):
     set_threads(snakemake.threads)
     params = snakemake.params
     device = pick_device(params.device)
     qa, canaries = read_parquet(snakemake.input.qa), read_parquet(snakemake.input.canaries)
+    audit = read_parquet(snakemake.input.audit)
     matrix, ids = from_table(read_parquet(snakemake.input.matrix))
     if list(ids) != canaries["canary_id"].tolist():
         raise ValueError(f"{snakemake.input.matrix} does not list the notes of {snakemake.input.canaries}")
@@ -35,7 +37,7 @@ with log_to(snakemake.log[0]):
     train = dict(params.run["train"])
     epochs = train.pop("epochs")
     seeds = [train["seed"] + params.seed + k for k in range(len(matrix))]
-    texts = [reference_documents(qa, canaries, matrix[k], seed) for k, seed in enumerate(seeds)]
+    texts = [reference_documents(qa, canaries, matrix[k], seed, audit) for k, seed in enumerate(seeds)]
     # One step count for all K (an ensemble steps together): the mean size's epochs.
     examples = sum(len(model_texts) for model_texts in texts) / len(texts)
     steps = epoch_steps(round(examples), epochs, train["batch_size"])
@@ -54,7 +56,7 @@ with log_to(snakemake.log[0]):
         # adapters per round), model k on its IN notes; one after another.
         models, logs = [], []
         for k, seed in enumerate(seeds):
-            clients = federated_reference_documents(qa, canaries, matrix[k], seed)
+            clients = federated_reference_documents(qa, canaries, matrix[k], seed, audit)
             run = {**params.run, "train": {**params.run["train"], "seed": seed}}
             model, log, summary = train_run(
                 lambda: copy.deepcopy(base), tokenizer, clients, run, params.block_size, device.type

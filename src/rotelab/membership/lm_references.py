@@ -1,13 +1,28 @@
 """The membership engine on the causal-LM track: K reference fine-tunes of one base, each on
-the QA training set plus the canary notes the membership matrix marks IN for it, trained
-centralized or, for a FedAvg target, by FedAvg over P1's clients.
+the QA training set and the audit records every P1 run trains on, plus the canary notes the
+membership matrix marks IN for it, trained centralized or, for a FedAvg target, by FedAvg
+over P1's clients.
+
+LiRA assumes its references are trained like the target. Two ways in which they were not,
+measured on the default run at 3c0b9ee (centralized full fine-tune, 8 references): the
+references trained without the audit records (a note's header, the notes' own template),
+which are part of every target's training set, and inserted every never-inserted note once
+when IN, so they saw about 130 note copies where a target sees 220. The target then scored
+even its never-inserted notes like the references' IN side (mean phi -0.18 under the
+target; IN -0.24, OUT -0.81), and online LiRA, which compares against both sides, fell below
+the loss attack (AUC 0.80 against 0.95). The audit records alone moved it to 0.89 (phi
+-0.18; IN -0.07, OUT -0.63); with both, -0.18 against OUT -0.24 and IN 1.09, and online
+LiRA reached 0.98.
 
 Every canary (inserted into P1's runs or not) is a row of one IN/OUT matrix; reference
 model k fine-tunes a copy of the base on the pooled QA documents and its IN notes, each
-repeated as often as the note's duplication group inserts it into P1's runs (at least once,
-so never-inserted notes have an IN side too). The observations table then holds one row per
-(model, note) with the statistics the membership engine's attacks and counterfactual
-memorization read (:mod:`rotelab.membership.reference_scores`), so LiRA on notes works exactly as on
+repeated as often as P1's runs insert it (:func:`insertions`): an inserted note at its
+duplication group's count, a never-inserted note at the count of the group it stands
+opposite, so that the IN side of every note is what the target would have seen had it
+inserted the note, and a reference sees as many note copies as a target does. The
+observations table then holds one row per (model, note) with the statistics the membership
+engine's attacks and counterfactual memorization read
+(:mod:`rotelab.membership.reference_scores`), so LiRA on notes works exactly as on
 the classifier pool: each model the target in turn, the others its references.
 
 Per note, from its teacher-forced tokens under a model:
@@ -29,34 +44,53 @@ from rotelab.data.lm_text import client_documents, qa_text
 from rotelab.scoring.lm_scores import causal_token_scores
 
 
-def reference_documents(qa: pd.DataFrame, canaries: pd.DataFrame, members: np.ndarray, seed: int) -> list[str]:
-    """One reference model's fine-tuning documents: every client's training QA pairs and the
-    notes ``members`` marks IN, each at its duplication (at least 1), in a seeded order.
+def insertions(canaries: pd.DataFrame) -> np.ndarray:
+    """How often a reference model that has a note IN trains on it: an inserted note as
+    often as its duplication group inserts it into P1's runs; the never-inserted notes (as
+    many as the inserted ones, ``duplication`` 0) stand opposite the groups in turn, the
+    j-th at the j-th group's count (cyclically), so each group has as many never-inserted
+    counterparts as members. With no inserted notes at all, once."""
+    duplication = canaries["duplication"].to_numpy(dtype=np.int64)
+    groups = np.unique(duplication[duplication > 0])
+    if len(groups) == 0:
+        return np.ones(len(canaries), dtype=np.int64)
+    never = np.flatnonzero(duplication == 0)
+    out = duplication.copy()
+    out[never] = groups[np.arange(len(never)) % len(groups)]
+    return out
+
+
+def reference_documents(
+    qa: pd.DataFrame, canaries: pd.DataFrame, members: np.ndarray, seed: int, audit: pd.DataFrame
+) -> list[str]:
+    """One reference model's fine-tuning documents: every client's training QA pairs, the
+    audit records as every P1 run has them (each ``duplication`` times: 1 or 0), and the
+    notes ``members`` marks IN, each :func:`insertions` times, in a seeded order.
 
     A note's P1 client plays no part: never-inserted notes (``client`` -1) are IN for half
     the models like any other, so they must not be filtered through the QA clients."""
     train = qa.loc[qa["split"] == "train", ["question", "answer"]]
     texts = [qa_text(q, a) for q, a in train.itertuples(index=False)]
-    for note in canaries[members].itertuples():
-        texts += [note.text] * max(1, int(note.duplication))
+    for record in audit.itertuples():
+        texts += [record.text] * int(record.duplication)
+    for text, count in zip(canaries["text"][members], insertions(canaries)[members]):
+        texts += [text] * int(count)
     order = np.random.default_rng(seed).permutation(len(texts))
     return [texts[i] for i in order]
 
 
 def federated_reference_documents(
-    qa: pd.DataFrame, canaries: pd.DataFrame, members: np.ndarray, seed: int
+    qa: pd.DataFrame, canaries: pd.DataFrame, members: np.ndarray, seed: int, audit: pd.DataFrame
 ) -> list[list[str]]:
-    """One FedAvg reference model's client documents: every client's training QA pairs and
-    the notes ``members`` marks IN, each on its P1 client (a never-inserted note, which has
-    none, on client ``canary_id`` mod the number of clients) at its duplication (at least
-    1), in each client's seeded order (``lm_text.client_documents``, as P1's runs)."""
+    """One FedAvg reference model's client documents: every client's training QA pairs, the
+    audit records on their P1 clients as every P1 run has them, and the notes ``members``
+    marks IN, each on its P1 client (a never-inserted note, which has none, on client
+    ``canary_id`` mod the number of clients) :func:`insertions` times, in each client's
+    seeded order (``lm_text.client_documents``, as P1's runs)."""
     n_clients = qa["client"].nunique()
-    notes = canaries[members]
-    notes = notes.assign(
-        client=np.where(notes["client"] >= 0, notes["client"], notes["canary_id"] % n_clients),
-        duplication=np.maximum(1, notes["duplication"]),
-    )
-    return client_documents(qa, notes, seed)
+    notes = canaries.assign(duplication=insertions(canaries))[members]
+    notes = notes.assign(client=np.where(notes["client"] >= 0, notes["client"], notes["canary_id"] % n_clients))
+    return client_documents(qa, pd.concat([notes, audit]), seed)
 
 
 def observe_notes(model, tokenizer, canaries: pd.DataFrame, window: int) -> pd.DataFrame:

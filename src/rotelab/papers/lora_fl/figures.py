@@ -424,8 +424,9 @@ def _reference_set_title(name: str) -> str:
     runs="lm_lira",
     caption=(
         "Membership inference on the canary notes of P1's runs with LiRA and RMIA calibrated by "
-        "reference fine-tunes of the same base (lm.references: each reference trains on the QA set and "
-        "half of the notes, one IN/OUT matrix; one panel per reference set: full fine-tunes and/or LoRA, "
+        "reference fine-tunes of the same base (lm.references: each reference trains on the QA set, the "
+        "runs' audit records and half of the notes, each as often as a run inserts it, one IN/OUT matrix; "
+        "one panel per reference set: full fine-tunes and/or LoRA, "
         "trained centralized and/or by FedAvg like P1's federated runs; RMIA compares each note with "
         "population notes no model trained on): AUC of inserted against never-inserted notes for full "
         "fine-tuning and LoRA, centralized and FedAvg, beside the uncalibrated loss attack. Bars: 95% "

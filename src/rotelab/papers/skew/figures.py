@@ -88,11 +88,12 @@ SKEW_DISTRIBUTION_CLAIMS = (
         P4_SOURCE,
         _tail_over_geometric,
         limit=(
-            "the default samples (wordnet-medical answers, ~26 tokens) are short: by the last epoch the "
-            "LLaMA base continues most of them to their ends, so n_pre is capped by each sample's length "
-            "and the geometric law of the same mean keeps mass beyond every cap, whereas P4's tails grow "
-            "far below its documents' lengths; more samples and P4's learning rate only move the "
-            "saturation in time (docs/papers/skew.md, calibration probes)."
+            "the default samples (wordnet-medical answers, ~26 tokens) are short: once the LLaMA base "
+            "continues most of them to their ends (97% at epoch 32), n_pre is capped by each sample's "
+            "length and the geometric law of the same mean keeps mass beyond every cap, whereas P4's "
+            "tails grow far below its documents' lengths; the default schedule therefore ends at epoch "
+            "16, and more samples or P4's learning rate only move the saturation in time "
+            "(docs/papers/skew.md, Regime)."
         ),
     ),
 )

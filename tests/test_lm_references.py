@@ -8,8 +8,8 @@ import torch
 from rotelab.data.lm_text import qa_text
 from rotelab.data.tokenizer import train_bpe
 from rotelab.membership.lm_references import (
+    as_if_inserted,
     federated_reference_documents,
-    insertions,
     observations,
     observe_notes,
     reference_documents,
@@ -66,16 +66,30 @@ def test_reference_documents_hold_the_qa_set_and_only_the_in_notes():
     assert len(everything) == 3 + 1 + 3 + 1
 
 
-def test_never_inserted_notes_stand_opposite_each_duplication_group_in_turn():
-    # two groups (1x, 10x) of two notes, and four never-inserted notes: an IN reference
-    # trains on each never-inserted note as often as the target would have, had it inserted
-    # it, and the references see as many note copies, on average, as the target
-    notes = pd.DataFrame({"canary_id": range(8), "duplication": [1, 1, 10, 10, 0, 0, 0, 0]})
-    assert insertions(notes).tolist() == [1, 1, 10, 10, 1, 10, 1, 10]
-    assert insertions(notes)[notes["duplication"] == 0].sum() == notes["duplication"].sum()
-    assert insertions(pd.DataFrame({"duplication": [0, 0]})).tolist() == [1, 1]
+def test_a_never_inserted_note_goes_in_as_the_inserted_note_it_stands_opposite():
+    # two groups (1x, 10x) of two notes on clients 0/1 and 2/0, and four never-inserted
+    # notes: an IN reference trains on each never-inserted note as often, and on the client,
+    # the target would have, had it inserted it, so the references see as many note copies,
+    # dealt alike, as the target
+    notes = pd.DataFrame(
+        {
+            "canary_id": range(8),
+            "duplication": [1, 1, 10, 10, 0, 0, 0, 0],
+            "client": [0, 1, 2, 0, -1, -1, -1, -1],
+            "text": [f"note {i}" for i in range(8)],
+        }
+    )
+    both = as_if_inserted(notes)
+    assert both["duplication"].tolist() == [1, 1, 10, 10, 1, 1, 10, 10]
+    assert both["client"].tolist() == [0, 1, 2, 0, 0, 1, 2, 0]
+    assert both["text"].tolist() == notes["text"].tolist()  # the notes themselves stay
+    none = as_if_inserted(notes.assign(duplication=0, client=-1))
+    assert none["duplication"].tolist() == [1] * 8 and (none["client"] == -1).all()
     docs = reference_documents(QA, NOTES.assign(duplication=[2, 3, 0]), np.array([False, False, True]), 0, NO_AUDIT)
     assert docs.count(NOTES.text[2]) == 2
+    # FedAvg: note 12 goes in as note 10 would, on its client 0
+    clients = federated_reference_documents(QA, NOTES, np.array([False, False, True]), 0, NO_AUDIT)
+    assert clients[0].count(NOTES.text[2]) == 1 and NOTES.text[2] not in clients[1]
 
 
 def test_references_train_on_the_audit_records_as_every_target_does():

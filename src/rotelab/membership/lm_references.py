@@ -12,18 +12,22 @@ even its never-inserted notes like the references' IN side (mean phi -0.18 under
 target; IN -0.24, OUT -0.81), and online LiRA, which compares against both sides, fell below
 the loss attack (AUC 0.80 against 0.95). The audit records alone moved it to 0.89 (phi
 -0.18; IN -0.07, OUT -0.63); with both, -0.18 against OUT -0.24 and IN 1.09, and online
-LiRA reached 0.98.
+LiRA reached 0.98. FedAvg references also dealt the never-inserted notes to the clients
+unlike a target would have (client ``canary_id`` mod 3, a third of them on the smallest
+client, whose updates FedAvg weights least); a never-inserted note now goes in as the
+inserted note it stands opposite, on that note's client.
 
 Every canary (inserted into P1's runs or not) is a row of one IN/OUT matrix; reference
 model k fine-tunes a copy of the base on the pooled QA documents and its IN notes, each
-repeated as often as P1's runs insert it (:func:`insertions`): an inserted note at its
-duplication group's count, a never-inserted note at the count of the group it stands
-opposite, so that the IN side of every note is what the target would have seen had it
-inserted the note, and a reference sees as many note copies as a target does. The
-observations table then holds one row per (model, note) with the statistics the membership
-engine's attacks and counterfactual memorization read
-(:mod:`rotelab.membership.reference_scores`), so LiRA on notes works exactly as on
-the classifier pool: each model the target in turn, the others its references.
+repeated as often as P1's runs insert it (:func:`as_if_inserted`): an inserted note at its
+duplication group's count, on its client; a never-inserted note as the inserted note it
+stands opposite, at that note's count and on its client, so that the IN side of every note
+is what the target would have seen had it inserted the note, and a reference sees as many
+note copies, dealt to the clients alike, as a target does. The observations table then holds
+one row per (model, note) with the statistics the membership engine's attacks and
+counterfactual memorization read (:mod:`rotelab.membership.reference_scores`), so LiRA on
+notes works exactly as on the classifier pool: each model the target in turn, the others
+its references.
 
 Per note, from its teacher-forced tokens under a model:
 
@@ -44,20 +48,23 @@ from rotelab.data.lm_text import client_documents, qa_text
 from rotelab.scoring.lm_scores import causal_token_scores
 
 
-def insertions(canaries: pd.DataFrame) -> np.ndarray:
-    """How often a reference model that has a note IN trains on it: an inserted note as
-    often as its duplication group inserts it into P1's runs; the never-inserted notes (as
-    many as the inserted ones, ``duplication`` 0) stand opposite the groups in turn, the
-    j-th at the j-th group's count (cyclically), so each group has as many never-inserted
-    counterparts as members. With no inserted notes at all, once."""
-    duplication = canaries["duplication"].to_numpy(dtype=np.int64)
-    groups = np.unique(duplication[duplication > 0])
-    if len(groups) == 0:
-        return np.ones(len(canaries), dtype=np.int64)
+def as_if_inserted(canaries: pd.DataFrame) -> pd.DataFrame:
+    """The notes with the ``duplication`` and ``client`` a P1 run would have given each had
+    it inserted it: an inserted note keeps its own; the j-th never-inserted note (in table
+    order, ``duplication`` 0) takes those of the j-th inserted note (cyclically, should the
+    counts differ), so each duplication group, and each group's split over the clients, has
+    as many never-inserted counterparts as members (``make_document_canaries`` draws as many
+    never-inserted notes as inserted ones). With no inserted note at all: once, no client."""
+    duplication = canaries["duplication"].to_numpy(dtype=np.int64).copy()
+    client = canaries["client"].to_numpy(dtype=np.int64).copy()
+    inserted = np.flatnonzero(duplication > 0)
     never = np.flatnonzero(duplication == 0)
-    out = duplication.copy()
-    out[never] = groups[np.arange(len(never)) % len(groups)]
-    return out
+    if len(inserted) == 0:
+        duplication[never], client[never] = 1, -1
+    else:
+        opposite = inserted[np.arange(len(never)) % len(inserted)]
+        duplication[never], client[never] = duplication[opposite], client[opposite]
+    return canaries.assign(duplication=duplication, client=client)
 
 
 def reference_documents(
@@ -65,7 +72,8 @@ def reference_documents(
 ) -> list[str]:
     """One reference model's fine-tuning documents: every client's training QA pairs, the
     audit records as every P1 run has them (each ``duplication`` times: 1 or 0), and the
-    notes ``members`` marks IN, each :func:`insertions` times, in a seeded order.
+    notes ``members`` marks IN, each as often as :func:`as_if_inserted` says, in a seeded
+    order.
 
     A note's P1 client plays no part: never-inserted notes (``client`` -1) are IN for half
     the models like any other, so they must not be filtered through the QA clients."""
@@ -73,7 +81,8 @@ def reference_documents(
     texts = [qa_text(q, a) for q, a in train.itertuples(index=False)]
     for record in audit.itertuples():
         texts += [record.text] * int(record.duplication)
-    for text, count in zip(canaries["text"][members], insertions(canaries)[members]):
+    notes = as_if_inserted(canaries)[members]
+    for text, count in zip(notes["text"], notes["duplication"]):
         texts += [text] * int(count)
     order = np.random.default_rng(seed).permutation(len(texts))
     return [texts[i] for i in order]
@@ -84,11 +93,11 @@ def federated_reference_documents(
 ) -> list[list[str]]:
     """One FedAvg reference model's client documents: every client's training QA pairs, the
     audit records on their P1 clients as every P1 run has them, and the notes ``members``
-    marks IN, each on its P1 client (a never-inserted note, which has none, on client
-    ``canary_id`` mod the number of clients) :func:`insertions` times, in each client's
+    marks IN, each on the client and as often as :func:`as_if_inserted` says (a note with
+    no client at all on client ``canary_id`` mod the number of clients), in each client's
     seeded order (``lm_text.client_documents``, as P1's runs)."""
     n_clients = qa["client"].nunique()
-    notes = canaries.assign(duplication=insertions(canaries))[members]
+    notes = as_if_inserted(canaries)[members]
     notes = notes.assign(client=np.where(notes["client"] >= 0, notes["client"], notes["canary_id"] % n_clients))
     return client_documents(qa, pd.concat([notes, audit]), seed)
 

@@ -192,10 +192,10 @@ LM_LIRA_CLAIMS = (
             "the centralized full fine-tune fits its notes so well that the loss attack alone separates the "
             "40 inserted notes from the 40 never-inserted ones at AUC 0.95, which leaves LiRA at most 0.05 "
             "to gain on 80 notes. With references trained like the target (the targets' audit records and "
-            "note copies, since 01f0035), online LiRA with fixed variance reaches 0.98 [0.955, 0.997], "
-            "above the loss attack by an interval that still touches 0. Where the loss attack has room, "
-            "on the FedAvg full fine-tune against references trained by FedAvg, online LiRA reaches 0.94 "
-            "[0.88, 0.98] against the loss attack's 0.80 [0.70, 0.90] (docs/papers/membership.md)."
+            "note copies, since 01f0035 and 273e1ad), online LiRA with fixed variance reaches 0.97 [0.93, "
+            "0.99], above the loss attack by an interval that still spans 0. Where the loss attack has "
+            "room, on the FedAvg full fine-tune against references trained by FedAvg, online LiRA reaches "
+            "0.91 [0.84, 0.96] against the loss attack's 0.80 [0.70, 0.90] (docs/papers/membership.md)."
         ),
     ),
 )

@@ -106,8 +106,9 @@ def test_references_train_on_the_audit_records_as_every_target_does():
 def test_federated_reference_documents_keep_each_note_on_its_client():
     clients = federated_reference_documents(QA, NOTES, np.array([True, True, True]), seed=0, audit=NO_AUDIT)
     assert len(clients) == 2
-    # client 0: its QA pair, note 10 and the never-inserted note 12 (no P1 client: 12 mod 2
-    # clients = 0); client 1: its two QA pairs and note 11 three times
+    # client 0: its QA pair, note 10 and the never-inserted note 12 (no P1 client: it goes
+    # in as note 10, the inserted note it stands opposite, would); client 1: its two QA
+    # pairs and note 11 three times
     assert clients[0].count(NOTES.text[0]) == 1 and clients[1].count(NOTES.text[1]) == 3
     assert clients[0].count(NOTES.text[2]) == 1 and NOTES.text[2] not in clients[1]
     assert (

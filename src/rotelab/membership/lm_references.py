@@ -79,10 +79,8 @@ def reference_documents(
     the models like any other, so they must not be filtered through the QA clients."""
     train = qa.loc[qa["split"] == "train", ["question", "answer"]]
     texts = [qa_text(q, a) for q, a in train.itertuples(index=False)]
-    for record in audit.itertuples():
-        texts += [record.text] * int(record.duplication)
-    notes = as_if_inserted(canaries)[members]
-    for text, count in zip(notes["text"], notes["duplication"]):
+    trained = pd.concat([audit, as_if_inserted(canaries)[members]])
+    for text, count in zip(trained["text"], trained["duplication"]):
         texts += [text] * int(count)
     order = np.random.default_rng(seed).permutation(len(texts))
     return [texts[i] for i in order]

@@ -73,10 +73,12 @@ def _lora_reduction(setting, measure):
 
 # Known limits of the default regime (docs/papers/lora_fl.md, "Regime"), from its calibration runs.
 NOTES_PER_GROUP_LIMIT = (
-    "with 20 notes per duplication group (the paper-scale count) full fine-tuning continues 12.5% of "
-    "the 10x (note, prompt length) pairs exactly and 26% approximately, LoRA at most 4%; the notes "
-    "dilute one another (30% exactly with 5 per group), so the exact difference's interval still "
-    "spans 0 (docs/papers/lora_fl.md, Regime)."
+    "with 20 notes per duplication group (the paper-scale count) and no dropout (P1's Llama models "
+    "have none), centralized full fine-tuning continues 3 of the 80 10x (note, prompt length) pairs "
+    "exactly and 10 approximately, LoRA none at any rank. Each count rests on a few notes (a note "
+    "continued at one prompt length mostly is at the others), so the intervals span 0; with attention "
+    "dropout 0.1 the same run continued 10 and 20, and the notes dilute one another (30% exactly "
+    "with 5 per group) (docs/papers/lora_fl.md, Regime)."
 )
 FEDAVG_DILUTION_LIMIT = (
     " Under FedAvg each note's update is averaged with the other clients': at 6 rounds full "
@@ -161,7 +163,7 @@ LORA_FL_DEFENSES_CLAIMS = tuple(
         limit=(
             "LoRA FedAvg alone continues no 10x note, even approximately, so a defense has no extraction "
             "left to remove, and its loss-attack AUC on 20 + 20 inserted against 40 never-inserted notes "
-            "(default run: 0.66 [0.52, 0.77]) leaves a defense little to take away within the interval "
+            "(default run: 0.70 [0.57, 0.81]) leaves a defense little to take away within the interval "
             "(docs/papers/lora_fl.md, P1 results)."
         ),
     )
@@ -190,12 +192,12 @@ LM_LIRA_CLAIMS = (
         _lira_over_loss,
         limit=(
             "the centralized full fine-tune fits its notes so well that the loss attack alone separates the "
-            "40 inserted notes from the 40 never-inserted ones at AUC 0.95, which leaves LiRA at most 0.05 "
+            "40 inserted notes from the 40 never-inserted ones at AUC 0.98, which leaves LiRA at most 0.02 "
             "to gain on 80 notes. With references trained like the target (the targets' audit records and "
-            "note copies, since 01f0035 and 273e1ad), online LiRA with fixed variance reaches 0.97 [0.93, "
-            "0.99], above the loss attack by an interval that still spans 0. Where the loss attack has "
+            "note copies, since 01f0035 and 273e1ad), online LiRA with fixed variance reaches 0.995 [0.98, "
+            "1.0], above the loss attack by an interval that still spans 0. Where the loss attack has "
             "room, on the FedAvg full fine-tune against references trained by FedAvg, online LiRA reaches "
-            "0.91 [0.84, 0.96] against the loss attack's 0.80 [0.70, 0.90] (docs/papers/membership.md)."
+            "0.93 [0.87, 0.97] against the loss attack's 0.83 [0.73, 0.92] (docs/papers/membership.md)."
         ),
     ),
 )

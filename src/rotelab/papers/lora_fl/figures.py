@@ -206,6 +206,7 @@ LM_LIRA_CLAIMS = (
 # What every P1 run family's numbers depend on: the base, the data, the canaries, the runs.
 LM_RUN_SETTINGS = (
     "lm.base.model.d_model",
+    "lm.base.model.dropout",
     "lm.qa.fraction",
     "lm.canaries.duplication",
     "lm.finetune.train.epochs",

@@ -102,6 +102,7 @@ SKEW_DISTRIBUTION_CLAIMS = (
 # What every P4 figure's numbers depend on: the base, the samples and the checkpoints.
 SKEW_SETTINGS = (
     "lm.base.model.d_model",
+    "lm.base.model.dropout",
     "skewed_memorization.dataset",
     "skewed_memorization.sizes",
     "skewed_memorization.epochs",

@@ -75,10 +75,10 @@ def _lora_reduction(setting, measure):
 NOTES_PER_GROUP_LIMIT = (
     "with 20 notes per duplication group (the paper-scale count) and no dropout (P1's Llama models "
     "have none), centralized full fine-tuning continues 3 of the 80 10x (note, prompt length) pairs "
-    "exactly and 10 approximately, LoRA none at any rank. Each count rests on a few notes (a note "
-    "continued at one prompt length mostly is at the others), so the intervals span 0; with attention "
-    "dropout 0.1 the same run continued 10 and 20, and the notes dilute one another (30% exactly "
-    "with 5 per group) (docs/papers/lora_fl.md, Regime)."
+    "exactly and 10 approximately, LoRA none at any rank. Each count rests on a few of the 20 notes "
+    "(the 3 exact pairs on 3 notes, the 10 approximate on 6), so the intervals span 0; with attention "
+    "dropout 0.1 the same run continued 10 pairs (4 notes) and 20 (9 notes), and the notes dilute one "
+    "another (30% exactly with 5 per group) (docs/papers/lora_fl.md, Regime)."
 )
 FEDAVG_DILUTION_LIMIT = (
     " Under FedAvg each note's update is averaged with the other clients': at 6 rounds full "

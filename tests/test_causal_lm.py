@@ -37,6 +37,15 @@ def tokenizer():
     return train_bpe(sentences(400, 0), vocab_size=300, min_frequency=1)
 
 
+def test_each_recipe_builds_with_its_architectures_own_dropout_unless_one_is_given(tokenizer):
+    sizes = dict(d_model=16, layers=1, heads=2, block_size=16)
+    gpt2 = build_lm(LMConfig("gpt2", **sizes), tokenizer).config
+    assert (gpt2.resid_pdrop, gpt2.embd_pdrop, gpt2.attn_pdrop) == (0.1, 0.1, 0.1)
+    assert build_lm(LMConfig("llama", **sizes), tokenizer).config.attention_dropout == 0.0
+    assert build_lm(LMConfig("llama", **sizes, dropout=0.3), tokenizer).config.attention_dropout == 0.3
+    assert build_lm(LMConfig("gpt2", **sizes, dropout=0.0), tokenizer).config.attn_pdrop == 0.0
+
+
 def test_pack_cuts_the_token_stream_into_overlapping_target_rows(tokenizer):
     blocks = pack(tokenizer, sentences(50, 1), block_size=16)
     stream = np.concatenate(tokenizer(sentences(50, 1))["input_ids"])

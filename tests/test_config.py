@@ -81,6 +81,10 @@ def test_every_schema_key_is_documented():
         ({"lm": {"base": {"train": {"steps": 10, "warmup_steps": 50}}}}, r"config key lm\.base\.train\.warmup_steps"),
         ({"lm": {"max_documents": 5}}, r"config key lm\.max_documents"),
         (
+            {"lm": {"base": {"model": {"recipe": "pretrained", "pretrained": "org/model", "dropout": 0.1}}}},
+            r"config key lm\.base\.model\.dropout: recipe 'pretrained' keeps the dropout",
+        ),
+        (
             {"lm": {"base": {"train": {"max_tokens": 4096}}}},
             r"config key lm\.base\.train\.max_tokens: token budgets are for seq2seq training only",
         ),
@@ -257,6 +261,27 @@ def test_bad_config_names_the_key(patch, message):
     cfg = merge(default_config(), patch)
     with pytest.raises(ConfigError, match=message):
         validate_config(cfg, SCHEMA)
+
+
+@pytest.mark.parametrize(
+    "model, dropout",
+    [
+        ({"recipe": "llama"}, 0.0),  # Llama 2 and 3 set attention_dropout to 0
+        ({"recipe": "gpt2"}, 0.1),  # GPT-2's own
+        ({"recipe": "llama", "dropout": 0.2}, 0.2),
+        ({"recipe": "gpt2", "dropout": 0.0}, 0.0),
+        ({"recipe": "pretrained", "pretrained": "org/model"}, None),
+    ],
+)
+def test_lm_dropout_left_out_is_the_recipes_own_in_every_jobs_params(model, dropout):
+    config = {"lm": {"base": {"model": model}}}
+    assert validate_config(config, SCHEMA)["lm"]["base"]["model"]["dropout"] == dropout
+
+
+def test_the_default_lm_base_has_no_dropout_as_p1s_llama_models():
+    # The default leaves the key to the recipe: the same params as its earlier explicit 0.0.
+    assert "dropout" not in default_config()["lm"]["base"]["model"]
+    assert validate_config(default_config(), SCHEMA)["lm"]["base"]["model"]["dropout"] == 0.0
 
 
 def test_config_reference_doc_is_current():

@@ -22,7 +22,7 @@ class LMConfig:
     d_model, layers, heads: transformer sizes (heads must divide d_model).
     block_size: tokens per training sequence and the position table's length.
     dropout: on residuals, attention and embeddings (``llama``: on attention only, the
-        only dropout LLaMA's architecture has).
+        only dropout LLaMA's architecture has); None: the recipe's own (:data:`RECIPE_DROPOUT`).
     """
 
     recipe: str = "gpt2"
@@ -30,23 +30,36 @@ class LMConfig:
     layers: int = 4
     heads: int = 4
     block_size: int = 128
-    dropout: float = 0.1
+    dropout: float | None = None
     pretrained: str | None = None
+
+
+# Each architecture's own dropout, what ``lm.base.model.dropout: null`` gives: GPT-2's 0.1
+# (residuals, attention, embeddings; Radford et al. 2019, as in its released config) and
+# LLaMA's 0 (the Llama 2 and 3 models P1 and P4 fine-tune set ``attention_dropout`` to 0). A
+# ``pretrained`` model keeps the dropout its own config has.
+RECIPE_DROPOUT = {"gpt2": 0.1, "llama": 0.0}
+
+
+def recipe_dropout(recipe: str, dropout: float | None) -> float | None:
+    """``dropout``, or ``recipe``'s own when it is None (None for a recipe without one)."""
+    return RECIPE_DROPOUT.get(recipe) if dropout is None else dropout
 
 
 @lm_recipes.register("gpt2")
 def build_gpt2(cfg: LMConfig, tokenizer):
     from transformers import GPT2Config, GPT2LMHeadModel
 
+    dropout = recipe_dropout("gpt2", cfg.dropout)
     config = GPT2Config(
         vocab_size=len(tokenizer),
         n_positions=cfg.block_size,
         n_embd=cfg.d_model,
         n_layer=cfg.layers,
         n_head=cfg.heads,
-        resid_pdrop=cfg.dropout,
-        embd_pdrop=cfg.dropout,
-        attn_pdrop=cfg.dropout,
+        resid_pdrop=dropout,
+        embd_pdrop=dropout,
+        attn_pdrop=dropout,
         bos_token_id=tokenizer.eos_token_id,
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
@@ -93,7 +106,7 @@ def build_llama(cfg: LMConfig, tokenizer):
         num_attention_heads=cfg.heads,
         num_key_value_heads=cfg.heads,
         max_position_embeddings=cfg.block_size,
-        attention_dropout=cfg.dropout,
+        attention_dropout=recipe_dropout("llama", cfg.dropout),
         tie_word_embeddings=True,
         bos_token_id=tokenizer.eos_token_id,
         eos_token_id=tokenizer.eos_token_id,

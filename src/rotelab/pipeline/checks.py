@@ -66,6 +66,11 @@ def check_config(config: dict) -> None:
     for i, name in enumerate(lm["pretrain_corpora"]):
         check_table_source(f"lm.pretrain_corpora[{i}]", name, text_corpora)
     check_model("lm.base.model", lm["base"]["model"], lm_recipes)
+    if lm["base"]["model"]["recipe"] == "pretrained" and lm["base"]["model"]["dropout"] is not None:
+        raise ConfigError(
+            "config key lm.base.model.dropout: recipe 'pretrained' keeps the dropout of the model "
+            "it loads; leave this key null"
+        )
     check_train("lm.base.train", lm["base"]["train"])
     if lm["base"]["train"].get("max_tokens") is not None:
         raise ConfigError(

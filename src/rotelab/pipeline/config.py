@@ -17,6 +17,7 @@ from pathlib import Path
 import jsonschema
 import yaml
 
+from rotelab.models.causal_lm_recipes import recipe_dropout
 from rotelab.pipeline.checks import ConfigError, check_config
 
 
@@ -160,4 +161,13 @@ def validate_config(config: dict, schema_path: str | Path) -> dict:
             raise ConfigError(f"config key {key}: unknown key; allowed here: {', '.join(allowed)}")
         raise ConfigError(f"config key {_key(error.absolute_path)}: {error.message}")
     check_config(config)
+    resolve_recipe_defaults(config)
     return config
+
+
+def resolve_recipe_defaults(config: dict) -> None:
+    """Replace a null that means "the recipe's own" by that value, which JSON Schema cannot
+    state: every job's params and every figure's caption then show the number a model was
+    built with, and a config that names it gives the same params as one that leaves it out."""
+    model = config["lm"]["base"]["model"]
+    model["dropout"] = recipe_dropout(model["recipe"], model["dropout"])

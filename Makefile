@@ -98,9 +98,10 @@ reproduce-paper: $(PAPER_SETUP)
 	$(call job_time_summary,$(PYTHON_BIN))
 
 # Two pytest workers, one test file each at a time: the SLURM test (mostly waiting on the
-# cluster) runs beside the tiny workflow instead of after it.
+# cluster) runs beside the tiny workflow instead of after it. The slowest tests are listed at
+# the end, so every CI log says where the suite's time went.
 test: setup test-debian-packages
-	$(BIN)/python -m pytest -q -rs -n 2 --dist loadfile
+	$(BIN)/python -m pytest -q -rs -n 2 --dist loadfile --durations=15
 
 lint: setup
 	$(BIN)/snakemake --lint

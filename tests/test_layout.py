@@ -134,3 +134,23 @@ def test_every_paper_with_figures_is_a_target():
     tagged = {figures.get(name).paper for name in figures.names()}
     assert tagged <= set(PAPERS)
     assert {name for name, paper in PAPERS.items() if paper.code} == tagged
+
+
+def test_planning_the_workflow_imports_no_training_library():
+    """Every Snakemake invocation parses the Snakefile (a dry run, a rerun check, each SLURM
+    job), so what its rules import at parse time is paid each time: torch and transformers
+    (about 2 s of CPU together) belong in the jobs that train or score, not in the plan."""
+    import re
+    import subprocess
+    import sys
+
+    repo = SRC.parent
+    sources = [repo / "Snakefile", *sorted((repo / "rules").rglob("*.smk"))]
+    statements = sorted(
+        {m.group(0) for path in sources for m in re.finditer(r"^(?:from \S+ )?import .+$", path.read_text(), re.M)}
+    )
+    assert any("rotelab.figures.catalog" in s for s in statements), "the rules' imports were not found"
+    loaded = "print(sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'transformers'}))"
+    probe = "\n".join([*statements, "import sys", loaded])
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=repo)
+    assert out.stdout.strip() == "[]", out.stdout

@@ -10,7 +10,7 @@ from rotelab.data.canaries import make_audit_canaries
 from rotelab.papers.lora_fl.audit import audit_table, refutable_dp_runs
 from rotelab.papers.lora_fl.audit_figures import AUDIT_CLAIMS
 from rotelab.reproduction.verdicts import judge
-from rotelab.training.dp import epsilon_spent
+from rotelab.training.dp_accounting import epsilon_spent
 
 AUDIT = {"guesses": 40, "confidence": 0.95, "delta": 1e-5, "attacks": ["loss", "loss_vs_base"]}
 
@@ -41,7 +41,7 @@ def test_audit_canaries_join_the_clients_documents_once_each():
 
 
 def test_a_dp_runs_accountant_is_read_at_the_audits_delta():
-    from rotelab.training.dp import accountant_epsilon, epsilon_spent
+    from rotelab.training.dp_accounting import accountant_epsilon, epsilon_spent
 
     parts = [
         {"noise_multiplier": 1.1, "sample_rate": 0.1, "steps": 300},

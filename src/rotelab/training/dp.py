@@ -4,7 +4,8 @@ P1's own "DP" adds noise to the weights after training (that is ``weight noise``
 separate and honestly named defense). This is the real thing (Abadi et al. 2016): every
 step samples training examples by Poisson sampling at rate q = batch / N, clips each
 example's gradient to ``max_grad_norm``, adds N(0, (sigma * max_grad_norm)^2) noise to the
-sum, and the accountant turns (sigma, q, steps) into epsilon at ``delta``.
+sum, and the accountant turns (sigma, q, steps) into epsilon at ``delta`` (a finished run's
+record: :mod:`rotelab.training.dp_accounting`).
 
 The privacy unit is one training example: one QA pair or one copy of a canary note, each
 its own sequence (``causal_lm.example_rows``), never packed with another, so epsilon is per
@@ -157,23 +158,3 @@ def train_private(
     log(f"DP-SGD spent epsilon {epsilon:.3f} at delta {delta:.2e}")
     private._close()
     return private._module, history, epsilon, delta
-
-
-def epsilon_spent(noise_multiplier: float, sample_rate: float, steps: int, delta: float) -> float:
-    """Epsilon (RDP accountant) of ``steps`` Poisson-sampled Gaussian-mechanism steps."""
-    from opacus.accountants import RDPAccountant
-
-    accountant = RDPAccountant()
-    accountant.history = [(noise_multiplier, sample_rate, steps)]
-    return accountant.get_epsilon(delta)
-
-
-def accountant_epsilon(accounting: list[dict], delta: float) -> float:
-    """A run's epsilon at ``delta`` from its DP-SGD parts (``noise_multiplier``,
-    ``sample_rate``, ``steps`` each): one part for a centralized run, one per client in
-    FedAvg, where each client's data is only seen by its own DP-SGD, so the run's guarantee
-    is the worst part's. The RDP accountant converts at any delta, so a run calibrated at
-    one delta can be compared with an audit at another."""
-    if not accounting:
-        raise ValueError("accountant_epsilon needs at least one DP-SGD part")
-    return max(epsilon_spent(a["noise_multiplier"], a["sample_rate"], int(a["steps"]), delta) for a in accounting)

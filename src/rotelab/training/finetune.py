@@ -204,7 +204,7 @@ def train_run(
     carries the optimizer steps and, for DP-SGD, the epsilon the whole run spent.
     """
     from rotelab.models.causal_lm import epoch_steps
-    from rotelab.training.dp import epsilon_spent
+    from rotelab.training.dp_accounting import epsilon_spent
     from rotelab.training.federated import FederatedSettings, fedavg
     from rotelab.training.seq2seq import TrainConfig
 
@@ -278,7 +278,7 @@ def train_run(
 
 
 def _accounting(row, steps: int) -> dict:
-    """What the accountant needs of one DP-SGD part (``dp.accountant_epsilon``)."""
+    """What the accountant needs of one DP-SGD part (``dp_accounting.accountant_epsilon``)."""
     return {
         "noise_multiplier": float(row["noise_multiplier"]),
         "sample_rate": float(row["sample_rate"]),

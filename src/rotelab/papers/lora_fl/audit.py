@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from rotelab.membership.audit import one_run_ceiling, strongest_one_run_audit
-from rotelab.training.dp import accountant_epsilon
+from rotelab.training.dp_accounting import accountant_epsilon
 
 
 def audit_run(scores: pd.DataFrame, included: pd.Series, audit: dict, delta: float) -> dict:
